@@ -1,0 +1,144 @@
+"""Find docs files under one or more roots, honouring .gitignore and a user ignore list.
+
+Every problem with a single file becomes a `Skipped` entry; nothing here raises for one bad file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from alpaca_index.documents import Skipped, SourceFile
+
+DOC_EXTENSIONS = frozenset({".md", ".markdown", ".rst", ".txt", ".html", ".htm", ".csv"})
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+ALWAYS_IGNORED = [".git/", ".alpaca/", "node_modules/", ".venv/", "__pycache__/"]
+
+
+@dataclass
+class Listing:
+    files: list[SourceFile] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _gitignore_spec(root: Path, extra: list[str]) -> pathspec.PathSpec:
+    lines = list(ALWAYS_IGNORED) + list(extra)
+    gitignore = root / ".gitignore"
+    try:
+        lines += gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        pass
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _nested_spec(directory: Path) -> list[str] | None:
+    try:
+        return (directory / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+
+
+def list_files(
+    roots: list[Path],
+    ignore: list[str] | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Listing:
+    """Walk the roots (symlinks followed only while they stay inside the root, loops cut)."""
+    listing = Listing()
+    seen_rel: set[str] = set()
+    for root in roots:
+        root = Path(root).resolve()
+        if not root.is_dir():
+            listing.skipped.append(Skipped(str(root), "docs root is not a directory"))
+            continue
+        _walk_root(root, _gitignore_spec(root, ignore or []), max_bytes, listing, seen_rel)
+    listing.files.sort(key=lambda f: f.rel)
+    return listing
+
+
+def _walk_root(root: Path, spec: pathspec.PathSpec, max_bytes: int, listing: Listing, seen_rel: set[str]) -> None:
+    visited_dirs: set[tuple[int, int]] = set()
+    nested: list[tuple[str, pathspec.PathSpec]] = []
+
+    def ignored(rel: str, is_dir: bool) -> bool:
+        probe = rel + "/" if is_dir else rel
+        if spec.match_file(probe):
+            return True
+        return any(rel.startswith(prefix) and sub.match_file(probe[len(prefix):]) for prefix, sub in nested)
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=lambda e: listing.skipped.append(
+            Skipped(str(e.filename), f"unreadable directory: {e.strerror}"))):
+        here = Path(dirpath)
+        try:
+            st = here.stat()
+            real = here.resolve()
+        except OSError as exc:
+            listing.skipped.append(Skipped(str(here), f"unreadable directory: {exc.strerror}"))
+            dirnames[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in visited_dirs:
+            listing.skipped.append(Skipped(str(here), "symlink loop (directory already visited)"))
+            dirnames[:] = []
+            continue
+        visited_dirs.add((st.st_dev, st.st_ino))
+        if real != root and root not in real.parents:
+            listing.skipped.append(Skipped(str(here), "symlink points outside the docs root"))
+            dirnames[:] = []
+            continue
+        rel_dir = here.relative_to(root).as_posix()
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        sub_lines = _nested_spec(here) if prefix else None
+        if sub_lines:
+            nested.append((prefix, pathspec.GitIgnoreSpec.from_lines(sub_lines)))
+        dirnames[:] = sorted(d for d in dirnames if not ignored(prefix + d, True))
+        for name in sorted(filenames):
+            rel = prefix + name
+            if Path(name).suffix.lower() not in DOC_EXTENSIONS or ignored(rel, False):
+                continue
+            _add_file(root, here / name, rel, max_bytes, listing, seen_rel)
+
+
+def _add_file(root: Path, path: Path, rel: str, max_bytes: int, listing: Listing, seen_rel: set[str]) -> None:
+    try:
+        real = path.resolve(strict=True)
+        st = real.stat()
+    except (OSError, RuntimeError) as exc:
+        listing.skipped.append(Skipped(rel, f"unreadable: {getattr(exc, 'strerror', None) or exc}"))
+        return
+    if root not in real.parents:
+        listing.skipped.append(Skipped(rel, "symlink points outside the docs root"))
+        return
+    if not os.access(real, os.R_OK):
+        listing.skipped.append(Skipped(rel, "unreadable: permission denied"))
+        return
+    if st.st_size == 0:
+        listing.skipped.append(Skipped(rel, "empty file"))
+        return
+    if st.st_size > max_bytes:
+        listing.skipped.append(Skipped(rel, f"too large ({st.st_size:,} bytes > cap {max_bytes:,})"))
+        return
+    if rel in seen_rel:
+        listing.skipped.append(Skipped(rel, "same relative path already indexed from another root"))
+        return
+    seen_rel.add(rel)
+    listing.files.append(SourceFile(root=root, path=path, rel=rel, size=st.st_size, mtime=st.st_mtime))
+
+
+def decode(data: bytes) -> str:
+    """Bytes → text, or ValueError with the reason the user will see."""
+    if not data.strip():
+        raise ValueError("empty file")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data[:8192]:
+        raise ValueError("binary file (NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not valid UTF-8 (byte {exc.start})") from None
+    if not text.strip():
+        raise ValueError("empty file")
+    return text
