@@ -13,6 +13,7 @@ _SWITCHES = {
     "TOKENIZERS_PARALLELISM": "false",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_VERBOSITY": "error",
+    "LANCE_LOG": "error",
 }
 
 

@@ -1,0 +1,112 @@
+"""The index's public face: one object the CLI, the answer module and the language server use."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from alpaca_index.chunking import ChunkSettings
+from alpaca_index.embedding import DEFAULT_MODEL, Embedder
+from alpaca_index.loading import DEFAULT_MAX_BYTES
+from alpaca_index.search import Hit, SearchSettings, best_per_file, hybrid
+from alpaca_index.store import CHUNKS, IndexCorrupt, Store
+from alpaca_index.sync import Progress, SyncReport, sync
+
+__all__ = ["DocsIndex", "Hit", "SyncReport", "IndexCorrupt"]
+
+RELATED_QUERY_TOKENS = 200
+
+
+class DocsIndex:
+    def __init__(self, db: str | Path, model: str = DEFAULT_MODEL, chunking: ChunkSettings = ChunkSettings(),
+                 searching: SearchSettings = SearchSettings(), max_bytes: int = DEFAULT_MAX_BYTES,
+                 storage_options: dict | None = None, embedder: Embedder | None = None):
+        self.db = str(db)
+        self.embedder = embedder or Embedder(model)
+        self.chunking = chunking
+        self.searching = searching
+        self.max_bytes = max_bytes
+        self.store = Store(db, storage_options)
+        self._sync_lock = threading.Lock()
+        self.rebuilt = self._open()
+
+    def _open(self) -> bool:
+        """Open the tables; an unreadable or foreign index is rebuilt (files are the truth)."""
+        try:
+            return self.store.ensure(self.embedder.dim, self.embedder.name)
+        except Exception as exc:
+            self.open_error = f"index at {self.db} was unreadable and has been rebuilt ({type(exc).__name__})"
+            self.store.drop_all()
+            self.store.ensure(self.embedder.dim, self.embedder.name)
+            return True
+
+    def sync(self, roots: list[str | Path], ignore: list[str] | None = None,
+             progress: Progress | None = None) -> SyncReport:
+        with self._sync_lock:
+            report = sync(self.store, self.embedder, [Path(r) for r in roots], ignore, self.max_bytes,
+                          self.chunking, progress)
+            report.rebuilt = self.rebuilt
+            self.rebuilt = False
+            return report
+
+    def search(self, query: str, k: int = 10, path_prefix: str | None = None,
+               exclude_path: str | None = None) -> list[Hit]:
+        query = (query or "").strip()
+        if not query or self.store.chunks.count_rows() == 0:
+            return []
+        vector = self.embedder.encode_query(query)
+        return hybrid(self.store.chunks, vector, query, k, self.searching, path_prefix, exclude_path)
+
+    def search_files(self, query: str, k: int = 5, path_prefix: str | None = None,
+                     exclude_path: str | None = None) -> list[Hit]:
+        hits = self.search(query, max(k * 8, self.searching.candidates), path_prefix, exclude_path)
+        return best_per_file(hits, k)
+
+    def related(self, path: str | None = None, text: str | None = None, k: int = 5) -> list[Hit]:
+        """Docs related to a file (by its title and opening) or to a piece of text; never itself."""
+        exclude = None
+        if path is not None:
+            exclude = self._indexed_path(path)
+            if text is None:
+                text = self._file_text(path, exclude)
+        query = self._trim(text or "")
+        return self.search_files(query, k, exclude_path=exclude) if query else []
+
+    def _indexed_path(self, path: str) -> str | None:
+        """Accept a catalog path or an absolute path under an indexed root."""
+        catalog = self.store.catalog()
+        if path in catalog:
+            return path
+        absolute = Path(path).resolve()
+        for rel, entry in catalog.items():
+            if Path(entry["root"]) / rel == absolute:
+                return rel
+        return None
+
+    def _file_text(self, path: str, rel: str | None) -> str:
+        if rel is not None:  # an indexed doc: its title chunk summarises it best
+            rows = (self.store.chunks.search().where(f"path = '{rel.replace(chr(39), chr(39) * 2)}'")
+                    .select(["embed_text", "kind"]).limit(3).to_list())
+            if rows:
+                return "\n".join(r["embed_text"] for r in rows)
+        try:
+            return Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise FileNotFoundError(f"cannot read {path}: {exc.strerror}") from None
+
+    def _trim(self, text: str) -> str:
+        words = text.split()
+        if not words:
+            return ""
+        # keep roughly the model window: later words would be ignored by the encoder anyway
+        return " ".join(words[:RELATED_QUERY_TOKENS])
+
+    def status(self) -> dict:
+        catalog = self.store.catalog()
+        meta = self.store.meta()
+        return {
+            "db": self.db, "model": self.embedder.name, "dim": int(meta.get("dim", 0) or 0),
+            "files": len(catalog), "chunks": self.store.chunks.count_rows(),
+            "last_sync": float(meta["last_sync"]) if meta.get("last_sync") else None,
+            "roots": sorted({e["root"] for e in catalog.values()}),
+        }

@@ -1,0 +1,176 @@
+"""LanceDB storage: a chunks table (vectors + full-text index), a file catalog and a meta table."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import lancedb
+import pyarrow as pa
+from lancedb.index import FTS
+
+CHUNKS, FILES, META = "chunks", "files", "meta"
+SCHEMA_VERSION = 1
+FTS_COLUMN = "embed_text"
+
+
+class IndexCorrupt(RuntimeError):
+    pass
+
+
+def chunk_schema(dim: int) -> pa.Schema:
+    return pa.schema([
+        ("id", pa.string()), ("path", pa.string()), ("root", pa.string()), ("title", pa.string()),
+        ("heading_path", pa.string()), ("anchor", pa.string()), ("start_line", pa.int32()),
+        ("end_line", pa.int32()), ("text", pa.string()), ("embed_text", pa.string()), ("kind", pa.string()),
+        ("text_hash", pa.string()), ("file_sha", pa.string()), ("mtime", pa.float64()),
+        ("vector", pa.list_(pa.float32(), dim)),
+    ])
+
+
+FILE_SCHEMA = pa.schema([
+    ("path", pa.string()), ("root", pa.string()), ("sha256", pa.string()), ("size", pa.int64()),
+    ("mtime", pa.float64()), ("chunks", pa.int32()),
+])
+META_SCHEMA = pa.schema([("key", pa.string()), ("value", pa.string())])
+
+
+def sql_quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def in_list(column: str, values) -> str:
+    return f"{column} IN ({', '.join(sql_quote(v) for v in values)})"
+
+
+class Store:
+    def __init__(self, uri: str | Path, storage_options: dict | None = None):
+        self.uri = str(uri)
+        self.local = "://" not in self.uri
+        if self.local:
+            Path(self.uri).mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0),
+                                  storage_options=storage_options)
+        self._chunks = None
+
+    # -- tables -----------------------------------------------------------------------------
+    def _names(self) -> set[str]:
+        result = self.db.table_names() if not hasattr(self.db, "list_tables") else self.db.list_tables()
+        names = getattr(result, "tables", result)
+        return set(names)
+
+    def meta(self) -> dict[str, str]:
+        if META not in self._names():
+            return {}
+        rows = self.db.open_table(META).to_arrow().to_pylist()
+        return {r["key"]: r["value"] for r in rows}
+
+    def set_meta(self, **values) -> None:
+        data = [{"key": k, "value": v if isinstance(v, str) else json.dumps(v)} for k, v in values.items()]
+        if META not in self._names():
+            self.db.create_table(META, data=data, schema=META_SCHEMA)
+            return
+        table = self.db.open_table(META)
+        table.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(data)
+
+    def ensure(self, dim: int, model: str) -> bool:
+        """Open or create the tables; returns True when an existing index had to be rebuilt."""
+        meta = self.meta()
+        names = self._names()
+        rebuilt = False
+        wanted = {"model": model, "dim": str(dim), "schema": str(SCHEMA_VERSION)}
+        if names and any(meta.get(k) != v for k, v in wanted.items()):
+            self.drop_all()
+            names, rebuilt = set(), bool(meta)
+        if CHUNKS not in names:
+            self.db.create_table(CHUNKS, schema=chunk_schema(dim))
+        if FILES not in names:
+            self.db.create_table(FILES, schema=FILE_SCHEMA)
+        self._chunks = self.db.open_table(CHUNKS)
+        self.files_table = self.db.open_table(FILES)
+        self._check_readable()
+        self.set_meta(**wanted)
+        return rebuilt
+
+    def _check_readable(self) -> None:
+        try:
+            self._chunks.count_rows()
+            self.files_table.count_rows()
+        except Exception as exc:  # lance raises a variety of IO/format errors
+            raise IndexCorrupt(f"index tables unreadable: {exc}") from exc
+
+    def drop_all(self) -> None:
+        if self.local:
+            for child in Path(self.uri).iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        else:
+            for name in self._names():
+                self.db.drop_table(name)
+        self._chunks = None
+
+    @property
+    def chunks(self):
+        return self._chunks
+
+    # -- catalog ----------------------------------------------------------------------------
+    def catalog(self) -> dict[str, dict]:
+        rows = self.files_table.to_arrow().to_pylist()
+        return {r["path"]: r for r in rows}
+
+    def chunk_counts(self) -> dict[tuple[str, str], int]:
+        """(path, file_sha) → number of chunk rows: used to detect half-written files."""
+        table = self._chunks.to_lance().to_table(columns=["path", "file_sha"])
+        counts = table.group_by(["path", "file_sha"]).aggregate([("path", "count")]).to_pylist()
+        return {(r["path"], r["file_sha"]): r["path_count"] for r in counts}
+
+    def vectors_for(self, hashes: set[str]) -> dict[str, list[float]]:
+        """Existing vectors by embedded-text hash, so unchanged/renamed text is never re-encoded."""
+        found: dict[str, list[float]] = {}
+        hashes = list(hashes)
+        dataset = self._chunks.to_lance()
+        for begin in range(0, len(hashes), 500):
+            part = hashes[begin:begin + 500]
+            table = dataset.to_table(columns=["text_hash", "vector"], filter=in_list("text_hash", part))
+            for h, v in zip(table.column("text_hash").to_pylist(), table.column("vector").to_pylist()):
+                found[h] = v
+        return found
+
+    # -- writes (order matters for crash safety: chunks first, catalog last) -----------------
+    def replace_files(self, paths: list[str], rows: list[dict], catalog_rows: list[dict]) -> None:
+        for begin in range(0, len(paths), 200):
+            self._chunks.delete(in_list("path", paths[begin:begin + 200]))
+        if rows:
+            self._chunks.add(rows)
+        if catalog_rows:
+            (self.files_table.merge_insert("path").when_matched_update_all()
+             .when_not_matched_insert_all().execute(catalog_rows))
+
+    def delete_files(self, paths: list[str]) -> None:
+        for begin in range(0, len(paths), 200):
+            part = paths[begin:begin + 200]
+            self._chunks.delete(in_list("path", part))
+            self.files_table.delete(in_list("path", part))
+
+    def delete_orphans(self, valid: dict[str, str]) -> int:
+        """Chunk rows whose (path, file_sha) is not what the catalog says are leftovers of a crash."""
+        stale = [p for (p, sha) in self.chunk_counts() if valid.get(p) != sha]
+        for begin in range(0, len(stale), 200):
+            part = stale[begin:begin + 200]
+            keep = [f"(path = {sql_quote(p)} AND file_sha = {sql_quote(valid[p])})" for p in part if p in valid]
+            where = in_list("path", part) + (f" AND NOT ({' OR '.join(keep)})" if keep else "")
+            self._chunks.delete(where)
+        return len(stale)
+
+    def finish(self) -> None:
+        """Refresh the full-text index and compact; old versions are cleaned so disk stays flat."""
+        if not any(i.index_type == "FTS" for i in self._chunks.list_indices()):
+            self._chunks.create_index(FTS_COLUMN, config=FTS(with_position=False), replace=True)
+        with warnings.catch_warnings():  # we are the only writer; readers re-check out the latest
+            warnings.simplefilter("ignore", UserWarning)
+            self._chunks.optimize(cleanup_older_than=timedelta(seconds=0))
+            self.files_table.optimize(cleanup_older_than=timedelta(seconds=0))
+        self.set_meta(last_sync=str(time.time()))

@@ -1,0 +1,177 @@
+"""Incremental sync: make the store equal to the files, touching only what changed.
+
+Crash safety comes from the write order (chunks first, catalog last) and a check at the start
+of every sync: a file whose chunk rows disagree with its catalog entry is simply redone, and
+chunk rows that no catalog entry vouches for are deleted. Vectors are reused by text hash, so a
+redo, a rename or a copy costs no encoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from alpaca_index.chunking import ChunkSettings, chunk_docs, text_hash
+from alpaca_index.documents import Chunk, Skipped, SourceFile
+from alpaca_index.embedding import Embedder
+from alpaca_index.formats import parse
+from alpaca_index.loading import DEFAULT_MAX_BYTES, decode, list_files
+from alpaca_index.store import Store
+
+Progress = Callable[[str, int, int, str], None]  # (stage, done, total, current item)
+BATCH_FILES = 64
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: int = 0
+    repaired: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks_written: int = 0
+    chunks_encoded: int = 0
+    chunks_reused: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.modified or self.deleted or self.repaired)
+
+    def to_dict(self) -> dict:
+        return {
+            "added": self.added, "modified": self.modified, "deleted": self.deleted,
+            "renamed": [list(r) for r in self.renamed], "unchanged": self.unchanged,
+            "repaired": self.repaired, "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "chunks_written": self.chunks_written, "chunks_encoded": self.chunks_encoded,
+            "chunks_reused": self.chunks_reused, "seconds": round(self.seconds, 3), "rebuilt": self.rebuilt,
+        }
+
+
+@dataclass
+class _Prepared:
+    file: SourceFile
+    sha: str
+    chunks: list[Chunk]
+
+
+def _noop(stage: str, done: int, total: int, current: str) -> None:
+    pass
+
+
+def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] | None = None,
+         max_bytes: int = DEFAULT_MAX_BYTES, settings: ChunkSettings = ChunkSettings(),
+         progress: Progress | None = None) -> SyncReport:
+    started = time.perf_counter()
+    progress = progress or _noop
+    report = SyncReport()
+    listing = list_files(roots, ignore, max_bytes)
+    report.skipped.extend(listing.skipped)
+
+    catalog = store.catalog()
+    counts = store.chunk_counts()
+    healthy = {p: e for p, e in catalog.items() if counts.get((p, e["sha256"]), 0) == e["chunks"]}
+    report.repaired = sorted(set(catalog) - set(healthy))
+
+    contents: dict[str, tuple[SourceFile, bytes, str]] = {}
+    for n, file in enumerate(listing.files):
+        progress("scan", n, len(listing.files), file.rel)
+        try:
+            data = file.path.read_bytes()
+        except OSError as exc:
+            report.skipped.append(Skipped(file.rel, f"unreadable: {exc.strerror or exc}"))
+            continue
+        contents[file.rel] = (file, data, hashlib.sha256(data).hexdigest())
+
+    todo = [rel for rel, (_, _, sha) in contents.items() if healthy.get(rel, {}).get("sha256") != sha]
+    gone = sorted(set(catalog) - set(contents))
+    report.unchanged = len(contents) - len(todo)
+    gone_by_sha = {catalog[p]["sha256"]: p for p in gone}
+    for rel in todo:
+        sha = contents[rel][2]
+        if rel in catalog and rel not in report.repaired:
+            report.modified.append(rel)
+        elif rel not in catalog:
+            report.added.append(rel)
+            if sha in gone_by_sha:
+                report.renamed.append((gone_by_sha[sha], rel))
+
+    done = 0
+    for begin in range(0, len(todo), BATCH_FILES):
+        batch = todo[begin:begin + BATCH_FILES]
+        prepared = []
+        for rel in batch:
+            file, data, sha = contents[rel]
+            progress("chunk", done, len(todo), rel)
+            item = _prepare(file, data, sha, embedder, settings, report)
+            if item:
+                prepared.append(item)
+            done += 1
+        _write(store, embedder, prepared, [rel for rel in batch], report, progress, done, len(todo))
+
+    # skipped files that used to be indexed (now unreadable, emptied, ...) must vanish too
+    now_missing = [p for p in catalog if p not in contents or p in {s.path for s in report.skipped}]
+    gone = sorted(set(gone) | {p for p in now_missing if p in catalog})
+    if gone:
+        store.delete_files(gone)
+        report.deleted = gone
+    final = {p: e["sha256"] for p, e in store.catalog().items()}
+    orphans = store.delete_orphans(final)
+    if report.changed or orphans or report.chunks_written:
+        progress("optimize", 0, 1, "")
+        store.finish()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _prepare(file: SourceFile, data: bytes, sha: str, embedder: Embedder, settings: ChunkSettings,
+             report: SyncReport) -> _Prepared | None:
+    try:
+        text = decode(data)
+        chunks = chunk_docs(file.rel, parse(file.rel, text), embedder.count_tokens, settings)
+    except ValueError as exc:
+        report.skipped.append(Skipped(file.rel, str(exc)))
+        return None
+    except Exception as exc:  # a parser bug on one odd file must not stop the run
+        report.skipped.append(Skipped(file.rel, f"could not parse: {type(exc).__name__}: {exc}"))
+        return None
+    if not chunks:
+        report.skipped.append(Skipped(file.rel, "no text content"))
+        return None
+    return _Prepared(file, sha, chunks)
+
+
+def _write(store: Store, embedder: Embedder, prepared: list[_Prepared], paths: list[str],
+           report: SyncReport, progress: Progress, done: int, total: int) -> None:
+    hashes = {text_hash(c.embed_text) for item in prepared for c in item.chunks}
+    known = store.vectors_for(hashes) if hashes else {}
+    missing = sorted({c.embed_text for item in prepared for c in item.chunks if text_hash(c.embed_text) not in known})
+    if missing:
+        encoded = [0]
+
+        def tick(n: int) -> None:
+            encoded[0] += n
+            progress("embed", encoded[0], len(missing), f"{done}/{total} files")
+
+        vectors = embedder.encode(missing, progress=tick)
+        for text, vector in zip(missing, vectors):
+            known[text_hash(text)] = vector.tolist()
+    report.chunks_encoded += len(missing)
+    rows, catalog_rows = [], []
+    for item in prepared:
+        for chunk in item.chunks:
+            h = text_hash(chunk.embed_text)
+            row = {k: v for k, v in chunk.to_dict().items()}
+            row.update(root=str(item.file.root), text_hash=h, file_sha=item.sha, mtime=item.file.mtime, vector=known[h])
+            rows.append(row)
+        catalog_rows.append({"path": item.file.rel, "root": str(item.file.root), "sha256": item.sha,
+                             "size": item.file.size, "mtime": item.file.mtime, "chunks": len(item.chunks)})
+    report.chunks_written += len(rows)
+    report.chunks_reused += len(rows) - len(missing)
+    store.replace_files(paths, rows, catalog_rows)
