@@ -102,18 +102,24 @@ def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] 
             if sha in gone_by_sha:
                 report.renamed.append((gone_by_sha[sha], rel))
 
-    done = 0
-    for begin in range(0, len(todo), BATCH_FILES):
-        batch = todo[begin:begin + BATCH_FILES]
-        prepared = []
-        for rel in batch:
-            file, data, sha = contents[rel]
-            progress("chunk", done, len(todo), rel)
-            item = _prepare(file, data, sha, embedder, settings, report)
-            if item:
-                prepared.append(item)
-            done += 1
-        _write(store, embedder, prepared, [rel for rel in batch], report, progress, done, len(todo))
+    prepared = []
+    for n, rel in enumerate(todo):
+        progress("chunk", n, len(todo), rel)
+        item = _prepare(*contents[rel], embedder, settings, report)
+        if item:
+            prepared.append(item)
+    if todo:
+        progress("chunk", len(todo), len(todo), "")
+    known = store.vectors_for({text_hash(c.embed_text) for item in prepared for c in item.chunks})
+    pending = {c.embed_text for item in prepared for c in item.chunks if text_hash(c.embed_text) not in known}
+    encoded = [0]
+
+    def tick(n: int) -> None:
+        encoded[0] += n
+        progress("embed", encoded[0], len(pending), "")
+
+    for begin in range(0, len(prepared), BATCH_FILES):
+        _write(store, embedder, prepared[begin:begin + BATCH_FILES], known, report, tick)
 
     # skipped files that used to be indexed (now unreadable, emptied, ...) must vanish too
     now_missing = [p for p in catalog if p not in contents or p in {s.path for s in report.skipped}]
@@ -147,31 +153,22 @@ def _prepare(file: SourceFile, data: bytes, sha: str, embedder: Embedder, settin
     return _Prepared(file, sha, chunks)
 
 
-def _write(store: Store, embedder: Embedder, prepared: list[_Prepared], paths: list[str],
-           report: SyncReport, progress: Progress, done: int, total: int) -> None:
-    hashes = {text_hash(c.embed_text) for item in prepared for c in item.chunks}
-    known = store.vectors_for(hashes) if hashes else {}
-    missing = sorted({c.embed_text for item in prepared for c in item.chunks if text_hash(c.embed_text) not in known})
+def _write(store: Store, embedder: Embedder, batch: list[_Prepared], known: dict[str, list[float]],
+           report: SyncReport, tick: Callable[[int], None]) -> None:
+    missing = sorted({c.embed_text for item in batch for c in item.chunks if text_hash(c.embed_text) not in known})
     if missing:
-        encoded = [0]
-
-        def tick(n: int) -> None:
-            encoded[0] += n
-            progress("embed", encoded[0], len(missing), f"{done}/{total} files")
-
-        vectors = embedder.encode(missing, progress=tick)
-        for text, vector in zip(missing, vectors):
+        for text, vector in zip(missing, embedder.encode(missing, progress=tick)):
             known[text_hash(text)] = vector.tolist()
     report.chunks_encoded += len(missing)
     rows, catalog_rows = [], []
-    for item in prepared:
+    for item in batch:
         for chunk in item.chunks:
             h = text_hash(chunk.embed_text)
-            row = {k: v for k, v in chunk.to_dict().items()}
+            row = chunk.to_dict()
             row.update(root=str(item.file.root), text_hash=h, file_sha=item.sha, mtime=item.file.mtime, vector=known[h])
             rows.append(row)
         catalog_rows.append({"path": item.file.rel, "root": str(item.file.root), "sha256": item.sha,
                              "size": item.file.size, "mtime": item.file.mtime, "chunks": len(item.chunks)})
     report.chunks_written += len(rows)
     report.chunks_reused += len(rows) - len(missing)
-    store.replace_files(paths, rows, catalog_rows)
+    store.replace_files([item.file.rel for item in batch], rows, catalog_rows)

@@ -1,0 +1,187 @@
+"""`alpaca` command line: index, search, related, status, eval (and ask, from the answer module)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from alpaca_index.progress import stderr, sync_progress
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Alpaca: a local documentation assistant. Nothing leaves this machine.")
+stdout = Console()
+
+DbOption = Annotated[Path, typer.Option("--db", envvar="ALPACA_DB", help="Index directory.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+DEFAULT_DB = Path(".alpaca")
+
+
+class UserError(Exception):
+    """A mistake the user can fix: printed as one line, exit code 2."""
+
+
+def fail(message: str) -> None:
+    raise UserError(message)
+
+
+def open_index(db: Path, must_exist: bool = True):
+    from alpaca_index.api import DocsIndex
+
+    if must_exist and not (db.is_dir() and any(db.iterdir())):
+        fail(f"no index at {db}; run `alpaca index DOCS_DIR --db {db}` first")
+    return DocsIndex(db)
+
+
+def emit(as_json: bool, data, render) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    else:
+        render()
+
+
+def hit_json(hit) -> dict:
+    data = hit.to_dict()
+    data["snippet"] = " ".join(hit.text.split())[:240]
+    data["location"] = f"{hit.abspath}:{hit.start_line}"
+    return data
+
+
+def print_hits(hits) -> None:
+    if not hits:
+        stdout.print("[yellow]No matching documents.[/]")
+    for n, hit in enumerate(hits, 1):
+        stdout.print(f"[bold]{n}. {hit.heading_path}[/]  [dim]score {hit.score:.4f}[/]")
+        stdout.print(f"   [cyan]{hit.path}:{hit.start_line}-{hit.end_line}[/]#{hit.anchor}")
+        stdout.print("   " + " ".join(hit.text.split())[:200], highlight=False, markup=False)
+
+
+@app.command("index")
+def index_cmd(roots: Annotated[list[Path], typer.Argument(help="Docs folders to index.")],
+              db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
+              ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Extra gitignore-style pattern.")] = None,
+              quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False):
+    """Index (or incrementally re-index) docs folders."""
+    for root in roots:
+        if not root.is_dir():
+            fail(f"docs folder not found: {root}")
+    idx = open_index(db, must_exist=False)
+    with sync_progress(enabled=not quiet and not as_json) as progress:
+        report = idx.sync(roots, ignore=ignore, progress=progress)
+    status = idx.status()
+
+    def render() -> None:
+        stdout.print(f"Indexed [bold]{status['files']}[/] files, {status['chunks']} chunks in {report.seconds:.1f}s "
+                     f"(added {len(report.added)}, modified {len(report.modified)}, deleted {len(report.deleted)}, "
+                     f"unchanged {report.unchanged}; encoded {report.chunks_encoded}, reused {report.chunks_reused})")
+        if report.repaired:
+            stdout.print(f"[yellow]Repaired {len(report.repaired)} half-written files from an interrupted run.[/]")
+        if report.rebuilt:
+            stdout.print("[yellow]The index was rebuilt (model changed or index unreadable).[/]")
+        for skipped in report.skipped:
+            stdout.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}", highlight=False)
+
+    emit(as_json, {"report": report.to_dict(), "status": status}, render)
+
+
+@app.command()
+def search(query: str, db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
+           k: Annotated[int, typer.Option("--k", "-k", min=1, max=100)] = 5,
+           files: Annotated[bool, typer.Option("--files/--chunks", help="Best chunk per file, or raw chunks.")] = True,
+           path: Annotated[Optional[str], typer.Option("--path", help="Only paths starting with this.")] = None):
+    """Hybrid (vector + full-text) search."""
+    if not query.strip():
+        fail("the query is empty")
+    idx = open_index(db)
+    started = time.perf_counter()
+    hits = idx.search_files(query, k, path) if files else idx.search(query, k, path)
+    elapsed = (time.perf_counter() - started) * 1000
+    emit(as_json, {"query": query, "ms": round(elapsed, 1), "results": [hit_json(h) for h in hits]},
+         lambda: print_hits(hits))
+
+
+@app.command()
+def related(file: Annotated[Path, typer.Argument(help="A doc (or any file) to find related docs for.")],
+            db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
+            k: Annotated[int, typer.Option("--k", "-k", min=1, max=50)] = 5):
+    """Docs most related to a file (excluding itself)."""
+    idx = open_index(db)
+    try:
+        hits = idx.related(path=str(file), k=k)
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    emit(as_json, {"file": str(file), "results": [hit_json(h) for h in hits]}, lambda: print_hits(hits))
+
+
+@app.command()
+def status(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
+    """What is indexed, with which model, and when."""
+    data = open_index(db).status()
+    data["egress"] = "none (local index, local model)"
+
+    def render() -> None:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(data["last_sync"])) if data["last_sync"] else "never"
+        stdout.print(f"{data['files']} files, {data['chunks']} chunks, model {data['model']} ({data['dim']}d)")
+        stdout.print(f"index {data['db']}, last sync {when}, roots: {', '.join(data['roots']) or '-'}")
+        stdout.print(f"data leaving this machine: {data['egress']}")
+
+    emit(as_json, data, render)
+
+
+@app.command("eval")
+def eval_cmd(questions: Annotated[Path, typer.Argument(help="JSONL with question and relevant paths.")],
+             db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
+             k: Annotated[int, typer.Option("--k", "-k", min=1, max=50)] = 5):
+    """File-level hit@k, recall@k and MRR@10 of the index on a questions file."""
+    from alpaca_index.evaluation import load_questions, score
+
+    if not questions.is_file():
+        fail(f"questions file not found: {questions}")
+    try:
+        qs = load_questions(questions)
+    except ValueError as exc:
+        fail(str(exc))
+    idx = open_index(db)
+    result = score(qs, lambda q: [h.path for h in idx.search_files(q, max(k, 10))], k=k)
+
+    def render() -> None:
+        for q in result["per_question"]:
+            mark = "[green]✓[/]" if q["hit"] else "[red]✗[/]"
+            stdout.print(f"{mark} {q['id']} rr={q['rr']:.2f} {q['question'][:70]}", highlight=False)
+        stdout.print(f"[bold]hit@{k} {result[f'hit@{k}']:.3f}  recall@{k} {result[f'recall@{k}']:.3f}  "
+                     f"MRR@10 {result['mrr@10']:.3f}[/]  ({result['questions']} questions)")
+
+    emit(as_json, result, render)
+
+
+def _register_optional() -> None:
+    try:
+        from alpaca_index.answer.cli import register
+    except ImportError:
+        return
+    register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:
+        stderr.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        stderr.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # last resort: one line, details only with ALPACA_DEBUG
+        if os.environ.get("ALPACA_DEBUG"):
+            raise
+        stderr.print(f"[red]error:[/] {type(exc).__name__}: {exc}  (set ALPACA_DEBUG=1 for details)", highlight=False)
+        sys.exit(1)
