@@ -1,0 +1,42 @@
+"""Shared fixtures: the real embedding model and a real LanceDB index of the bundled sample docs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_DOCS = REPO / "samples" / "docs"
+SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+DEV_QUESTIONS = REPO.parent / "shared" / "eval" / "dev_questions.jsonl"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from alpaca_index.embedding import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory, embedder):
+    """The sample docs indexed once per test session (read-only for tests)."""
+    from alpaca_index.api import DocsIndex
+
+    db = tmp_path_factory.mktemp("sample-index")
+    index = DocsIndex(db, embedder=embedder)
+    index.sync([SAMPLE_DOCS])
+    return index
+
+
+@pytest.fixture()
+def docs_dir(tmp_path):
+    """A small writable docs folder with a few real pages."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    for name in ["async-inference-autoscale.md", "model-ab-testing.md", "inference-pipelines.md",
+                 "serverless-endpoints.md"]:
+        shutil.copy(SAMPLE_DOCS / "sagemaker-dg" / name, root / name)
+    return root

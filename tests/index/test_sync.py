@@ -1,0 +1,96 @@
+import shutil
+
+import pytest
+
+from alpaca_index.api import DocsIndex
+
+
+@pytest.fixture()
+def index(tmp_path, embedder):
+    return DocsIndex(tmp_path / "db", embedder=embedder)
+
+
+def table_state(index):
+    """(path, text hash) rows of the chunks table: what the index holds, independent of versions."""
+    table = index.store.chunks.to_lance().to_table(columns=["path", "text_hash", "file_sha"])
+    return sorted(zip(*(table.column(c).to_pylist() for c in ["path", "text_hash"])))
+
+
+def fresh_state(tmp_path, embedder, root):
+    other = DocsIndex(tmp_path / "fresh-db", embedder=embedder)
+    other.sync([root])
+    return table_state(other)
+
+
+def test_add_modify_delete_rename_and_no_change(index, docs_dir, embedder, tmp_path):
+    report = index.sync([docs_dir])
+    assert len(report.added) == 4 and report.chunks_encoded > 0
+
+    before = embedder.encoded_count
+    report = index.sync([docs_dir])
+    assert not report.changed and report.unchanged == 4
+    assert embedder.encoded_count == before, "nothing changed: nothing may be encoded"
+
+    page = docs_dir / "model-ab-testing.md"
+    page.write_text(page.read_text() + "\n## Zebra canary rollout\n\nPurple zebra canaries shift traffic slowly.\n")
+    report = index.sync([docs_dir])
+    assert report.modified == ["model-ab-testing.md"]
+    assert 0 < report.chunks_encoded <= 3, "only the edited section is re-encoded"
+    assert index.search_files("purple zebra canaries", 1)[0].path == "model-ab-testing.md"
+
+    (docs_dir / "serverless-endpoints.md").unlink()
+    report = index.sync([docs_dir])
+    assert report.deleted == ["serverless-endpoints.md"]
+    assert all(h.path != "serverless-endpoints.md" for h in index.search("serverless endpoint", 20))
+
+    before = embedder.encoded_count
+    (docs_dir / "inference-pipelines.md").rename(docs_dir / "pipelines-renamed.md")
+    report = index.sync([docs_dir])
+    assert report.renamed == [("inference-pipelines.md", "pipelines-renamed.md")]
+    assert embedder.encoded_count == before, "a rename reuses its vectors"
+    assert table_state(index) == fresh_state(tmp_path, embedder, docs_dir)
+
+
+def test_bad_files_do_not_stop_the_run_and_vanish_when_they_turn_bad(index, docs_dir):
+    (docs_dir / "binary.md").write_bytes(b"\x00\x01\x02" * 100)
+    (docs_dir / "latin1.md").write_bytes(b"# caf\xe9\n\nbody\n")
+    report = index.sync([docs_dir])
+    skipped = {s.path: s.reason for s in report.skipped}
+    assert "binary" in skipped["binary.md"] and "UTF-8" in skipped["latin1.md"]
+    assert index.status()["files"] == 4
+
+    (docs_dir / "model-ab-testing.md").write_bytes(b"\x00\x00")
+    report = index.sync([docs_dir])
+    assert "model-ab-testing.md" in report.deleted
+    assert all(h.path != "model-ab-testing.md" for h in index.search("traffic between variants", 20))
+
+
+def test_changing_the_model_rebuilds_instead_of_mixing(tmp_path, embedder, docs_dir):
+    db = tmp_path / "db"
+    DocsIndex(db, embedder=embedder).sync([docs_dir])
+    index = DocsIndex(db, embedder=embedder)
+    index.store.set_meta(model="some-other-model")
+    reopened = DocsIndex(db, embedder=embedder)
+    assert reopened.rebuilt and reopened.status()["files"] == 0
+    report = reopened.sync([docs_dir])
+    assert report.rebuilt and len(report.added) == 4
+
+
+def test_corrupt_index_is_rebuilt_with_a_message(tmp_path, embedder, docs_dir):
+    db = tmp_path / "db"
+    DocsIndex(db, embedder=embedder).sync([docs_dir])
+    for data_file in (db / "chunks.lance").rglob("*.lance"):
+        data_file.write_bytes(b"garbage")
+    shutil.rmtree(db / "files.lance" / "_versions")
+    index = DocsIndex(db, embedder=embedder)
+    assert index.rebuilt and "rebuilt" in index.open_error
+    index.sync([docs_dir])
+    assert index.search_files("scale asynchronous endpoint to zero", 1)[0].path == "async-inference-autoscale.md"
+
+
+def test_duplicate_content_in_two_files_is_encoded_once(index, docs_dir, embedder):
+    shutil.copy(docs_dir / "model-ab-testing.md", docs_dir / "copy-of-ab.md")
+    report = index.sync([docs_dir])
+    copies = [h for h in index.search("production variants weights", 50) if "ab" in h.path]
+    assert {h.path for h in copies} == {"model-ab-testing.md", "copy-of-ab.md"}
+    assert report.chunks_encoded < report.chunks_written
