@@ -175,7 +175,7 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        stderr.print(f"[red]error:[/] {exc}", highlight=False)
+        stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         stderr.print("interrupted")
@@ -183,5 +183,6 @@ def main() -> None:
     except Exception as exc:  # last resort: one line, details only with ALPACA_DEBUG
         if os.environ.get("ALPACA_DEBUG"):
             raise
-        stderr.print(f"[red]error:[/] {type(exc).__name__}: {exc}  (set ALPACA_DEBUG=1 for details)", highlight=False)
+        stderr.print(f"[red]error:[/] {type(exc).__name__}: {exc}  (set ALPACA_DEBUG=1 for details)", highlight=False,
+                     soft_wrap=True)
         sys.exit(1)
