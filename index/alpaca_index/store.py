@@ -16,6 +16,7 @@ from lancedb.index import FTS
 CHUNKS, FILES, META = "chunks", "files", "meta"
 SCHEMA_VERSION = 1
 FTS_COLUMN = "embed_text"
+COMPACT_FRAGMENTS = 24  # each sync adds a fragment or two; compacting every time costs seconds
 
 
 class IndexCorrupt(RuntimeError):
@@ -166,11 +167,16 @@ class Store:
         return len(stale)
 
     def finish(self) -> None:
-        """Refresh the full-text index and compact; old versions are cleaned so disk stays flat."""
+        """Make sure the full-text index exists; compact only once small fragments pile up.
+
+        New rows are searchable at once without compaction (vector search is exhaustive and the
+        full-text search also scans unindexed rows), so a one-page edit skips the expensive part.
+        """
         if not any(i.index_type == "FTS" for i in self._chunks.list_indices()):
             self._chunks.create_index(FTS_COLUMN, config=FTS(with_position=False), replace=True)
-        with warnings.catch_warnings():  # we are the only writer; readers re-check out the latest
-            warnings.simplefilter("ignore", UserWarning)
-            self._chunks.optimize(cleanup_older_than=timedelta(seconds=0))
-            self.files_table.optimize(cleanup_older_than=timedelta(seconds=0))
+        for table in (self._chunks, self.files_table, self.db.open_table(META)):
+            if len(table.to_lance().get_fragments()) > COMPACT_FRAGMENTS:
+                with warnings.catch_warnings():  # we are the only writer; readers re-check out the latest
+                    warnings.simplefilter("ignore", UserWarning)
+                    table.optimize(cleanup_older_than=timedelta(seconds=0))
         self.set_meta(last_sync=str(time.time()))
