@@ -16,7 +16,7 @@ from alpaca_index.progress import stderr, sync_progress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Alpaca: a local documentation assistant. Nothing leaves this machine.")
-stdout = Console()
+stdout = Console(soft_wrap=True)  # long paths and questions stay on one line when piped
 
 DbOption = Annotated[Path, typer.Option("--db", envvar="ALPACA_DB", help="Index directory.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
