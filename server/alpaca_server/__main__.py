@@ -1,0 +1,3 @@
+from alpaca_server.cli import main
+
+main()

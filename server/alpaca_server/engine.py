@@ -1,0 +1,287 @@
+"""The index session behind the server: one DocsIndex, one sync worker thread, a status snapshot.
+
+No LSP code here. The server gives the engine two callbacks (`on_status(dict)` and
+`on_progress(event, dict)`) that it calls from the worker thread; the server moves them onto
+the event loop. Queries run on the caller's thread (a pool in the server) and are safe while a
+sync runs (DocsIndex guarantees that).
+
+Freshness: `request_sync(paths, delay)` marks paths as pending and (re)arms a debounce timer, so a
+storm of saves coalesces into one pass. A pass is `DocsIndex.sync(all roots)`: it re-hashes the
+files and re-chunks/re-embeds only the ones whose bytes changed (the index has no per-file sync).
+Requests arriving during a pass schedule exactly one more pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+STAGE_SPAN = {"scan": (0, 15), "chunk": (15, 30), "embed": (30, 95), "optimize": (95, 100)}
+PROGRESS_INTERVAL = 0.15  # seconds between progress reports
+MAX_DEFER = 2.0  # seconds a debounced pass may be postponed by later requests
+
+
+class NotReady(RuntimeError):
+    """The index could not be opened (yet); the message says why."""
+
+
+@dataclass
+class Config:
+    roots: list[Path]
+    index_path: Path
+    embedding_model: str = ""
+    backend: str = "none"
+    egress: str = "none (local index, local model)"
+
+
+@dataclass
+class _Pass:
+    """Book-keeping for the sync pass in flight."""
+
+    stage: str = ""
+    done: int = 0
+    total: int = 0
+    current: str = ""
+    percent: int = 0
+    requested: int = 0  # changed files that asked for this pass
+    todo: int = 0  # files this pass re-reads (known from the chunk stage on)
+    last_report: float = 0.0
+    waiters: list[threading.Event] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(self, on_status: Callable[[dict], None] | None = None,
+                 on_progress: Callable[[str, dict], None] | None = None,
+                 on_message: Callable[[str, str], None] | None = None):
+        self.on_status = on_status or (lambda s: None)
+        self.on_progress = on_progress or (lambda e, d: None)
+        self.on_message = on_message or (lambda level, text: None)
+        self.config: Config | None = None
+        self.index = None  # alpaca_index.api.DocsIndex once opened
+        self.embedder = None
+        self.generation = 0  # bumps after every pass that changed the index (caches key on it)
+        self.state = "starting"
+        self.error: str | None = None
+        self.last_report: dict | None = None
+        self._counts = {"docs": 0, "chunks": 0, "last_sync": None}
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._pending: set[str] = set()
+        self._pending_all = False
+        self._due: float | None = None  # monotonic time the next pass may start
+        self._first_request: float | None = None
+        self._reopen = False
+        self._pass: _Pass | None = None
+        self._waiters: list[threading.Event] = []
+        self._opened = threading.Event()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="alpaca-sync", daemon=True)
+        self._thread.start()
+
+    # -- control ------------------------------------------------------------------------------
+    def configure(self, config: Config) -> None:
+        """New roots / index location: (re)open if needed and run a pass right away."""
+        with self._wake:
+            old = self.config
+            self.config = config
+            if old is None or old.index_path != config.index_path or old.embedding_model != config.embedding_model:
+                self._reopen = True
+                self._opened.clear()
+            self._pending_all = True
+            self._due = time.monotonic()
+            self._wake.notify_all()
+
+    def request_sync(self, paths: list[str] | None = None, delay: float = 0.0) -> threading.Event:
+        """Schedule a pass after `delay` seconds of quiet; returns an event set when a pass that
+        started after this request has finished."""
+        done = threading.Event()
+        with self._wake:
+            if paths:
+                self._pending.update(paths)
+            else:
+                self._pending_all = True
+            now = time.monotonic()
+            if self._first_request is None:
+                self._first_request = now
+            # a storm of saves keeps pushing the pass back, but never by more than MAX_DEFER
+            self._due = min(now + delay, self._first_request + max(MAX_DEFER, delay))
+            self._waiters.append(done)
+            self._wake.notify_all()
+        return done
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._wake.notify_all()
+
+    def wait_open(self, timeout: float) -> object:
+        """The open DocsIndex, waiting up to `timeout` for the first open; NotReady if none."""
+        if not self._opened.wait(timeout) or self.index is None:
+            raise NotReady(self.error or "the docs index is still opening; try again in a moment")
+        return self.index
+
+    # -- status ------------------------------------------------------------------------------
+    def status(self) -> dict:
+        cfg = self.config
+        with self._lock:
+            running = self._pass
+            pending = len(self._pending)
+            if running:
+                if running.stage == "chunk":
+                    pending += max(running.total - running.done, 0)
+                elif running.stage in ("embed", "optimize"):
+                    pending += running.todo
+                else:
+                    pending += running.requested
+            state = self.state
+            percent = running.percent if running else (100 if state == "ready" else 0)
+        data = {
+            "state": state, "docs": self._counts["docs"], "chunks": self._counts["chunks"],
+            "last_sync": self._counts["last_sync"], "pending": pending, "percent": percent,
+            "model": self.embedder.name if self.embedder else (cfg.embedding_model if cfg else ""),
+            "backend": cfg.backend if cfg else "none", "index_path": str(cfg.index_path) if cfg else "",
+            "egress": cfg.egress if cfg else "none (local index, local model)",
+            "roots": [str(r) for r in cfg.roots] if cfg else [],
+        }
+        if running:
+            data["stage"] = running.stage
+            data["current"] = running.current
+        if self.error:
+            data["message"] = self.error
+        if self.last_report:
+            data["last_report"] = self.last_report
+        return data
+
+    def _set_state(self, state: str, error: str | None = None) -> None:
+        changed = (state, error) != (self.state, self.error)
+        self.state, self.error = state, error
+        if changed:
+            self.on_status(self.status())
+
+    def _refresh_counts(self) -> None:
+        try:
+            st = self.index.status()
+            self._counts = {"docs": st["files"], "chunks": st["chunks"], "last_sync": st["last_sync"]}
+        except Exception as exc:  # counts are cosmetic; never fail a pass over them
+            log.warning("status failed: %s", exc)
+
+    # -- worker ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._stopped and (self._due is None or self.config is None
+                                             or time.monotonic() < self._due):
+                    timeout = None if self._due is None else max(0.0, self._due - time.monotonic())
+                    self._wake.wait(timeout)
+                if self._stopped:
+                    return
+                config, reopen = self.config, self._reopen
+                paths = sorted(self._pending)
+                self._pending.clear()
+                self._pending_all = False
+                self._due = None
+                self._first_request = None
+                self._reopen = False
+                waiters, self._waiters = self._waiters, []
+                self._pass = _Pass(requested=len(paths), waiters=waiters)
+            try:
+                self._one_pass(config, reopen, paths)
+            except Exception as exc:  # the worker must survive anything
+                log.exception("sync pass failed")
+                self._set_state("error", f"indexing failed: {type(exc).__name__}: {exc}")
+                self.on_message("error", f"Alpaca: indexing failed: {exc}")
+            finally:
+                with self._lock:
+                    self._pass = None
+                for w in waiters:
+                    w.set()
+                self.on_progress("end", {"message": self.error or "up to date"})
+                if self.state != "error":
+                    self.on_status(self.status())
+
+    def _open(self, config: Config) -> bool:
+        from alpaca_index.api import DocsIndex
+        from alpaca_index.embedding import DEFAULT_MODEL, Embedder
+
+        self.on_progress("begin", {"title": "Alpaca: opening the docs index", "message": str(config.index_path)})
+        try:
+            model = config.embedding_model or DEFAULT_MODEL
+            if self.embedder is None or self.embedder.name != model:
+                self.embedder = Embedder(model)
+            if config.index_path.exists() and not config.index_path.is_dir():
+                raise NotADirectoryError(f"index path {config.index_path} is a file, not a folder")
+            self.index = DocsIndex(config.index_path, embedder=self.embedder)
+        except Exception as exc:
+            self.index = None
+            self._set_state("error", f"cannot open the index at {config.index_path}: {exc}")
+            self.on_message("error", f"Alpaca: {self.error}")
+            self._opened.set()  # waiters get NotReady with the message instead of hanging
+            return False
+        if getattr(self.index, "open_error", None) and self.index.rebuilt:
+            self.on_message("warning", f"Alpaca: {self.index.open_error}; re-indexing the docs")
+        self._refresh_counts()
+        self._opened.set()
+        return True
+
+    def _one_pass(self, config: Config, reopen: bool, paths: list[str]) -> None:
+        if reopen or self.index is None:
+            if not self._open(config):
+                return
+        roots = [r for r in config.roots if r.is_dir()]
+        missing = [r for r in config.roots if not r.is_dir()]
+        if not roots:
+            what = ", ".join(str(r) for r in config.roots) or "(none configured)"
+            self._set_state("error", f"docs folder not found: {what}")
+            self.on_message("error", f"Alpaca: docs folder not found: {what}. Set alpaca.docsPaths to an existing folder.")
+            return
+        if missing:
+            self.on_message("warning", "Alpaca: docs folder not found, skipped: " + ", ".join(map(str, missing)))
+        self._set_state("indexing")
+        self.on_progress("begin", {"title": "Alpaca: indexing docs",
+                                   "message": f"{len(paths)} changed file(s)" if paths else "scanning"})
+        report = self.index.sync(roots, progress=self._progress)
+        self.last_report = {k: v for k, v in report.to_dict().items() if k != "skipped"}
+        self.last_report["skipped"] = len(report.skipped)
+        if report.changed or report.rebuilt or self.generation == 0:
+            self.generation += 1
+        self._refresh_counts()
+        unreadable = [s for s in report.skipped if s.reason.startswith("unreadable")]
+        if unreadable:
+            shown = "; ".join(f"{s.path}: {s.reason}" for s in unreadable[:3])
+            more = f" (+{len(unreadable) - 3} more)" if len(unreadable) > 3 else ""
+            self.on_message("warning", f"Alpaca: {len(unreadable)} file(s) could not be read: {shown}{more}")
+        log.info("sync: %s", self.last_report)
+        self._set_state("ready")
+
+    def _progress(self, stage: str, done: int, total: int, current: str) -> None:
+        p = self._pass
+        if p is None:
+            return
+        lo, hi = STAGE_SPAN.get(stage, (0, 100))
+        frac = (done / total) if total else 0.0
+        with self._lock:
+            p.stage, p.done, p.total, p.current = stage, done, total, current
+            if stage == "chunk":
+                p.todo = total
+            p.percent = max(p.percent, int(lo + (hi - lo) * min(frac, 1.0)))
+        now = time.monotonic()
+        if now - p.last_report >= PROGRESS_INTERVAL:
+            p.last_report = now
+            label = {"scan": "scanning", "chunk": "reading", "embed": "embedding", "optimize": "optimizing"}.get(stage, stage)
+            msg = f"{label} {done}/{total}" + (f" {current}" if current else "")
+            self.on_progress("report", {"message": msg, "percentage": p.percent})
+
+    # -- queries (any thread) ----------------------------------------------------------------
+    def is_docs_file(self, path: str | os.PathLike) -> bool:
+        cfg = self.config
+        if not cfg:
+            return False
+        p = Path(path).resolve()
+        return any(r == p or r in p.parents for r in cfg.roots)

@@ -1,0 +1,88 @@
+"""initialize / initialized / configuration changes / shutdown.
+
+`initialize` returns at once; the index is opened and synced on the engine's worker thread after
+`initialized`, with `$/progress` and `alpaca/status` notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from lsprotocol import types
+
+from alpaca_server import settings as settings_mod
+from alpaca_server.server import AlpacaServer
+
+log = logging.getLogger(__name__)
+
+
+async def initialize(ls: AlpacaServer, params: types.InitializeParams) -> None:
+    ls.loop = asyncio.get_running_loop()
+    ls.settings = settings_mod.parse(params.initialization_options)
+    ls.init_has_settings = settings_mod.section_of(params.initialization_options) is not None
+
+
+async def initialized(ls: AlpacaServer, params: types.InitializedParams) -> None:
+    settings = ls.settings
+    if not ls.init_has_settings:
+        settings = await _pull(ls, settings)
+    ls.apply_settings(settings)
+
+
+async def _pull(ls: AlpacaServer, base: settings_mod.Settings) -> settings_mod.Settings:
+    """Ask the client for the `alpaca` section (workspace/configuration), if it supports that."""
+    caps = ls.client_capabilities
+    if not (caps and caps.workspace and caps.workspace.configuration):
+        return base
+    try:
+        result = await asyncio.wait_for(ls.workspace_configuration_async(types.ConfigurationParams(
+            items=[types.ConfigurationItem(section=settings_mod.SECTION)])), timeout=5)
+    except Exception as exc:
+        log.info("workspace/configuration failed: %s", exc)
+        return base
+    if result and isinstance(settings_mod.as_plain(result[0]), dict):
+        return settings_mod.parse({settings_mod.SECTION: settings_mod.as_plain(result[0])}, base)
+    return base
+
+
+async def did_change_configuration(ls: AlpacaServer, params: types.DidChangeConfigurationParams) -> None:
+    if settings_mod.section_of(params.settings) is not None:
+        settings = settings_mod.parse(params.settings, ls.settings)
+    else:  # pull model: the notification only says "something changed"
+        settings = await _pull(ls, ls.settings)
+    ls.apply_settings(settings)
+    ls.notify("alpaca/status", ls.status())
+
+
+def did_change_workspace_folders(ls: AlpacaServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+    if not ls.settings.docs_paths:  # default roots follow the workspace folders
+        ls.apply_settings(ls.settings)
+
+
+def did_change_watched_files(ls: AlpacaServer, params: types.DidChangeWatchedFilesParams) -> None:
+    from alpaca_server.queries import uri_to_path
+
+    paths = []
+    for change in params.changes:
+        try:
+            path = uri_to_path(change.uri)
+        except ValueError:
+            continue
+        if ls.engine.is_docs_file(path):
+            paths.append(path)
+    if paths:
+        ls.files_changed(paths)
+
+
+def shutdown(ls: AlpacaServer, params) -> None:
+    ls.close()
+
+
+def register(server: AlpacaServer) -> None:
+    server.feature(types.INITIALIZE)(initialize)
+    server.feature(types.INITIALIZED)(initialized)
+    server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(did_change_configuration)
+    server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)(did_change_workspace_folders)
+    server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(did_change_watched_files)
+    server.feature(types.SHUTDOWN)(shutdown)

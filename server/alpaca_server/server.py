@@ -1,0 +1,194 @@
+"""The language server object: state shared by the feature modules, and thread-safe messaging.
+
+Every message to the client leaves from the event loop thread: worker threads call `notify`,
+`show_message` or `progress_event`, which hop onto the loop with `call_soon_threadsafe`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from alpaca_server import __version__
+from alpaca_server.engine import Config, Engine
+from alpaca_server.queries import HoverCache
+from alpaca_server.settings import Settings, resolve_docs_roots, resolve_index_path
+
+log = logging.getLogger(__name__)
+
+STATUS = "alpaca/status"
+ANSWER = "alpaca/answer"
+RELATED = "alpaca/related"
+ACTIVE_DOCUMENT = "alpaca/activeDocument"
+
+_LEVELS = {"error": types.MessageType.Error, "warning": types.MessageType.Warning,
+           "info": types.MessageType.Info}
+
+
+class AlpacaServer(LanguageServer):
+    def __init__(self, *args, **kwargs):
+        super().__init__("alpaca-server", __version__, *args,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Full, **kwargs)
+        self.settings = Settings()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.engine = Engine(on_status=self._status_changed, on_progress=self.progress_event,
+                             on_message=self.show_message)
+        self.queries = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alpaca-query")
+        self.hover_cache = HoverCache()
+        self.watcher = None  # alpaca_server.watcher.DocsWatcher once configured
+        self.answers: dict[str, threading.Event] = {}  # requestId → cancel flag
+        self._progress_queue: asyncio.Queue | None = None
+        self._progress_task: asyncio.Task | None = None
+        self.related_tasks: dict = {}  # uri → asyncio task pushing alpaca/related
+        self.active_uri: str | None = None
+        self.active_line: int | None = None
+        self.init_has_settings = False
+
+    # -- configuration -----------------------------------------------------------------------
+    def workspace_folders(self) -> list[Path]:
+        from pygls.uris import to_fs_path
+
+        folders = []
+        try:
+            ws = self.workspace
+        except RuntimeError:
+            return folders
+        for folder in ws.folders.values():
+            path = to_fs_path(folder.uri)
+            if path:
+                folders.append(Path(path))
+        if not folders and ws.root_path:
+            folders.append(Path(ws.root_path))
+        return folders
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Hand new settings to the engine and the watcher (called on the event loop)."""
+        self.settings = settings
+        for warning in settings.warnings:
+            self.show_message("warning", f"Alpaca: {warning}")
+        folders = self.workspace_folders()
+        roots = resolve_docs_roots(settings, folders)
+        config = Config(roots=roots, index_path=resolve_index_path(settings, folders, roots),
+                        embedding_model=settings.embedding_model, backend=settings.backend,
+                        egress=settings.egress)
+        old = self.engine.config
+        if old is None or (old.roots, old.index_path, old.embedding_model, old.backend, old.egress) != \
+                (config.roots, config.index_path, config.embedding_model, config.backend, config.egress):
+            log.info("docs roots %s, index %s", [str(r) for r in roots], config.index_path)
+            self.engine.configure(config)
+        watching = self.watcher is not None
+        if watching and (not settings.watch or self.watcher.roots != roots):
+            self.watcher.stop()
+            self.watcher = None
+        if settings.watch and self.watcher is None:
+            from alpaca_server.watcher import DocsWatcher
+
+            self.watcher = DocsWatcher(roots, ignore=[config.index_path], on_change=self.files_changed)
+            self.watcher.start()
+
+    def files_changed(self, paths: list[str]) -> None:
+        """From the watcher, didSave and didChangeWatchedFiles: a debounced incremental pass."""
+        self.engine.request_sync(paths, delay=self.settings.debounce_ms / 1000)
+
+    # -- messages (thread-safe) ---------------------------------------------------------------
+    def _call(self, fn, *args) -> None:
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            if threading.current_thread() is threading.main_thread() and _running_loop() is loop:
+                fn(*args)
+            else:
+                loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # loop shutting down
+            pass
+
+    def notify(self, method: str, params: dict) -> None:
+        self._call(self.protocol.notify, method, params)
+
+    def show_message(self, level: str, text: str) -> None:
+        log.log(logging.ERROR if level == "error" else logging.WARNING if level == "warning" else logging.INFO, text)
+        params = types.ShowMessageParams(type=_LEVELS.get(level, types.MessageType.Info), message=text)
+        self._call(self.window_show_message, params)
+
+    def _status_changed(self, status: dict) -> None:
+        self.notify(STATUS, status)
+
+    def progress_event(self, event: str, data: dict) -> None:
+        """Engine progress ('begin' | 'report' | 'end') → `$/progress` with a server-made token."""
+        self._call(self._queue_progress, event, data)
+
+    def _queue_progress(self, event: str, data: dict) -> None:
+        if self._progress_queue is None:
+            self._progress_queue = asyncio.Queue()
+            self._progress_task = asyncio.ensure_future(self._progress_pump(self._progress_queue))
+        self._progress_queue.put_nowait((event, data))
+        if event in ("begin", "end"):  # status listeners want to see state/percent changes too
+            self.notify(STATUS, self.engine.status())
+
+    async def _progress_pump(self, queue: asyncio.Queue) -> None:
+        supported = bool(self.client_capabilities and self.client_capabilities.window
+                         and self.client_capabilities.window.work_done_progress)
+        token = None
+        while True:
+            event, data = await queue.get()
+            try:
+                if event == "begin" and token is None:
+                    if not supported:
+                        continue
+                    token = f"alpaca-index-{uuid.uuid4().hex[:8]}"
+                    try:
+                        await self.work_done_progress.create_async(token)
+                    except Exception as exc:  # client refused: carry on without a progress bar
+                        log.info("no work-done progress: %s", exc)
+                        token = None
+                        continue
+                    self.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+                        title=data.get("title", "Alpaca"), message=data.get("message"), percentage=0,
+                        cancellable=False))
+                elif event in ("begin", "report") and token is not None:
+                    self.work_done_progress.report(token, types.WorkDoneProgressReport(
+                        message=data.get("message") or data.get("title"), percentage=data.get("percentage")))
+                elif event == "end" and token is not None:
+                    self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=data.get("message")))
+                    self.work_done_progress.tokens.pop(token, None)
+                    token = None
+            except Exception:
+                log.exception("progress notification failed")
+
+    def status(self) -> dict:
+        return self.engine.status()
+
+    def run_query(self, fn, *args):
+        """Run a blocking query on the query pool; awaitable."""
+        return asyncio.get_running_loop().run_in_executor(self.queries, fn, *args)
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        for flag in self.answers.values():
+            flag.set()
+        self.engine.stop()
+
+
+def _running_loop():
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def create_server() -> AlpacaServer:
+    from alpaca_server.features import ask, commands, documents, hover, lifecycle
+
+    server = AlpacaServer()
+    for module in (lifecycle, documents, commands, ask, hover):
+        module.register(server)
+    return server

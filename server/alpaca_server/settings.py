@@ -1,0 +1,152 @@
+"""Client settings (section `alpaca`) → a validated `Settings`; docs roots and index path resolved.
+
+Settings arrive from initializationOptions and workspace/didChangeConfiguration, either wrapped
+in `{"alpaca": {...}}` or flat. Unknown keys are ignored; wrong types fall back to defaults and are
+reported back as warnings, never as a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+SECTION = "alpaca"
+DEFAULT_RESULTS = 5
+DEFAULT_DEBOUNCE_MS = 250
+
+
+@dataclass(frozen=True)
+class Settings:
+    docs_paths: tuple[str, ...] = ()
+    index_path: str = ""
+    model_path: str = ""  # generation model (GGUF) for answers
+    endpoint_url: str = ""  # OpenAI-compatible endpoint for answers
+    allow_remote: bool = False
+    results_count: int = DEFAULT_RESULTS
+    hover: bool = True
+    embedding_model: str = ""  # not in the contract; "" = the index default
+    debounce_ms: int = DEFAULT_DEBOUNCE_MS
+    watch: bool = True  # not in the contract: off = only didSave/didChangeWatchedFiles trigger syncs
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def backend(self) -> str:
+        if self.model_path:
+            return "llama.cpp"
+        if self.endpoint_url:
+            return "openai"
+        return "none"
+
+    @property
+    def egress(self) -> str:
+        url = self.endpoint_url
+        if not self.model_path and url and not _is_local(url):
+            return f"questions and passages are sent to {url}" if self.allow_remote else \
+                f"none (remote endpoint {url} blocked: allowRemote is off)"
+        return "none (local index, local model)"
+
+
+def _is_local(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    host = (urlparse(url).hostname or "").lower()
+    return host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost")
+
+
+_KEYS = {
+    "docsPaths": ("docs_paths", list), "indexPath": ("index_path", str), "modelPath": ("model_path", str),
+    "endpointUrl": ("endpoint_url", str), "allowRemote": ("allow_remote", bool),
+    "resultsCount": ("results_count", int), "hover": ("hover", bool),
+    "embeddingModel": ("embedding_model", str), "debounceMs": ("debounce_ms", int),
+    "watch": ("watch", bool),
+}
+
+
+def as_plain(value):
+    """Namedtuples (pygls' form for untyped params) and lists of them → dicts and lists."""
+    if hasattr(value, "_asdict"):
+        return {k: as_plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: as_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_plain(v) for v in value]
+    return value
+
+
+def section_of(raw) -> dict | None:
+    """The `alpaca` section of a settings payload (or the payload itself if it is flat)."""
+    raw = as_plain(raw)
+    if not isinstance(raw, dict):
+        return None
+    if isinstance(raw.get(SECTION), dict):
+        return raw[SECTION]
+    return raw if any(k in raw for k in _KEYS) else None
+
+
+def parse(raw, base: Settings | None = None) -> Settings:
+    """Merge a settings payload over `base`; bad values are dropped with a warning."""
+    base = base or Settings()
+    data = section_of(raw) or {}
+    changes: dict = {}
+    warnings: list[str] = []
+    for key, (attr, kind) in _KEYS.items():
+        if key not in data or data[key] is None:
+            continue
+        value = data[key]
+        if kind is list:
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                warnings.append(f"setting alpaca.{key} must be a list of folder paths; ignored")
+                continue
+            changes[attr] = tuple(v for v in value if v.strip())
+        elif kind is bool:
+            if not isinstance(value, bool):
+                warnings.append(f"setting alpaca.{key} must be true or false; ignored")
+                continue
+            changes[attr] = value
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 100_000:
+                warnings.append(f"setting alpaca.{key} must be a positive number; ignored")
+                continue
+            changes[attr] = int(value)
+        else:
+            if not isinstance(value, str):
+                warnings.append(f"setting alpaca.{key} must be a string; ignored")
+                continue
+            changes[attr] = value.strip()
+    if "results_count" in changes:
+        changes["results_count"] = max(1, min(changes["results_count"], 50))
+    return replace(base, warnings=tuple(warnings), **changes)
+
+
+def resolve_docs_roots(settings: Settings, folders: list[Path]) -> list[Path]:
+    """Configured docs paths (relative ones against the first workspace folder), else each
+    workspace folder's `docs/` folder if present, else the workspace folder itself."""
+    if settings.docs_paths:
+        anchor = folders[0] if folders else Path.cwd()
+        roots = []
+        for p in settings.docs_paths:
+            path = Path(p).expanduser()
+            roots.append((path if path.is_absolute() else anchor / path).resolve())
+        return list(dict.fromkeys(roots))
+    roots = []
+    for folder in folders:
+        docs = folder / "docs"
+        roots.append((docs if docs.is_dir() else folder).resolve())
+    return list(dict.fromkeys(roots))
+
+
+def resolve_index_path(settings: Settings, folders: list[Path], roots: list[Path]) -> Path:
+    """indexPath if given (the client passes its workspace storage), else `<workspace>/.alpaca`,
+    else a per-docs-set folder in the user cache."""
+    if settings.index_path:
+        path = Path(settings.index_path).expanduser()
+        if not path.is_absolute() and folders:
+            path = folders[0] / path
+        return path.resolve()
+    if folders:
+        return (folders[0] / ".alpaca").resolve()
+    key = hashlib.sha1("\n".join(str(r) for r in roots).encode()).hexdigest()[:12]
+    return Path.home() / ".cache" / "alpaca-docs" / key
