@@ -33,11 +33,11 @@ class DocsIndex:
     def _open(self) -> bool:
         """Open the tables; an unreadable or foreign index is rebuilt (files are the truth)."""
         try:
-            return self.store.ensure(self.embedder.dim, self.embedder.name)
+            return self.store.ensure(self.embedder.dim, self.embedder.name, repr(self.chunking))
         except Exception as exc:
             self.open_error = f"index at {self.db} was unreadable and has been rebuilt ({type(exc).__name__})"
             self.store.drop_all()
-            self.store.ensure(self.embedder.dim, self.embedder.name)
+            self.store.ensure(self.embedder.dim, self.embedder.name, repr(self.chunking))
             return True
 
     def sync(self, roots: list[str | Path], ignore: list[str] | None = None,

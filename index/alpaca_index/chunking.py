@@ -25,6 +25,7 @@ class ChunkSettings:
     overlap_tokens: int = 32
     min_tokens: int = 48
     title_chunks: bool = True
+    heading_context: bool = True  # embed "Page › Section" with the text (measured: bench/)
 
 
 @dataclass
@@ -72,7 +73,7 @@ def _chunk_doc(rel: str, doc: ParsedDoc, count: TokenCounter, s: ChunkSettings) 
         pieces = _pieces(section.blocks, budget, count)
         drafts.extend(_pack(section, pieces, budget, s.overlap_tokens, count))
     drafts = _merge_tiny(doc, drafts, s, count)
-    chunks = [_make_chunk(rel, doc, d) for d in drafts]
+    chunks = [_make_chunk(rel, doc, d, s.heading_context) for d in drafts]
     if s.title_chunks and not doc.doc_key and chunks:
         chunks.insert(0, _title_chunk(rel, doc, count, s))
     return chunks
@@ -193,13 +194,13 @@ def _merge_tiny(doc: ParsedDoc, drafts: list[_Draft], s: ChunkSettings, count: T
     return merged
 
 
-def _make_chunk(rel: str, doc: ParsedDoc, draft: _Draft) -> Chunk:
+def _make_chunk(rel: str, doc: ParsedDoc, draft: _Draft, context: bool = True) -> Chunk:
     text = "\n\n".join(p.text for p in draft.pieces).strip()
     header = _header(doc, draft.section)
     return Chunk(
         id="", path=rel, title=doc.title, heading_path=header, anchor=draft.section.anchor or doc.anchor,
         start_line=min(p.start for p in draft.pieces), end_line=max(p.end for p in draft.pieces),
-        text=text, embed_text=f"{header}\n{text}",
+        text=text, embed_text=f"{header}\n{text}" if context else text,
     )
 
 

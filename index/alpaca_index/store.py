@@ -78,8 +78,11 @@ class Store:
         table = self.db.open_table(META)
         table.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(data)
 
-    def ensure(self, dim: int, model: str) -> bool:
-        """Open or create the tables; returns True when an existing index had to be rebuilt."""
+    def ensure(self, dim: int, model: str, chunking: str = "") -> bool:
+        """Open or create the tables; returns True when an existing index had to be rebuilt.
+
+        New chunk settings only empty the catalog: every file is re-chunked on the next sync while
+        the old rows stay long enough for unchanged text to reuse its vectors."""
         meta = self.meta()
         names = self._names()
         rebuilt = False
@@ -94,7 +97,9 @@ class Store:
         self._chunks = self.db.open_table(CHUNKS)
         self.files_table = self.db.open_table(FILES)
         self._check_readable()
-        self.set_meta(**wanted)
+        if not rebuilt and meta.get("chunking", chunking) != chunking:
+            self.files_table.delete("true")
+        self.set_meta(**wanted, chunking=chunking)
         return rebuilt
 
     def _check_readable(self) -> None:

@@ -94,3 +94,19 @@ def test_duplicate_content_in_two_files_is_encoded_once(index, docs_dir, embedde
     copies = [h for h in index.search("production variants weights", 50) if "ab" in h.path]
     assert {h.path for h in copies} == {"model-ab-testing.md", "copy-of-ab.md"}
     assert report.chunks_encoded < report.chunks_written
+
+
+def test_new_chunk_settings_rechunk_everything_but_reuse_vectors(tmp_path, embedder, docs_dir):
+    from alpaca_index.chunking import ChunkSettings
+
+    db = tmp_path / "db"
+    DocsIndex(db, embedder=embedder).sync([docs_dir])
+    before = embedder.encoded_count
+    without_titles = DocsIndex(db, embedder=embedder, chunking=ChunkSettings(title_chunks=False))
+    report = without_titles.sync([docs_dir])
+    assert len(report.added) == 4 and report.chunks_encoded == 0 == embedder.encoded_count - before
+    kinds = set(without_titles.store.chunks.to_lance().to_table(columns=["kind"]).column("kind").to_pylist())
+    assert kinds == {"section"}
+    fresh = DocsIndex(tmp_path / "fresh", embedder=embedder, chunking=ChunkSettings(title_chunks=False))
+    fresh.sync([docs_dir])
+    assert table_state(without_titles) == table_state(fresh)
