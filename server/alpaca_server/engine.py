@@ -96,6 +96,7 @@ class Engine:
                 self._opened.clear()
             self._pending_all = True
             self._due = time.monotonic()
+            self.state, self.error = "indexing", None  # until the pass says otherwise
             self._wake.notify_all()
 
     def request_sync(self, paths: list[str] | None = None, delay: float = 0.0) -> threading.Event:

@@ -134,6 +134,17 @@ async def test_hover_shows_related_docs_as_markdown_links(client: LanguageClient
         text_document=types.TextDocumentIdentifier(uri=code.as_uri()), position=types.Position(line=2, character=0)))
     assert none is None
 
+    # markdown docs too: the page itself is not offered
+    doc = client.docs / "key-management.md"
+    line = doc.read_text().splitlines()[2]
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+        uri=doc.as_uri(), language_id="markdown", version=1, text=doc.read_text())))
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=doc.as_uri()),
+        position=types.Position(line=2, character=line.index("KMS") + 1)))
+    assert hover is not None and "`KMS`" in hover.contents.value
+    assert doc.as_uri() not in hover.contents.value and "](file://" in hover.contents.value
+
 
 async def test_ask_streams_partials_then_final_with_sources(client: LanguageClient):
     await wait_ready(client)
