@@ -1,0 +1,75 @@
+// Citations: `[n]` markers in an answer ↔ the numbered sources of the final message. Pure.
+
+import { DocResult, Source } from './protocol';
+
+/** `[1]`, `[1, 2]`, `[1,3-4]` (also with an en dash). Bracketed numbers only, at most 3 digits each. */
+export const CITATION_PATTERN = /^\[(\d{1,3}(?:\s*(?:,|-|–)\s*\d{1,3}){0,15})\]/;
+
+/** The numbers cited by one bracket group, ranges expanded, order kept, duplicates dropped. */
+export function parseCitationGroup(inner: string): number[] {
+    const out: number[] = [];
+    const push = (n: number) => {
+        if (n > 0 && !out.includes(n)) {
+            out.push(n);
+        }
+    };
+    for (const part of inner.split(',')) {
+        const range = /^\s*(\d+)\s*[-–]\s*(\d+)\s*$/.exec(part);
+        if (range) {
+            const [a, b] = [Number(range[1]), Number(range[2])];
+            if (b >= a && b - a <= 50) {
+                for (let n = a; n <= b; n++) {
+                    push(n);
+                }
+            } else {
+                push(a);
+                push(b);
+            }
+        } else if (/^\s*\d+\s*$/.test(part)) {
+            push(Number(part));
+        }
+    }
+    return out;
+}
+
+/** Every citation number in a text, in order of first appearance. */
+export function citedNumbers(text: string): number[] {
+    const out: number[] = [];
+    const re = /\[(\d{1,3}(?:\s*(?:,|-|–)\s*\d{1,3}){0,15})\](?!\()/g;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(text)) !== null) {
+        for (const n of parseCitationGroup(m[1])) {
+            if (!out.includes(n)) {
+                out.push(n);
+            }
+        }
+    }
+    return out;
+}
+
+export function findSource(sources: readonly Source[], n: number): Source | undefined {
+    return sources.find((s) => s.n === n);
+}
+
+export interface Location {
+    uri: string;
+    /** 0-based line for the editor. */
+    line: number;
+}
+
+/** Where a source or result opens: its URI at its start line (the contract's lines are 1-based). */
+export function locationOf(item: Pick<DocResult, 'uri' | 'start_line'> & { path?: string }): Location | undefined {
+    const uri = item.uri || (item.path && item.path.startsWith('/') ? `file://${encodeURI(item.path)}` : '');
+    if (!uri) {
+        return undefined;
+    }
+    const line = Number.isFinite(item.start_line) ? Math.max(0, Math.floor(item.start_line) - 1) : 0;
+    return { uri, line };
+}
+
+/** "Page › Section" with the path, for list items. */
+export function describe(item: Pick<DocResult, 'title' | 'heading_path' | 'path' | 'start_line'>): { label: string; detail: string } {
+    const label = item.heading_path || item.title || item.path;
+    const detail = `${item.path}${item.start_line ? `:${item.start_line}` : ''}`;
+    return { label, detail };
+}

@@ -1,0 +1,112 @@
+// The LSP contract of docs/ARCHITECTURE.md, as types and names (no vscode import: unit-testable).
+
+export const SERVER_MODULE = 'alpaca_server';
+
+/** workspace/executeCommand commands served by the language server. */
+export const ServerCommand = {
+    ask: 'alpaca.ask',
+    cancel: 'alpaca.cancel',
+    search: 'alpaca.search',
+    related: 'alpaca.related',
+    status: 'alpaca.status',
+    reindex: 'alpaca.reindex',
+    addDocuments: 'alpaca.addDocuments',
+} as const;
+
+/** Notifications (server → client, and the client's active-document hint). */
+export const Notification = {
+    answer: 'alpaca/answer',
+    related: 'alpaca/related',
+    status: 'alpaca/status',
+    activeDocument: 'alpaca/activeDocument',
+} as const;
+
+/** The `alpaca` settings section the server reads (initializationOptions / didChangeConfiguration). */
+export interface ServerSettings {
+    docsPaths: string[];
+    indexPath: string;
+    modelPath: string;
+    endpointUrl: string;
+    allowRemote: boolean;
+    resultsCount: number;
+    hover: boolean;
+}
+
+/** A search / related result. Lines are 1-based. */
+export interface DocResult {
+    title: string;
+    heading_path: string;
+    path: string;
+    uri: string;
+    start_line: number;
+    end_line: number;
+    anchor?: string;
+    snippet?: string;
+    score?: number;
+}
+
+export interface Source {
+    n: number;
+    title: string;
+    heading_path: string;
+    path: string;
+    uri: string;
+    anchor?: string;
+    start_line: number;
+    end_line: number;
+    mtime?: number | null;
+}
+
+export interface AnswerPartial {
+    requestId: string;
+    kind: 'partial';
+    text: string;
+}
+
+export interface AnswerFinal {
+    requestId: string;
+    kind: 'final';
+    answer: string;
+    sources: Source[];
+    related: DocResult[];
+    backend: string;
+    noModel: boolean;
+    timings?: Record<string, number>;
+    cancelled?: boolean;
+    error?: string;
+}
+
+export type AnswerMessage = AnswerPartial | AnswerFinal;
+
+export interface RelatedNotification {
+    uri: string;
+    results: DocResult[];
+}
+
+export type IndexState = 'indexing' | 'ready' | 'error';
+
+export interface ServerStatus {
+    state: IndexState;
+    docs: number;
+    chunks: number;
+    last_sync?: string | number | null;
+    pending?: number;
+    percent?: number;
+    model?: string;
+    backend?: string;
+    index_path?: string;
+    egress?: string;
+    message?: string;
+    roots?: string[];
+}
+
+export interface SearchResponse {
+    results: DocResult[];
+}
+
+export interface AddDocumentsResponse {
+    added: string[];
+    skipped: Array<{ path: string; reason: string } | string>;
+    target?: string;
+    indexed?: boolean;
+}

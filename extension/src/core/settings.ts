@@ -1,0 +1,80 @@
+// Settings mapping: the user's `alpaca.*` configuration → the server's settings section.
+// Pure (no vscode import) so it is unit-tested without an editor.
+
+import { ServerSettings } from './protocol';
+
+export const SECTION = 'alpaca';
+export const DEFAULT_RESULTS = 5;
+export const MAX_RESULTS = 50;
+
+/** Keys whose change needs a server restart rather than a didChangeConfiguration. */
+export const RESTART_KEYS = ['pythonPath', 'python.interpreterPath'] as const;
+/** Keys forwarded to the server. */
+export const SERVER_KEYS: Array<keyof ServerSettings> = [
+    'docsPaths',
+    'indexPath',
+    'modelPath',
+    'endpointUrl',
+    'allowRemote',
+    'resultsCount',
+    'hover',
+];
+
+/** What the configuration API returns for the section: anything, possibly of the wrong type. */
+export type RawSettings = Partial<Record<keyof ServerSettings, unknown>>;
+
+export interface MappingContext {
+    /** First workspace folder (fs path), for `${workspaceFolder}` substitution. */
+    workspaceFolder?: string;
+    /** Used when `indexPath` is empty: the extension's workspace storage, so the index stays out of the docs. */
+    defaultIndexPath?: string;
+    /** The user's home folder, for `~` expansion. */
+    home?: string;
+}
+
+export function substitute(value: string, ctx: MappingContext): string {
+    let out = value.trim();
+    if (ctx.workspaceFolder) {
+        out = out.replace(/\$\{workspaceFolder\}/g, ctx.workspaceFolder);
+    }
+    if (ctx.home && (out === '~' || out.startsWith('~/'))) {
+        out = ctx.home + out.slice(1);
+    }
+    return out;
+}
+
+function str(value: unknown, ctx: MappingContext): string {
+    return typeof value === 'string' ? substitute(value, ctx) : '';
+}
+
+export function toServerSettings(raw: RawSettings, ctx: MappingContext = {}): ServerSettings {
+    const docs = Array.isArray(raw.docsPaths)
+        ? raw.docsPaths
+        : typeof raw.docsPaths === 'string'
+          ? [raw.docsPaths]
+          : [];
+    const docsPaths = docs
+        .filter((p): p is string => typeof p === 'string')
+        .map((p) => substitute(p, ctx))
+        .filter((p) => p.length > 0);
+    let resultsCount = typeof raw.resultsCount === 'number' && Number.isFinite(raw.resultsCount) ? raw.resultsCount : DEFAULT_RESULTS;
+    resultsCount = Math.max(1, Math.min(MAX_RESULTS, Math.round(resultsCount)));
+    return {
+        docsPaths: Array.from(new Set(docsPaths)),
+        indexPath: str(raw.indexPath, ctx) || ctx.defaultIndexPath || '',
+        modelPath: str(raw.modelPath, ctx),
+        endpointUrl: str(raw.endpointUrl, ctx),
+        allowRemote: raw.allowRemote === true,
+        resultsCount,
+        hover: raw.hover !== false,
+    };
+}
+
+/** The didChangeConfiguration payload: the section wrapped under its name. */
+export function configurationPayload(settings: ServerSettings): { alpaca: ServerSettings } {
+    return { alpaca: settings };
+}
+
+export function sameSettings(a: ServerSettings | undefined, b: ServerSettings): boolean {
+    return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+}

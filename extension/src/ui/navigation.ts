@@ -1,0 +1,34 @@
+// Opening a doc at a line (citations, search results, related reading).
+
+import { commands, Position, Range, Selection, TextEditorRevealType, Uri, ViewColumn, window, workspace } from 'vscode';
+import { Location, locationOf } from '../core/citations';
+import { DocResult } from '../core/protocol';
+import { log } from '../common/log';
+
+export const OPEN_COMMAND = 'alpaca.openLocation';
+
+export async function openLocation(location: Location, column: ViewColumn = ViewColumn.One): Promise<void> {
+    const uri = Uri.parse(location.uri);
+    try {
+        const doc = await workspace.openTextDocument(uri);
+        const line = Math.min(location.line, Math.max(0, doc.lineCount - 1));
+        const pos = new Position(line, 0);
+        const editor = await window.showTextDocument(doc, { viewColumn: column, preview: false, selection: new Range(pos, pos) });
+        editor.selection = new Selection(pos, pos);
+        editor.revealRange(new Range(pos, pos), TextEditorRevealType.AtTop);
+    } catch (err) {
+        log.error(`could not open ${location.uri}: ${err}`);
+        void window.showErrorMessage(`Alpaca: could not open ${uri.fsPath || location.uri}: ${err instanceof Error ? err.message : err}`);
+    }
+}
+
+export async function openResult(item: Pick<DocResult, 'uri' | 'start_line'> & { path?: string }, column?: ViewColumn): Promise<void> {
+    const location = locationOf(item);
+    if (location) {
+        await openLocation(location, column);
+    }
+}
+
+export function registerOpenCommand() {
+    return commands.registerCommand(OPEN_COMMAND, (item: DocResult) => openResult(item));
+}

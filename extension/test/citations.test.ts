@@ -1,0 +1,45 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { citedNumbers, describe as describeItem, findSource, locationOf, parseCitationGroup } from '../src/core/citations';
+import { Source } from '../src/core/protocol';
+
+describe('citation parsing', () => {
+    it('parses single numbers, lists and ranges', () => {
+        assert.deepEqual(parseCitationGroup('1'), [1]);
+        assert.deepEqual(parseCitationGroup('1, 3'), [1, 3]);
+        assert.deepEqual(parseCitationGroup('2-4'), [2, 3, 4]);
+        assert.deepEqual(parseCitationGroup('1,3–5'), [1, 3, 4, 5]);
+        assert.deepEqual(parseCitationGroup('2, 2, 1'), [2, 1]);
+        assert.deepEqual(parseCitationGroup('0'), []);
+    });
+
+    it('finds cited numbers in order, ignoring markdown links', () => {
+        assert.deepEqual(citedNumbers('A [2]. B [1, 3]. [4](http://x) C [2].'), [2, 1, 3]);
+    });
+});
+
+describe('locations', () => {
+    const s: Source = { n: 2, title: 'T', heading_path: 'T › H', path: 'a/b.md', uri: 'file:///d/a/b.md', start_line: 12, end_line: 20 };
+
+    it('maps the 1-based start line to a 0-based editor line', () => {
+        assert.deepEqual(locationOf(s), { uri: 'file:///d/a/b.md', line: 11 });
+        assert.deepEqual(locationOf({ ...s, start_line: 0 }), { uri: 'file:///d/a/b.md', line: 0 });
+        assert.deepEqual(locationOf({ ...s, start_line: NaN }), { uri: 'file:///d/a/b.md', line: 0 });
+    });
+
+    it('falls back to an absolute path when the uri is missing', () => {
+        assert.deepEqual(locationOf({ uri: '', path: '/d/a b.md', start_line: 3 }), { uri: 'file:///d/a%20b.md', line: 2 });
+        assert.equal(locationOf({ uri: '', path: 'relative.md', start_line: 3 }), undefined);
+    });
+
+    it('finds sources by their number, not their position', () => {
+        const list = [{ ...s, n: 3 }, { ...s, n: 1, title: 'one' }];
+        assert.equal(findSource(list, 1)?.title, 'one');
+        assert.equal(findSource(list, 2), undefined);
+    });
+
+    it('describes an item by heading path and path:line', () => {
+        assert.deepEqual(describeItem(s), { label: 'T › H', detail: 'a/b.md:12' });
+        assert.deepEqual(describeItem({ ...s, heading_path: '' }), { label: 'T', detail: 'a/b.md:12' });
+    });
+});
