@@ -62,7 +62,8 @@ class Engine:
                  on_message: Callable[[str, str], None] | None = None):
         self.on_status = on_status or (lambda s: None)
         self.on_progress = on_progress or (lambda e, d: None)
-        self.on_message = on_message or (lambda level, text: None)
+        self._on_message = on_message or (lambda level, text: None)
+        self._said: set[str] = set()  # messages already shown for this configuration
         self.config: Config | None = None
         self.index = None  # alpaca_index.api.DocsIndex once opened
         self.embedder = None
@@ -97,6 +98,7 @@ class Engine:
             self._pending_all = True
             self._due = time.monotonic()
             self.state, self.error = "indexing", None  # until the pass says otherwise
+            self._said.clear()
             self._wake.notify_all()
 
     def request_sync(self, paths: list[str] | None = None, delay: float = 0.0) -> threading.Event:
@@ -159,6 +161,12 @@ class Engine:
         if self.last_report:
             data["last_report"] = self.last_report
         return data
+
+    def on_message(self, level: str, text: str) -> None:
+        """Show a message once per configuration (a missing folder is not news on every save)."""
+        if text not in self._said:
+            self._said.add(text)
+            self._on_message(level, text)
 
     def _set_state(self, state: str, error: str | None = None) -> None:
         changed = (state, error) != (self.state, self.error)

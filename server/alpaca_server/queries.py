@@ -18,6 +18,7 @@ OPEN_TIMEOUT = 60.0  # a query waits this long for the first open of the index (
 HOVER_MIN_SIMILARITY = 0.5  # without a literal match, a hover hit needs this cosine similarity
 HOVER_CONTEXT_LINES = 0
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*[A-Za-z0-9_]|[A-Za-z]")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")  # 2+ letters: not a Windows drive
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 STOPWORDS = frozenset("""
 a an and are as at be but by can do does for from has have how if in into is it its not of on or
@@ -77,8 +78,10 @@ def uri_to_path(uri: str) -> str:
 
     if not isinstance(uri, str) or not uri:
         raise QueryError("`uri` must be a non-empty string")
-    if "://" not in uri and not uri.startswith("file:"):
+    if not _SCHEME.match(uri):
         return str(Path(uri).expanduser().resolve())  # a plain path is accepted too
+    if not uri.startswith("file:"):
+        raise QueryError(f"only file: URIs are supported, got {uri!r}")
     path = to_fs_path(uri)
     if not path:
         raise QueryError(f"only file: URIs are supported, got {uri!r}")
@@ -99,11 +102,18 @@ def related(engine: Engine, uri=None, text=None, k=None, default_k: int = 5) -> 
         path = uri_to_path(uri)
         if text is None and not os.path.isfile(path):
             raise QueryError(f"file not found: {path}")
+        key = (engine.generation, path, k)
+        if text is None and (cached := _RELATED.get(key)) is not None:
+            return cached
         try:
             hits = index.related(path=path, text=text, k=k + 3)
         except FileNotFoundError as exc:
             raise QueryError(str(exc)) from None
         hits = [h for h in hits if os.path.abspath(h.abspath) != os.path.abspath(path)]
+        if text is None:
+            results = [hit_result(h) for h in _alive(hits)[:k]]
+            _RELATED.put(key, results)
+            return results
     return [hit_result(h) for h in _alive(hits)[:k]]
 
 
@@ -149,6 +159,9 @@ class HoverCache:
             self._data.move_to_end(key)
             while len(self._data) > self.size:
                 self._data.popitem(last=False)
+
+
+_RELATED = HoverCache(128)  # file → related docs, per index generation
 
 
 def _literal(symbol: str, hit) -> bool:

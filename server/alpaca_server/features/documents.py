@@ -46,9 +46,9 @@ async def _push_related(ls: AlpacaServer, uri: str, line: int | None, text: str 
         await asyncio.sleep(delay)
     try:
         path = queries.uri_to_path(uri)
-    except ValueError:
-        return
-    if text is None and not (use_index_copy and ls.engine.is_docs_file(path)):
+    except ValueError:  # untitled: and other unsaved buffers: related to their text only
+        path = None
+    if text is None and not (use_index_copy and path and ls.engine.is_docs_file(path)):
         try:
             text = _window(ls.workspace.get_text_document(uri).source, line)
         except Exception:
@@ -56,7 +56,10 @@ async def _push_related(ls: AlpacaServer, uri: str, line: int | None, text: str 
         if text is not None and not text.strip():
             return
     try:
-        results = await ls.run_query(queries.related, ls.engine, uri, text, None, ls.settings.results_count)
+        if path is None and not text:
+            return
+        results = await ls.run_query(queries.related, ls.engine, uri if path else None, text, None,
+                                     ls.settings.results_count)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # not ready, unreadable file...: no push, never a crash

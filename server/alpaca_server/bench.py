@@ -1,0 +1,174 @@
+"""Latency of the language server as an editor sees it: a real `alpaca-server` over stdio.
+
+    python -m alpaca_server.bench [--docs DIR] [--saves 20] [--json]
+
+Copies the docs to a temp folder, starts the server, waits for the first index, then measures
+search / related / hover round trips and save→searchable (write a unique word, didSave, poll
+alpaca.search until the word shows up), plus the server's resident memory (no answer model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_DOCS = REPO / "samples" / "docs"
+QUERIES = ["How do I scale an asynchronous endpoint to zero?", "KMS key for model artifacts",
+           "serverless endpoint memory size", "A/B testing with production variants", "regions and quotas",
+           "geospatial capabilities", "batch transform input filter", "monitor data drift"]
+SYMBOLS = ["KmsKeyId", "create_endpoint", "ProductionVariants", "MemorySizeInMB", "InitialInstanceCount",
+           "MaxConcurrency", "VolumeKmsKeyId", "TargetValue", "ApproximateBacklogSizePerInstance",
+           "InvocationsPerInstance"]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))], 1) if values else float("nan")
+
+
+def summary(values: list[float]) -> dict:
+    return {"n": len(values), "p50_ms": pct(values, 50), "p95_ms": pct(values, 95),
+            "max_ms": round(max(values), 1) if values else None}
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+async def run(docs: Path, saves: int) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="alpaca-bench-"))
+    try:
+        return await _run(docs, saves, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+async def _run(docs_src: Path, saves: int, work: Path) -> dict:
+    docs = work / "docs"
+    shutil.copytree(docs_src, docs)
+    client = LanguageClient("alpaca-bench", "0")
+    statuses: list[dict] = []
+
+    @client.feature("alpaca/status")
+    def _status(ls, params):
+        statuses.append(params)
+
+    @client.feature("window/showMessage")
+    def _message(ls, params):
+        print(f"server: {params.message}", file=sys.stderr)
+
+    await client.start_io(sys.executable, "-m", "alpaca_server", "--log-level", "WARNING")
+    pid = client._server.pid  # noqa: SLF001
+
+    async def cmd(name, arg):
+        return await client.workspace_execute_command_async(types.ExecuteCommandParams(command=name, arguments=[arg]))
+
+    t0 = time.perf_counter()
+    await client.initialize_async(types.InitializeParams(
+        capabilities=types.ClientCapabilities(), root_uri=work.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=work.as_uri(), name="bench")],
+        initialization_options={"alpaca": {"docsPaths": [str(docs)], "indexPath": str(work / "index")}}))
+    init_ms = (time.perf_counter() - t0) * 1000
+    client.initialized(types.InitializedParams())
+    while True:
+        status = await cmd("alpaca.status", {})
+        if status["state"] in ("ready", "error"):
+            break
+        await asyncio.sleep(0.2)
+    ready_s = time.perf_counter() - t0
+    out: dict = {"docs": status["docs"], "chunks": status["chunks"], "initialize_ms": round(init_ms, 1),
+                 "first_index_ready_s": round(ready_s, 1), "state": status["state"]}
+
+    timings = []
+    for q in QUERIES * 3:
+        t = time.perf_counter()
+        await cmd("alpaca.search", {"query": q, "k": 5})
+        timings.append((time.perf_counter() - t) * 1000)
+    out["search"] = summary(timings)
+
+    files = sorted(p for p in docs.rglob("*.md"))[:20]
+    timings = []
+    for f in files:
+        t = time.perf_counter()
+        await cmd("alpaca.related", {"uri": f.as_uri(), "k": 5})
+        timings.append((time.perf_counter() - t) * 1000)
+    out["related"] = summary(timings)
+
+    code = work / "app.py"
+    code.write_text("\n".join(f"x{i} = {s}" for i, s in enumerate(SYMBOLS)) + "\n")
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+        uri=code.as_uri(), language_id="python", version=1, text=code.read_text())))
+    cold, warm, shown = [], [], 0
+    for rep, bucket in ((0, cold), (1, warm)):
+        for i, s in enumerate(SYMBOLS):
+            t = time.perf_counter()
+            hover = await client.text_document_hover_async(types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=code.as_uri()),
+                position=types.Position(line=i, character=len(f"x{i} = ") + 1)))
+            bucket.append((time.perf_counter() - t) * 1000)
+            shown += bool(hover) and rep == 0
+    out["hover_uncached"] = summary(cold)
+    out["hover_cached"] = summary(warm)
+    out["hover_shown"] = f"{shown}/{len(SYMBOLS)}"
+
+    target = files[0]
+    original = target.read_text()
+    timings = []
+    for i in range(saves):
+        word = f"benchword{i}x{int(time.time() * 1000) % 100000}"
+        title, _, rest = original.partition("\n")
+        target.write_text(f"{title}\n\nThe {word} setting is documented here.\n{rest}")
+        t = time.perf_counter()
+        client.text_document_did_save(types.DidSaveTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=target.as_uri())))
+        while time.perf_counter() - t < 10:
+            result = await cmd("alpaca.search", {"query": word, "k": 3})
+            if any(word in r["snippet"] for r in result["results"]):
+                break
+            await asyncio.sleep(0.01)
+        timings.append((time.perf_counter() - t) * 1000)
+        await asyncio.sleep(0.3)
+    target.write_text(original)
+    out["save_to_searchable"] = summary(timings)
+    out["server_rss_mb"] = rss_mb(pid)
+
+    await client.shutdown_async(None)
+    client.exit(None)
+    await asyncio.sleep(0.2)
+    await client.stop()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
+    parser.add_argument("--saves", type=int, default=20)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = asyncio.run(run(args.docs, args.saves))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        print(f"{key:>22}: {value}")
+
+
+if __name__ == "__main__":
+    main()
