@@ -66,13 +66,13 @@ class DocsIndex:
         """Docs related to a file (by its title and opening) or to a piece of text; never itself."""
         exclude = None
         if path is not None:
-            exclude = self._indexed_path(path)
+            exclude = self.indexed_path(path)
             if text is None:
                 text = self._file_text(path, exclude)
         query = self._trim(text or "")
         return self.search_files(query, k, exclude_path=exclude) if query else []
 
-    def _indexed_path(self, path: str) -> str | None:
+    def indexed_path(self, path: str) -> str | None:
         """Accept a catalog path or an absolute path under an indexed root."""
         catalog = self.store.catalog()
         if path in catalog:

@@ -29,8 +29,9 @@ def resolve_model_path(name_or_path: str) -> Path:
 class Embedder:
     """Loads the tokenizer eagerly (cheap) and the network lazily (seconds) on first encode."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu"):
-        self.name = model
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu", int8: bool = False):
+        self.int8 = int8  # dynamic int8 linear layers: faster on CPU, vectors differ (see bench/)
+        self.name = f"{model}+int8" if int8 else model
         self.path = resolve_model_path(model)
         self.batch_size = batch_size
         self.device = device
@@ -47,7 +48,8 @@ class Embedder:
             if self._model is None:
                 from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(str(self.path), device=self.device)
+                model = SentenceTransformer(str(self.path), device=self.device)
+                self._model = _quantized(model) if self.int8 else model
             return self._model
 
     @property
@@ -86,6 +88,16 @@ class Embedder:
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+
+def _quantized(model):
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():  # torch.ao's eager API is deprecated in favour of torchao
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 def _config_max_tokens(path: Path) -> int:

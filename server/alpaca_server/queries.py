@@ -180,7 +180,7 @@ def hover_hits(engine: Engine, cache: HoverCache, symbol: str, exclude: str | No
     exclude_rel = None
     if exclude:
         try:
-            exclude_rel = index._indexed_path(exclude)  # noqa: SLF001 - no public lookup yet
+            exclude_rel = index.indexed_path(exclude)
         except Exception:
             exclude_rel = None
     hits = index.search_files(query, k + 3, exclude_path=exclude_rel)
