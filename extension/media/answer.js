@@ -4,6 +4,9 @@
     const vscode = acquireVsCodeApi();
     const $ = (id) => document.getElementById(id);
     let state = 'waiting';
+    let question = '';
+    let seen = [];
+    let updates = 0;
 
     window.addEventListener('message', (event) => {
         const m = event.data;
@@ -11,7 +14,18 @@
             return;
         }
         state = m.state;
+        if (m.question !== question) {
+            question = m.question;
+            seen = [];
+            updates = 0;
+        }
+        updates += 1;
+        if (seen[seen.length - 1] !== m.state) {
+            seen.push(m.state);
+        }
         document.body.dataset.state = m.state;
+        document.body.dataset.seen = seen.join(',');
+        document.body.dataset.updates = String(updates);
         $('question').textContent = m.question || '';
         $('answer').innerHTML = m.answerHtml || '';
         $('sources').innerHTML = m.sourcesHtml || '';

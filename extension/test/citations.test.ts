@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { citedNumbers, describe as describeItem, findSource, locationOf, parseCitationGroup } from '../src/core/citations';
+import { citedNumbers, describe as describeItem, findSource, locationOf, parseCitationGroup, shortLabel } from '../src/core/citations';
 import { Source } from '../src/core/protocol';
 
 describe('citation parsing', () => {
@@ -41,5 +41,11 @@ describe('locations', () => {
     it('describes an item by heading path and path:line', () => {
         assert.deepEqual(describeItem(s), { label: 'T › H', detail: 'a/b.md:12' });
         assert.deepEqual(describeItem({ ...s, heading_path: '' }), { label: 'T', detail: 'a/b.md:12' });
+    });
+
+    it('short labels keep the most specific heading', () => {
+        assert.equal(shortLabel({ ...s, heading_path: 'Page › Section › Sub' }), 'Sub');
+        assert.equal(shortLabel({ ...s, heading_path: '' }), 'T');
+        assert.equal(shortLabel({ ...s, heading_path: '', title: '' }), 'a/b.md');
     });
 });

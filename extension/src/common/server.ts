@@ -145,15 +145,16 @@ export class AlpacaServer implements Disposable {
         this.sentSettings = settings;
         this.failure = '';
         this.setState('running');
-        try {
-            const status = await this.request<ServerStatus>(ServerCommand.status, {});
-            if (status && !this.lastStatus) {
-                this.lastStatus = status;
-                this.statusEmitter.fire(status);
-            }
-        } catch (err) {
-            log.warn(`status request failed: ${err}`);
-        }
+        // The first status (later ones are pushed). Not awaited: `request` waits for the start to finish.
+        client
+            .sendRequest(ExecuteCommandRequest.type, { command: ServerCommand.status, arguments: [{}] })
+            .then((status: ServerStatus | undefined) => {
+                if (status && !this.lastStatus && this.client === client) {
+                    this.lastStatus = status;
+                    this.statusEmitter.fire(status);
+                }
+            })
+            .catch((err) => log.warn(`status request failed: ${err}`));
     }
 
     /** Sends changed settings with workspace/didChangeConfiguration. */

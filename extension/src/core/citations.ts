@@ -73,3 +73,9 @@ export function describe(item: Pick<DocResult, 'title' | 'heading_path' | 'path'
     const detail = `${item.path}${item.start_line ? `:${item.start_line}` : ''}`;
     return { label, detail };
 }
+
+/** The most specific heading ("Sub" of "Page › Section › Sub"), for narrow lists. */
+export function shortLabel(item: Pick<DocResult, 'title' | 'heading_path' | 'path'>): string {
+    const parts = (item.heading_path || '').split('›').map((p) => p.trim()).filter(Boolean);
+    return parts[parts.length - 1] || item.title || item.path;
+}

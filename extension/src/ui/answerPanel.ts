@@ -129,9 +129,11 @@ export class AnswerPanel implements Disposable {
             return;
         }
         if (message.kind === 'partial') {
+            const first = c.state !== 'streaming';
             c.text += message.text;
             c.state = 'streaming';
-            this.scheduleRender();
+            // The first piece shows at once, later ones are batched.
+            first ? this.render() : this.scheduleRender();
             return;
         }
         c.final = message;

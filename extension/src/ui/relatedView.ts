@@ -11,9 +11,10 @@ import {
     TreeDataProvider,
     TreeItem,
     TreeView,
+    Uri,
     window,
 } from 'vscode';
-import { describe } from '../core/citations';
+import { describe, shortLabel } from '../core/citations';
 import { DocResult, Notification, ServerCommand, SearchResponse } from '../core/protocol';
 import { log } from '../common/log';
 import { AlpacaServer } from '../common/server';
@@ -104,7 +105,6 @@ export class RelatedView implements TreeDataProvider<Node>, Disposable {
             return;
         }
         const generation = ++this.generation;
-        this.view.message = undefined;
         try {
             const params = editor.document.uri.scheme === 'file' ? { uri } : { text: editor.document.getText().slice(0, 4000) };
             const reply = await this.server.request<SearchResponse>(ServerCommand.related, params);
@@ -120,14 +120,18 @@ export class RelatedView implements TreeDataProvider<Node>, Disposable {
     }
 
     private setResults(results: DocResult[]): void {
-        this.results = results;
+        // Related reading means other docs: the file being read is not listed.
+        const self = this.uri ? Uri.parse(this.uri).fsPath : undefined;
+        this.results = results.filter((r) => !r.uri || Uri.parse(r.uri).fsPath !== self);
         this.message = results.length ? '' : 'No related docs for this file.';
-        this.view.description = window.activeTextEditor ? window.activeTextEditor.document.uri.path.split('/').pop() : undefined;
+        const name = this.uri ? Uri.parse(this.uri).path.split('/').pop() : undefined;
+        this.view.message = name && this.results.length ? `Related to ${name}` : undefined;
         this.changed.fire(undefined);
     }
 
     private setMessage(text: string): void {
         this.results = [];
+        this.view.message = undefined;
         this.message = text;
         this.changed.fire(undefined);
     }
@@ -149,8 +153,8 @@ export class RelatedView implements TreeDataProvider<Node>, Disposable {
             return item;
         }
         const r = node.result;
-        const { label, detail } = describe(r);
-        const item = new TreeItem(label);
+        const { detail } = describe(r);
+        const item = new TreeItem(shortLabel(r));
         item.description = detail;
         item.iconPath = new ThemeIcon('book');
         const tip = new MarkdownString(undefined, true);

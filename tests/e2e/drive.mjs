@@ -1,0 +1,309 @@
+// Drives code-server (already running, extension installed) with playwright-core + Debian's
+// chromium: Ask the Docs from the command palette, citation → file, Related Reading, edit+save →
+// search finds the new text, status bar "ready". Prints one JSON line with what it saw; writes
+// screenshots into ARTIFACTS. Config via env: URL, WORKSPACE, ARTIFACTS, CHROMIUM, QUESTION,
+// RELATED_FILE, EDIT_FILE, NEW_TEXT.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const cfg = {
+    url: process.env.URL,
+    workspace: process.env.WORKSPACE,
+    artifacts: process.env.ARTIFACTS,
+    chromium: process.env.CHROMIUM || '/usr/bin/chromium',
+    question: process.env.QUESTION || 'How do I create an asynchronous inference endpoint?',
+    relatedFile: process.env.RELATED_FILE || 'async-inference.md',
+    editFile: process.env.EDIT_FILE || 'batch-transform.md',
+    newHeading: process.env.NEW_HEADING || 'Zorblatt calibration',
+    // long enough (> the chunker's 48-token minimum) to be a section of its own
+    newText:
+        process.env.NEW_TEXT ||
+        'Zorblatt quantization keeps the flux capacitor calibrated during long batch transform jobs. To enable it, set the Zorblatt level on the transform job, choose a calibration window in minutes, and review the Zorblatt drift metric after each run. If the drift exceeds the threshold, rerun the calibration before starting the next job.',
+    readyTimeout: Number(process.env.READY_TIMEOUT_MS || 300_000),
+};
+const result = { steps: {}, errors: [], screenshots: {}, timings: {} };
+const t0 = Date.now();
+const log = (...a) => console.error(`[drive +${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+fs.mkdirSync(cfg.artifacts, { recursive: true });
+
+async function shot(page, name) {
+    const file = path.join(cfg.artifacts, `${name}.png`);
+    await page.screenshot({ path: file });
+    result.screenshots[name] = file;
+    log('screenshot', file);
+}
+
+async function palette(page, title) {
+    const input = page.locator('.quick-input-widget input.input');
+    for (let attempt = 0; attempt < 3; attempt++) {
+        await page.keyboard.press('Escape');
+        await page.keyboard.press('F1');
+        try {
+            await input.waitFor({ state: 'visible', timeout: 5000 });
+            break;
+        } catch {
+            log('command palette did not open; retrying');
+        }
+    }
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    await row.waitFor({ timeout: 15000 });
+    await row.click();
+}
+
+async function quickOpen(page, fileName) {
+    const input = page.locator('.quick-input-widget input.input');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    await input.waitFor({ state: 'visible', timeout: 10000 });
+    await input.fill(fileName);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: fileName }).first();
+    await row.waitFor({ timeout: 15000 });
+    await row.click();
+    await activeTab(page, fileName);
+}
+
+async function activeTab(page, fileName, timeout = 15000) {
+    const tab = page.locator('.tabs-container .tab.active', { hasText: fileName });
+    await tab.waitFor({ timeout });
+    return tab;
+}
+
+async function cursorLine(page) {
+    const text = (await page.locator('.statusbar-item[id="status.editor.selection"]').first().textContent({ timeout: 5000 })) || '';
+    const m = /Ln (\d+)/.exec(text);
+    return m ? Number(m[1]) : null;
+}
+
+async function statusText(page) {
+    const item = page.locator('.statusbar-item', { hasText: 'Alpaca' }).first();
+    return ((await item.textContent({ timeout: 5000 }).catch(() => '')) || '').trim();
+}
+
+async function waitReady(page, timeout) {
+    const deadline = Date.now() + timeout;
+    const seen = new Set();
+    while (Date.now() < deadline) {
+        const text = await statusText(page);
+        if (text) {
+            seen.add(text.replace(/\d+%/, 'n%'));
+        }
+        if (/Alpaca: ready/.test(text)) {
+            return { text, seen: [...seen] };
+        }
+        if (/server not running|index error/.test(text)) {
+            throw new Error(`status bar shows "${text}"`);
+        }
+        await page.waitForTimeout(500);
+    }
+    throw new Error(`status bar never reached ready (seen: ${[...seen].join(' | ')})`);
+}
+
+function answerFrame(page) {
+    return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+}
+
+async function step(name, fn) {
+    const started = Date.now();
+    try {
+        result.steps[name] = (await fn()) ?? true;
+        log(`step ${name}: ok`, JSON.stringify(result.steps[name]).slice(0, 300));
+    } catch (err) {
+        result.steps[name] = false;
+        result.errors.push(`${name}: ${err && err.message ? err.message.split('\n')[0] : err}`);
+        log(`step ${name}: FAILED`, err);
+    }
+    result.timings[name] = Date.now() - started;
+}
+
+const browser = await chromium.launch({
+    executablePath: cfg.chromium,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
+const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+await context.grantPermissions(['clipboard-read', 'clipboard-write']).catch(() => {});
+const page = await context.newPage();
+page.on('pageerror', (e) => log('page error:', e.message));
+try {
+    await step('workbench', async () => {
+        await page.goto(`${cfg.url}/?folder=${encodeURIComponent(cfg.workspace)}`, { waitUntil: 'domcontentloaded' });
+        await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+        await page.locator('.statusbar-item', { hasText: 'Alpaca' }).first().waitFor({ timeout: 120_000 });
+        return { status: await statusText(page) };
+    });
+
+    // A wider side bar, so Related Reading entries are readable in the screenshots.
+    await page.waitForTimeout(1000);
+    const sidebar = await page.locator('#workbench\\.parts\\.sidebar').boundingBox().catch(() => null);
+    if (sidebar) {
+        const y = sidebar.y + sidebar.height / 2;
+        await page.mouse.move(sidebar.x + sidebar.width + 2, y);
+        await page.mouse.down();
+        await page.mouse.move(sidebar.x + sidebar.width + 180, y, { steps: 8 });
+        await page.mouse.up();
+    }
+
+    await step('statusReady', async () => waitReady(page, cfg.readyTimeout));
+    await shot(page, '01-ready');
+
+    let citation = null;
+    await step('ask', async () => {
+        await palette(page, 'Alpaca: Ask the Docs');
+        const input = page.locator('.quick-input-widget input.input');
+        await page.locator('.quick-input-widget', { hasText: 'Ask the Docs' }).waitFor({ timeout: 10000 });
+        await input.fill(cfg.question);
+        await input.press('Enter');
+        const frame = answerFrame(page);
+        const states = new Set();
+        const deadline = Date.now() + 180_000;
+        let state = '';
+        while (Date.now() < deadline) {
+            state = (await frame.locator('body').getAttribute('data-state', { timeout: 2000 }).catch(() => '')) || '';
+            if (state) {
+                states.add(state);
+            }
+            if (['done', 'error', 'cancelled'].includes(state)) {
+                break;
+            }
+            await page.waitForTimeout(40);
+        }
+        if (state !== 'done') {
+            const notice = await frame.locator('#notice').textContent().catch(() => '');
+            throw new Error(`answer ended in state "${state}" ${notice || ''}`);
+        }
+        const cites = frame.locator('#answer a.cite');
+        const count = await cites.count();
+        const first = cites.first();
+        citation = { n: await first.getAttribute('data-cite'), title: await first.getAttribute('title') };
+        return {
+            states: [...states],
+            rendered: ((await frame.locator('body').getAttribute('data-seen')) || '').split(','),
+            updates: Number(await frame.locator('body').getAttribute('data-updates')),
+            question: await frame.locator('#question').textContent(),
+            citations: count,
+            sources: await frame.locator('#sources li').count(),
+            related: await frame.locator('#related li').count(),
+            noModelLabel: ((await frame.locator('#notice').textContent()) || '').trim(),
+            badge: await frame.locator('#badge').textContent(),
+            meta: await frame.locator('#meta').textContent(),
+            answerStart: (((await frame.locator('#answer').textContent()) || '').trim()).slice(0, 200),
+            firstCitation: citation,
+        };
+    });
+    await shot(page, '02-answer-panel');
+
+    await step('citationOpensFile', async () => {
+        if (!citation) {
+            throw new Error('no citation to click');
+        }
+        // title: "Heading › Path — relative/path.md:LINE"
+        const m = /—\s*(.+):(\d+)$/.exec(citation.title || '');
+        if (!m) {
+            throw new Error(`unexpected citation title ${citation.title}`);
+        }
+        const [expectedPath, expectedLine] = [m[1], Number(m[2])];
+        const fileName = path.posix.basename(expectedPath);
+        await answerFrame(page).locator(`#answer a.cite[data-cite="${citation.n}"]`).first().click();
+        await activeTab(page, fileName);
+        await page.waitForTimeout(500);
+        const line = await cursorLine(page);
+        if (line !== expectedLine) {
+            throw new Error(`opened ${fileName} at line ${line}, expected ${expectedLine}`);
+        }
+        return { file: fileName, line, expectedPath };
+    });
+    await shot(page, '03-citation-opened');
+
+    await step('relatedReading', async () => {
+        await palette(page, 'Alpaca: Focus on Related Reading View');
+        await quickOpen(page, cfg.relatedFile);
+        // the view's message names the file its entries are for
+        await page.locator('#workbench\\.parts\\.sidebar .message', { hasText: `Related to ${cfg.relatedFile}` }).waitFor({ timeout: 30000 });
+        const rows = page.locator('#workbench\\.parts\\.sidebar .monaco-list-row');
+        const deadline = Date.now() + 60_000;
+        let entries = [];
+        while (Date.now() < deadline) {
+            entries = [];
+            for (const row of await rows.all()) {
+                const label = ((await row.locator('.label-name').textContent().catch(() => '')) || '').trim();
+                const description = ((await row.locator('.label-description').textContent().catch(() => '')) || '').trim();
+                if (description) {
+                    entries.push(`${label} — ${description}`);
+                }
+            }
+            if (entries.length) {
+                break;
+            }
+            await page.waitForTimeout(500);
+        }
+        if (!entries.length) {
+            throw new Error(`Related Reading shows: ${(await rows.allTextContents()).join(' | ') || 'nothing'}`);
+        }
+        await shot(page, '04-related-reading');
+        // click the first entry: it opens at its heading
+        const m = /—\s*(?:.*\/)?([^/]+\.\w+):(\d+)$/.exec(entries[0]);
+        await rows.first().click();
+        let opened = null;
+        if (m) {
+            await activeTab(page, m[1]);
+            await page.waitForTimeout(400);
+            opened = { file: m[1], line: await cursorLine(page), expectedLine: Number(m[2]) };
+        }
+        return { forFile: cfg.relatedFile, entries, opened };
+    });
+
+    await step('editSaveSearch', async () => {
+        await quickOpen(page, cfg.editFile);
+        await page.locator('.monaco-editor .view-lines').first().click();
+        await page.keyboard.press('Control+End');
+        await page.keyboard.press('Enter');
+        await page.keyboard.press('Enter');
+        await page.keyboard.type(`## ${cfg.newHeading}`, { delay: 5 });
+        await page.keyboard.press('Enter');
+        await page.keyboard.press('Enter');
+        await page.keyboard.type(cfg.newText, { delay: 5 });
+        await page.keyboard.press('Control+S');
+        await page.locator('.tabs-container .tab.active.dirty').waitFor({ state: 'detached', timeout: 15000 });
+        const word = cfg.newHeading.split(/\s+/)[0];
+        const deadline = Date.now() + 120_000;
+        let items = [];
+        let attempt = 0;
+        while (Date.now() < deadline) {
+            attempt++;
+            await palette(page, 'Alpaca: Search Docs');
+            const input = page.locator('.quick-input-widget input.input');
+            await input.fill(`${word} quantization flux capacitor`);
+            await page.waitForTimeout(2500);
+            items = (await page.locator('.quick-input-list .monaco-list-row').allTextContents()).map((s) => s.trim());
+            if (items.some((t) => t.includes(cfg.editFile) && t.includes(word))) {
+                await shot(page, '05-search-new-text');
+                await page.keyboard.press('Escape');
+                return { attempts: attempt, items: items.slice(0, 5) };
+            }
+            await page.keyboard.press('Escape');
+            await page.waitForTimeout(3000);
+        }
+        throw new Error(`search never showed the new text in ${cfg.editFile}: ${items.slice(0, 3).join(' | ')}`);
+    });
+
+    await step('statusReadyAfterEdit', async () => waitReady(page, 120_000));
+    await step('showStatus', async () => {
+        await palette(page, 'Alpaca: Show Status');
+        await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Alpaca: Status' }).waitFor({ timeout: 10000 });
+        const rows = page.locator('.quick-input-list .monaco-list-row');
+        await rows.first().waitFor({ timeout: 10000 });
+        const items = (await rows.allTextContents()).map((s) => s.trim());
+        await shot(page, '06-status');
+        await page.keyboard.press('Escape');
+        return { items: items.slice(0, 8) };
+    });
+} catch (err) {
+    result.errors.push(`fatal: ${err && err.message ? err.message : err}`);
+    await shot(page, '99-failure').catch(() => {});
+} finally {
+    result.timings.total = Date.now() - t0;
+    await browser.close();
+    console.log(JSON.stringify(result));
+}
