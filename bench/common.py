@@ -1,8 +1,9 @@
-"""Shared bench helpers: corpus copies, timing, JSON results (benchmarks print ratios from one run)."""
+"""Shared bench helpers: corpus subsets, timing, percentiles, JSON output."""
 
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import statistics
 import time
@@ -11,16 +12,26 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
 DEV_QUESTIONS = REPO.parent / "shared" / "eval" / "dev_questions.jsonl"
+PAGE_FOLDERS = ("sagemaker-dg", "cfn-sagemaker")  # faq/ is left out: the labels list pages only
 
 
-def copy_corpus(src: Path, dest: Path, ignore: tuple[str, ...] = ("faq",), limit: int | None = None) -> Path:
-    """A writable copy of the docs (the bench edits pages); `limit` keeps the first N pages per folder."""
-    for folder in sorted(p for p in src.iterdir() if p.is_dir() and p.name not in ignore):
-        pages = sorted(folder.rglob("*.md"))[:limit]
-        for page in pages:
-            target = dest / page.relative_to(src)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(page, target)
+def corpus_pages(corpus: Path) -> list[str]:
+    return sorted(p.relative_to(corpus).as_posix() for folder in PAGE_FOLDERS for p in (corpus / folder).rglob("*.md"))
+
+
+def subset(corpus: Path, questions: list, distractors: int, seed: int = 7) -> list[str]:
+    """Every page the questions name plus `distractors` other pages chosen at random (seeded)."""
+    relevant = {p for q in questions for p in q.relevant}
+    others = [p for p in corpus_pages(corpus) if p not in relevant]
+    return sorted(relevant | set(random.Random(seed).sample(others, min(distractors, len(others)))))
+
+
+def copy_pages(corpus: Path, pages: list[str], dest: Path) -> Path:
+    """A writable copy (the benches edit pages) holding exactly `pages`."""
+    for rel in pages:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(corpus / rel, target)
     return dest
 
 
@@ -36,6 +47,18 @@ class Timer:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def latency_ms(call, inputs: list, repeats: int = 3) -> dict:
+    """p50/p95 in ms of `call(x)` over the inputs, after one warm-up call."""
+    call(inputs[0])
+    times = []
+    for _ in range(repeats):
+        for item in inputs:
+            with Timer() as t:
+                call(item)
+            times.append(t.seconds * 1000)
+    return {"p50_ms": round(percentile(times, 0.5), 1), "p95_ms": round(percentile(times, 0.95), 1), "n": len(times)}
 
 
 def median(values: list[float]) -> float:

@@ -1,8 +1,8 @@
 """Latency of the language server as an editor sees it: a real `alpaca-server` over stdio.
 
-    python -m alpaca_server.bench [--docs DIR] [--saves 20] [--json]
+    python bench/measure_server.py [--docs DIR] [--saves 20] [--json]   (bench/run.py calls run())
 
-Copies the docs to a temp folder, starts the server, waits for the first index, then measures
+Starts the server on a docs folder (and an existing index of it, if given), waits for the index, then measures
 search / related / hover round trips and save→searchable (write a unique word, didSave, poll
 alpaca.search until the word shows up), plus the server's resident memory (no answer model).
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DOCS = REPO / "samples" / "docs"
 QUERIES = ["How do I scale an asynchronous endpoint to zero?", "KMS key for model artifacts",
            "serverless endpoint memory size", "A/B testing with production variants", "regions and quotas",
@@ -52,17 +52,19 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-async def run(docs: Path, saves: int) -> dict:
+def run(docs: Path, index: Path | None = None, saves: int = 20) -> dict:
+    """Measures on `docs` in place (the edited page is restored); copies them first if no index is given."""
     work = Path(tempfile.mkdtemp(prefix="alpaca-bench-"))
     try:
-        return await _run(docs, saves, work)
+        if index is None:
+            shutil.copytree(docs, work / "docs")
+            docs, index = work / "docs", work / "index"
+        return asyncio.run(_run(docs, index, saves, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-async def _run(docs_src: Path, saves: int, work: Path) -> dict:
-    docs = work / "docs"
-    shutil.copytree(docs_src, docs)
+async def _run(docs: Path, index: Path, saves: int, work: Path) -> dict:
     client = LanguageClient("alpaca-bench", "0")
     statuses: list[dict] = []
 
@@ -84,7 +86,7 @@ async def _run(docs_src: Path, saves: int, work: Path) -> dict:
     await client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(), root_uri=work.as_uri(),
         workspace_folders=[types.WorkspaceFolder(uri=work.as_uri(), name="bench")],
-        initialization_options={"alpaca": {"docsPaths": [str(docs)], "indexPath": str(work / "index")}}))
+        initialization_options={"alpaca": {"docsPaths": [str(docs)], "indexPath": str(index)}}))
     init_ms = (time.perf_counter() - t0) * 1000
     client.initialized(types.InitializedParams())
     while True:
@@ -162,7 +164,7 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=20)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = asyncio.run(run(args.docs, args.saves))
+    result = run(args.docs, saves=args.saves)
     if args.json:
         print(json.dumps(result, indent=2))
         return
