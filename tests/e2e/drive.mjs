@@ -224,6 +224,7 @@ try {
         const rows = page.locator('#workbench\\.parts\\.sidebar .monaco-list-row');
         const deadline = Date.now() + 60_000;
         let entries = [];
+        let previous = '';
         while (Date.now() < deadline) {
             entries = [];
             for (const row of await rows.all()) {
@@ -233,10 +234,12 @@ try {
                     entries.push(`${label} — ${description}`);
                 }
             }
-            if (entries.length) {
+            // the message updates at once, the rows when the tree re-renders: wait for a stable list
+            if (entries.length && JSON.stringify(entries) === previous) {
                 break;
             }
-            await page.waitForTimeout(500);
+            previous = JSON.stringify(entries);
+            await page.waitForTimeout(700);
         }
         if (!entries.length) {
             throw new Error(`Related Reading shows: ${(await rows.allTextContents()).join(' | ') || 'nothing'}`);
