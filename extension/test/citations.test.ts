@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { citedNumbers, describe as describeItem, findSource, locationOf, parseCitationGroup, shortLabel } from '../src/core/citations';
+import { citedNumbers, describe as describeItem, findSource, headingLine, locationOf, parseCitationGroup, shortLabel } from '../src/core/citations';
 import { Source } from '../src/core/protocol';
 
 describe('citation parsing', () => {
@@ -47,5 +47,29 @@ describe('locations', () => {
         assert.equal(shortLabel({ ...s, heading_path: 'Page › Section › Sub' }), 'Sub');
         assert.equal(shortLabel({ ...s, heading_path: '' }), 'T');
         assert.equal(shortLabel({ ...s, heading_path: '', title: '' }), 'a/b.md');
+    });
+});
+
+describe('headingLine', () => {
+    const doc = ['# Title', '', 'Intro text.', '', '## Section', '', 'Body line 1.', 'Body line 2.', '', 'Setext', '------', '', 'More.'];
+
+    it('moves up to the heading just above the section start', () => {
+        assert.equal(headingLine(doc, 6), 4);
+        assert.equal(headingLine(doc, 2), 0);
+        assert.equal(headingLine(doc, 4), 4);
+    });
+
+    it('recognises setext headings', () => {
+        assert.equal(headingLine(doc, 12), 9);
+    });
+
+    it('stays put when other content is in between or the heading is too far', () => {
+        assert.equal(headingLine(doc, 7), 7);
+        assert.equal(headingLine(['# H', '', '', '', '', 'x'], 5), 5);
+    });
+
+    it('clamps out-of-range lines', () => {
+        assert.equal(headingLine(doc, 99), 9);
+        assert.equal(headingLine([], 3), 0);
     });
 });

@@ -79,3 +79,27 @@ export function shortLabel(item: Pick<DocResult, 'title' | 'heading_path' | 'pat
     const parts = (item.heading_path || '').split('›').map((p) => p.trim()).filter(Boolean);
     return parts[parts.length - 1] || item.title || item.path;
 }
+
+const HEADING = /^\s{0,3}#{1,6}\s+\S/;
+const SETEXT = /^\s{0,3}(=+|-+)\s*$/;
+
+/**
+ * The line to put the cursor on for a section starting at `line` (0-based): the section's heading
+ * when it sits just above (an index may count a section from its first body line), else `line`.
+ */
+export function headingLine(lines: readonly string[], line: number, maxUp = 3): number {
+    const start = Math.max(0, Math.min(line, lines.length - 1));
+    for (let i = start; i >= 0 && i >= start - maxUp; i--) {
+        const text = lines[i] ?? '';
+        if (HEADING.test(text)) {
+            return i;
+        }
+        if (i > 0 && SETEXT.test(text) && (lines[i - 1] ?? '').trim()) {
+            return i - 1;
+        }
+        if (i < start && text.trim() && !HEADING.test(text)) {
+            return start; // other content in between: the heading is not this section's
+        }
+    }
+    return start;
+}

@@ -1,7 +1,7 @@
 // Opening a doc at a line (citations, search results, related reading).
 
 import { commands, Position, Range, Selection, TextEditorRevealType, Uri, ViewColumn, window, workspace } from 'vscode';
-import { Location, locationOf } from '../core/citations';
+import { headingLine, Location, locationOf } from '../core/citations';
 import { DocResult } from '../core/protocol';
 import { log } from '../common/log';
 
@@ -11,7 +11,12 @@ export async function openLocation(location: Location, column: ViewColumn = View
     const uri = Uri.parse(location.uri);
     try {
         const doc = await workspace.openTextDocument(uri);
-        const line = Math.min(location.line, Math.max(0, doc.lineCount - 1));
+        let line = Math.min(location.line, Math.max(0, doc.lineCount - 1));
+        if (doc.languageId === 'markdown' || /\.(md|markdown|mdx|rst)$/i.test(uri.path)) {
+            const from = Math.max(0, line - 3);
+            const lines = Array.from({ length: line - from + 1 }, (_, i) => doc.lineAt(from + i).text);
+            line = from + headingLine(lines, line - from);
+        }
         const pos = new Position(line, 0);
         const editor = await window.showTextDocument(doc, { viewColumn: column, preview: false, selection: new Range(pos, pos) });
         editor.selection = new Selection(pos, pos);
