@@ -131,6 +131,28 @@ const context = await browser.newContext({ viewport: { width: 1500, height: 950 
 await context.grantPermissions(['clipboard-read', 'clipboard-write']).catch(() => {});
 const page = await context.newPage();
 page.on('pageerror', (e) => log('page error:', e.message));
+if (process.env.MODE === 'problem') {
+    // The server cannot start (no Python / package missing): the user is told why and offered a fix.
+    try {
+        await step('problem', async () => {
+            await page.goto(`${cfg.url}/?folder=${encodeURIComponent(cfg.workspace)}`, { waitUntil: 'domcontentloaded' });
+            await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+            const item = page.locator('.statusbar-item', { hasText: 'server not running' }).first();
+            await item.waitFor({ timeout: 60_000 });
+            const toast = page.locator('.notification-toast', { hasText: 'Alpaca' }).first();
+            await toast.waitFor({ timeout: 30_000 });
+            const message = ((await toast.locator('.notification-list-item-message').textContent()) || '').trim();
+            const buttons = (await toast.locator('.monaco-button').allTextContents()).map((b) => b.trim()).filter(Boolean);
+            await shot(page, `${process.env.SHOT || '10-problem'}`);
+            return { status: ((await item.textContent()) || '').trim(), message, buttons };
+        });
+    } finally {
+        await browser.close();
+        console.log(JSON.stringify(result));
+    }
+    process.exit(0);
+}
+
 try {
     await step('workbench', async () => {
         await page.goto(`${cfg.url}/?folder=${encodeURIComponent(cfg.workspace)}`, { waitUntil: 'domcontentloaded' });

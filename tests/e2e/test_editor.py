@@ -14,6 +14,7 @@ ALPACA_E2E=1 (set it in CI), where it fails instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -70,6 +71,8 @@ def vsix() -> Path:
     probe = subprocess.run([PYTHON, "-c", "import alpaca_server"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.fail(f"{PYTHON} cannot import alpaca_server (install the package): {probe.stderr.strip()[-300:]}")
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # artifacts always describe the last run
+    ARTIFACTS.mkdir(parents=True)
     started = time.monotonic()
     out = subprocess.run(["bash", str(HERE / "setup.sh")], capture_output=True, text=True, timeout=1500)
     if out.returncode != 0:
@@ -78,15 +81,16 @@ def vsix() -> Path:
     return Path(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module")
-def editor(vsix: Path, tmp_path_factory):
-    base = tmp_path_factory.mktemp("editor")
+@contextlib.contextmanager
+def launch_editor(vsix: Path, base: Path, python: str):
+    """code-server with the .vsix installed, on a workspace of sample docs whose
+    alpaca.pythonPath is `python`; yields {url, workspace, user_data}."""
     workspace, user_data, extensions = base / "workspace", base / "user-data", base / "extensions"
     (workspace / "docs").mkdir(parents=True)
     for name in DOCS:
         shutil.copy2(SAMPLES / name, workspace / "docs" / name)
     (workspace / ".vscode").mkdir()
-    (workspace / ".vscode" / "settings.json").write_text(json.dumps({"alpaca.pythonPath": PYTHON}, indent=2))
+    (workspace / ".vscode" / "settings.json").write_text(json.dumps({"alpaca.pythonPath": python}, indent=2))
     (user_data / "User").mkdir(parents=True)
     (user_data / "User" / "settings.json").write_text(json.dumps({
         "workbench.startupEditor": "none", "security.workspace.trust.enabled": False,
@@ -106,7 +110,8 @@ def editor(vsix: Path, tmp_path_factory):
     assert any(p.name.startswith("alpaca.alpaca-docs") for p in extensions.iterdir()), inst.stdout
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    server_log = open(ARTIFACTS / "code-server.log", "w")
+    log_path = ARTIFACTS / f"code-server-{base.name}.log"
+    server_log = open(log_path, "w")
     proc = subprocess.Popen([str(CODE_SERVER), *common, "--disable-telemetry", "--disable-update-check",
                              "--disable-workspace-trust", "--disable-getting-started-override", str(workspace)],
                             stdout=server_log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -119,7 +124,7 @@ def editor(vsix: Path, tmp_path_factory):
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail(f"code-server did not start; see {ARTIFACTS / 'code-server.log'}")
+                pytest.fail(f"code-server did not start; see {log_path}")
             time.sleep(0.5)
     try:
         yield {"url": url, "workspace": workspace, "user_data": user_data}
@@ -130,29 +135,40 @@ def editor(vsix: Path, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         server_log.close()
-        logs = ARTIFACTS / "editor-logs"
+        logs = ARTIFACTS / f"editor-logs-{base.name}"
         shutil.rmtree(logs, ignore_errors=True)
         if (user_data / "logs").exists():
             shutil.copytree(user_data / "logs", logs, dirs_exist_ok=True)
 
 
-@pytest.fixture(scope="module")
-def run(editor) -> dict:
+def drive(editor: dict, **env_vars) -> dict:
     env = _env()
     env.update(URL=editor["url"], WORKSPACE=str(editor["workspace"]), ARTIFACTS=str(ARTIFACTS), CHROMIUM=CHROMIUM,
-               QUESTION="How do I create an asynchronous inference endpoint?", RELATED_FILE="async-inference.md",
-               EDIT_FILE="batch-transform.md")
+               **env_vars)
     started = time.monotonic()
     out = subprocess.run([str(NODE_BIN / "node"), str(HERE / "drive.mjs")], capture_output=True, text=True,
                          env=env, timeout=1200, cwd=HERE)
-    (ARTIFACTS / "drive.log").write_text(out.stderr)
+    name = env_vars.get("MODE", "main")
+    (ARTIFACTS / f"drive-{name}.log").write_text(out.stderr)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     assert lines, f"drive.mjs printed no result (exit {out.returncode}):\n{out.stderr[-3000:]}"
     result = json.loads(lines[-1])
     result["seconds"] = round(time.monotonic() - started, 1)
-    (ARTIFACTS / "result.json").write_text(json.dumps(result, indent=2))
+    (ARTIFACTS / f"result-{name}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
     return result
+
+
+@pytest.fixture(scope="module")
+def editor(vsix: Path, tmp_path_factory):
+    with launch_editor(vsix, tmp_path_factory.mktemp("editor"), PYTHON) as ed:
+        yield ed
+
+
+@pytest.fixture(scope="module")
+def run(editor) -> dict:
+    return drive(editor, QUESTION="How do I create an asynchronous inference endpoint?",
+                 RELATED_FILE="async-inference.md", EDIT_FILE="batch-transform.md")
 
 
 def _step(result: dict, name: str):
@@ -208,3 +224,26 @@ def test_status_after_edit_and_show_status(run):
     status = _step(run, "showStatus")
     assert any(item.startswith("State") and "ready" in item for item in status["items"]), status
     assert not run["errors"], run["errors"]
+
+
+@pytest.mark.parametrize("case", ["no-package", "no-python"])
+def test_missing_server_is_explained(vsix, tmp_path, case):
+    """A Python without the package → "not installed" with a one-click environment setup;
+    a Python that does not exist → says so. Either way the status bar shows the server is not running."""
+    if case == "no-package":
+        bare = tmp_path / "bare-venv"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+        python = str(bare / "bin" / "python")
+    else:
+        python = str(tmp_path / "no" / "such" / "python")
+    with launch_editor(vsix, tmp_path / case, python) as ed:
+        result = drive(ed, MODE="problem", SHOT=f"10-{case}")
+    problem = result["steps"].get("problem")
+    assert problem, result["errors"]
+    assert "server not running" in problem["status"]
+    if case == "no-package":
+        assert "is not installed for" in problem["message"], problem
+        assert "Create Environment and Install" in problem["buttons"], problem
+    else:
+        assert "no Python interpreter at" in problem["message"], problem
+        assert "Open Settings" in problem["buttons"], problem
