@@ -82,9 +82,10 @@ def vsix() -> Path:
 
 
 @contextlib.contextmanager
-def launch_editor(vsix: Path, base: Path, python: str):
+def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False):
     """code-server with the .vsix installed, on a workspace of sample docs whose
-    alpaca.pythonPath is `python`; yields {url, workspace, user_data}."""
+    alpaca.pythonPath is `python` (clean_env: without PYTHONPATH/VIRTUAL_ENV, so nothing leaks into
+    that interpreter); yields {url, workspace, user_data}."""
     workspace, user_data, extensions = base / "workspace", base / "user-data", base / "extensions"
     (workspace / "docs").mkdir(parents=True)
     for name in DOCS:
@@ -104,6 +105,9 @@ def launch_editor(vsix: Path, base: Path, python: str):
     config.write_text(f"bind-addr: 127.0.0.1:{port}\nauth: none\ncert: false\n")
     common = ["--config", str(config), "--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
     env = _env()
+    if clean_env:
+        for key in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
+            env.pop(key, None)
     inst = subprocess.run([str(CODE_SERVER), *common, "--install-extension", str(vsix)], capture_output=True,
                           text=True, env=env, timeout=300)
     assert inst.returncode == 0, f"install failed: {inst.stdout}\n{inst.stderr}"
@@ -236,7 +240,7 @@ def test_missing_server_is_explained(vsix, tmp_path, case):
         python = str(bare / "bin" / "python")
     else:
         python = str(tmp_path / "no" / "such" / "python")
-    with launch_editor(vsix, tmp_path / case, python) as ed:
+    with launch_editor(vsix, tmp_path / case, python, clean_env=True) as ed:
         result = drive(ed, MODE="problem", SHOT=f"10-{case}")
     problem = result["steps"].get("problem")
     assert problem, result["errors"]
