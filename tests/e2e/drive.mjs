@@ -16,6 +16,8 @@ const cfg = {
     relatedFile: process.env.RELATED_FILE || 'async-inference.md',
     editFile: process.env.EDIT_FILE || 'batch-transform.md',
     hoverFile: process.env.HOVER_FILE || 'async-inference.md',
+    addFile: process.env.ADD_FILE || '',
+    addWord: process.env.ADD_WORD || 'Quokkafrost',
     hoverWord: process.env.HOVER_WORD || 'AsyncInferenceConfig',
     newHeading: process.env.NEW_HEADING || 'Zorblatt calibration',
     // long enough (> the chunker's 48-token minimum) to be a section of its own
@@ -361,6 +363,42 @@ try {
         }
         throw new Error(`search never showed the new text in ${cfg.editFile}: ${items.slice(0, 3).join(' | ')}`);
     });
+
+    if (cfg.addFile) {
+        await step('addDocuments', async () => {
+            await palette(page, 'Alpaca: Add Documents');
+            const input = page.locator('.quick-input-widget input.input');
+            // VS Code's own file dialog (code-server has no native one): wait until it shows a folder
+            await page.locator('.quick-input-widget .monaco-button', { hasText: 'Add to Docs' }).waitFor({ timeout: 15000 });
+            await page.waitForFunction(() => {
+                const el = document.querySelector('.quick-input-widget input.input');
+                return el && el.value.startsWith('/');
+            }, null, { timeout: 15000 });
+            await page.waitForTimeout(500);
+            await input.fill(cfg.addFile);
+            await page.waitForTimeout(1000);
+            await input.press('Enter');
+            const toast = page.locator('.notification-toast', { hasText: 'Alpaca: added' }).first();
+            await toast.waitFor({ timeout: 120_000 });
+            const message = ((await toast.locator('.notification-list-item-message').textContent()) || '').trim();
+            await shot(page, '08-add-documents');
+            const name = path.basename(cfg.addFile);
+            const word = cfg.addWord;
+            for (let attempt = 1; attempt <= 10; attempt++) {
+                await palette(page, 'Alpaca: Search Docs');
+                await page.locator('.quick-input-list').waitFor({ timeout: 5000 }).catch(() => {});
+                await page.locator('.quick-input-widget input.input').fill(word);
+                await page.waitForTimeout(2500);
+                const items = (await page.locator('.quick-input-list .monaco-list-row').allTextContents()).map((t) => t.trim());
+                await page.keyboard.press('Escape');
+                if (items.some((t) => t.includes(name))) {
+                    return { message, searched: word, attempts: attempt, top: items[0] };
+                }
+                await page.waitForTimeout(3000);
+            }
+            throw new Error(`search for ${word} never listed ${name}`);
+        });
+    }
 
     await step('statusReadyAfterEdit', async () => waitReady(page, 120_000));
     await step('showStatus', async () => {

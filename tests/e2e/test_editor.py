@@ -169,10 +169,21 @@ def editor(vsix: Path, tmp_path_factory):
         yield ed
 
 
+ADD_DOC = """# Quokkafrost retention guide
+
+Quokkafrost retention keeps inference payloads in cold storage for ninety days before they are
+deleted. Configure the Quokkafrost window on the bucket, tag every payload with its endpoint name,
+and review the retention report each week so that nothing needed for audits is removed early.
+"""
+
+
 @pytest.fixture(scope="module")
-def run(editor) -> dict:
+def run(editor, tmp_path_factory) -> dict:
+    incoming = tmp_path_factory.mktemp("incoming")
+    (incoming / "quokkafrost-retention.md").write_text(ADD_DOC)
     return drive(editor, QUESTION="How do I create an asynchronous inference endpoint?",
-                 RELATED_FILE="async-inference.md", EDIT_FILE="batch-transform.md")
+                 RELATED_FILE="async-inference.md", EDIT_FILE="batch-transform.md",
+                 ADD_FILE=str(incoming / "quokkafrost-retention.md"), ADD_WORD="Quokkafrost")
 
 
 def _step(result: dict, name: str):
@@ -185,6 +196,7 @@ def test_status_bar_reaches_ready(run):
     ready = _step(run, "statusReady")
     assert "Alpaca: ready" in ready["text"]
     assert "(10 docs)" in ready["text"], ready
+    assert Path(run["screenshots"]["01-ready"]).is_file()
 
 
 def test_ask_streams_answer_with_citations(run):
@@ -221,6 +233,13 @@ def test_hover_shows_related_docs(run):
 def test_saved_edit_is_found_by_search(run):
     found = _step(run, "editSaveSearch")
     assert any("batch-transform.md" in item and "Zorblatt" in item for item in found["items"]), found
+
+
+def test_add_documents_copies_and_indexes(run, editor):
+    added = _step(run, "addDocuments")
+    assert "added 1 document" in added["message"], added
+    assert (editor["workspace"] / "docs" / "quokkafrost-retention.md").is_file()
+    assert "quokkafrost-retention.md" in added["top"], added
 
 
 def test_status_after_edit_and_show_status(run):
