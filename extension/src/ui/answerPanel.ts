@@ -224,7 +224,7 @@ export class AnswerPanel implements Disposable {
             case 'source': {
                 const source = c?.final && typeof message.n === 'number' ? findSource(c.final.sources, message.n) : undefined;
                 if (source) {
-                    await openResult(source, ViewColumn.One);
+                    await openResult(source, this.sourceColumn());
                 } else if (c?.state === 'streaming' || c?.state === 'waiting') {
                     void window.setStatusBarMessage('Alpaca: the sources arrive when the answer is complete', 3000);
                 }
@@ -233,7 +233,7 @@ export class AnswerPanel implements Disposable {
             case 'related': {
                 const item = c?.final && typeof message.i === 'number' ? c.final.related[message.i] : undefined;
                 if (item) {
-                    await openResult(item, ViewColumn.One);
+                    await openResult(item, this.sourceColumn());
                 }
                 break;
             }
@@ -243,6 +243,11 @@ export class AnswerPanel implements Disposable {
                 }
                 break;
         }
+    }
+
+    /** Sources open next to the answer, never on top of it. */
+    private sourceColumn(): ViewColumn {
+        return this.panel?.viewColumn === ViewColumn.One ? ViewColumn.Two : ViewColumn.One;
     }
 
     dispose(): void {
