@@ -20,8 +20,9 @@ RELATED_QUERY_TOKENS = 200
 class DocsIndex:
     def __init__(self, db: str | Path, model: str = DEFAULT_MODEL, chunking: ChunkSettings = ChunkSettings(),
                  searching: SearchSettings = SearchSettings(), max_bytes: int = DEFAULT_MAX_BYTES,
-                 storage_options: dict | None = None, embedder: Embedder | None = None):
+                 storage_options: dict | None = None, embedder: Embedder | None = None, read_only: bool = False):
         self.db = str(db)
+        self.read_only = read_only  # a reader of a shared index: never creates, repairs or writes
         self.embedder = embedder or Embedder(model)
         self.chunking = chunking
         self.searching = searching
@@ -32,6 +33,9 @@ class DocsIndex:
 
     def _open(self) -> bool:
         """Open the tables; an unreadable or foreign index is rebuilt (files are the truth)."""
+        if self.read_only:
+            self.store.open_existing(self.embedder.dim, self.embedder.name)
+            return False
         try:
             return self.store.ensure(self.embedder.dim, self.embedder.name, repr(self.chunking))
         except Exception as exc:
@@ -42,6 +46,8 @@ class DocsIndex:
 
     def sync(self, roots: list[str | Path], ignore: list[str] | None = None,
              progress: Progress | None = None) -> SyncReport:
+        if self.read_only:
+            raise PermissionError(f"index at {self.db} was opened read-only")
         with self._sync_lock:
             report = sync(self.store, self.embedder, [Path(r) for r in roots], ignore, self.max_bytes,
                           self.chunking, progress)
@@ -109,4 +115,5 @@ class DocsIndex:
             "files": len(catalog), "chunks": self.store.chunks.count_rows(),
             "last_sync": float(meta["last_sync"]) if meta.get("last_sync") else None,
             "roots": sorted({e["root"] for e in catalog.values()}),
+            "version": self.store.chunks.version,
         }

@@ -18,9 +18,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Alpaca: a local documentation assistant. Nothing leaves this machine.")
 stdout = Console(soft_wrap=True)  # long paths and questions stay on one line when piped
 
-DbOption = Annotated[Path, typer.Option("--db", envvar="ALPACA_DB", help="Index directory.")]
+DbOption = Annotated[str, typer.Option("--db", envvar="ALPACA_DB", help="Index directory, or s3://bucket/prefix for a shared index.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
-DEFAULT_DB = Path(".alpaca")
+DEFAULT_DB = ".alpaca"
 
 
 class UserError(Exception):
@@ -31,9 +31,18 @@ def fail(message: str) -> None:
     raise UserError(message)
 
 
-def open_index(db: Path, must_exist: bool = True):
+def open_index(db: str | Path, must_exist: bool = True):
     from alpaca_index.api import DocsIndex
 
+    if "://" in str(db):  # a shared index: residency check, then the writer or a (cached) reader
+        from alpaca_index.residency import ResidencyError
+        from alpaca_index.shared_cache import SharedIndexError, open_shared
+
+        try:
+            return open_shared(str(db), write=not must_exist)
+        except (ResidencyError, SharedIndexError) as exc:
+            fail(str(exc))
+    db = Path(db)
     if must_exist and not (db.is_dir() and any(db.iterdir())):
         fail(f"no index at {db}; run `alpaca index DOCS_DIR --db {db}` first")
     return DocsIndex(db)
@@ -123,12 +132,19 @@ def related(file: Annotated[Path, typer.Argument(help="A doc (or any file) to fi
 def status(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
     """What is indexed, with which model, and when."""
     data = open_index(db).status()
-    data["egress"] = "none (local index, local model)"
+    data["egress"] = ("none (local index, local model)" if "://" not in str(db) else
+                      f"index read from {db} ({'local cache' if 'cache' in data else 'direct'})")
 
     def render() -> None:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(data["last_sync"])) if data["last_sync"] else "never"
         stdout.print(f"{data['files']} files, {data['chunks']} chunks, model {data['model']} ({data['dim']}d)")
         stdout.print(f"index {data['db']}, last sync {when}, roots: {', '.join(data['roots']) or '-'}")
+        if data.get("version") is not None:
+            stdout.print(f"index version {data['version']}", highlight=False)
+        if data.get("cache"):
+            cache = data["cache"]
+            stdout.print(f"local cache {cache['dir']}, confirmed {cache['age_seconds']:.0f}s ago"
+                         + ("" if cache["online"] else f" [yellow](offline: {cache['error']})[/]"), highlight=False)
         stdout.print(f"data leaving this machine: {data['egress']}")
 
     emit(as_json, data, render)
@@ -158,6 +174,48 @@ def eval_cmd(questions: Annotated[Path, typer.Argument(help="JSONL with question
                      f"MRR@10 {result['mrr@10']:.3f}[/]  ({result['questions']} questions)")
 
     emit(as_json, result, render)
+
+
+@app.callback()
+def _global_options(allow_region: Annotated[Optional[str], typer.Option(
+        "--allow-region", envvar="ALPACA_ALLOW_REGION",
+        help="Allow this non-US region for a shared index or model endpoint (data residency override).")] = None):
+    if allow_region:
+        os.environ["ALPACA_ALLOW_REGION"] = allow_region
+
+
+@app.command("sync-cache")
+def sync_cache_cmd(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
+    """Refresh the local read cache of a shared (s3://) index now."""
+    from alpaca_index.residency import ResidencyError, storage_options_for
+    from alpaca_index.shared_cache import SharedIndexError, cache_root, sync_cache
+    from alpaca_index.store import IndexCorrupt
+
+    if "://" not in str(db):
+        fail(f"{db} is a local index; sync-cache mirrors a shared one (--db s3://bucket/prefix)")
+    try:
+        options = storage_options_for(db)
+        state = sync_cache(db, options)
+    except (ResidencyError, SharedIndexError, IndexCorrupt) as exc:
+        fail(str(exc))
+    except Exception as exc:
+        fail(f"cannot reach shared index {db}: {' '.join(str(exc).split())[:240]}")
+    state["cache_dir"] = str(cache_root(db, options))
+    emit(as_json, state, lambda: stdout.print(
+        f"cache of {db} at version {state['source']['chunks']} in {state['cache_dir']} "
+        f"({state['mirror_seconds']:.1f}s)", highlight=False))
+
+
+@app.command("mcp")
+def mcp_cmd(db: DbOption = DEFAULT_DB,
+            docs_root: Annotated[Optional[str], typer.Option("--docs-root", envvar="ALPACA_DOCS_ROOT",
+                                                             help="Local checkout of the docs, for links into a shared index.")] = None):
+    """Serve the index to coding agents over the Model Context Protocol (stdio)."""
+    try:
+        from alpaca_index.mcp_server import serve
+    except ImportError as exc:
+        fail(f"the MCP server needs the `mcp` package ({exc}); pip install 'mcp>=1'")
+    serve(db, docs_root=docs_root, open_index=open_index)
 
 
 def _register_optional() -> None:

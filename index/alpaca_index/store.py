@@ -99,8 +99,27 @@ class Store:
         self._check_readable()
         if not rebuilt and meta.get("chunking", chunking) != chunking:
             self.files_table.delete("true")
-        self.set_meta(**wanted, chunking=chunking)
+        if any(meta.get(k) != v for k, v in {**wanted, "chunking": chunking}.items()):
+            self.set_meta(**wanted, chunking=chunking)  # no write (no new version) when nothing changed
         return rebuilt
+
+    def open_existing(self, dim: int, model: str) -> None:
+        """Open an index for reading only (a shared index has one writer): never creates, repairs or writes."""
+        names, meta = self._names(), self.meta()
+        if CHUNKS not in names or FILES not in names:
+            raise IndexCorrupt(f"no index at {self.uri}")
+        if meta.get("model") != model or meta.get("dim") != str(dim):
+            raise IndexCorrupt(f"index at {self.uri} was built with model {meta.get('model')} ({meta.get('dim')}d), "
+                               f"not {model} ({dim}d)")
+        self._chunks = self.db.open_table(CHUNKS)
+        self.files_table = self.db.open_table(FILES)
+        self._check_readable()
+
+    def version(self) -> dict:
+        """Table versions readers see now; `published` is what the writer recorded after its last sync."""
+        meta = self.meta()
+        return {"chunks": self._chunks.version, "files": self.files_table.version,
+                "published": {k: int(meta[f"{k}_version"]) for k in (CHUNKS, FILES) if meta.get(f"{k}_version")}}
 
     def _check_readable(self) -> None:
         try:
@@ -184,4 +203,6 @@ class Store:
                 with warnings.catch_warnings():  # we are the only writer; readers re-check out the latest
                     warnings.simplefilter("ignore", UserWarning)
                     table.optimize(cleanup_older_than=timedelta(seconds=0))
-        self.set_meta(last_sync=str(time.time()))
+        # the versions that form this sync's consistent snapshot (the shared-index cache copies exactly these)
+        self.set_meta(last_sync=str(time.time()), chunks_version=str(self._chunks.version),
+                      files_version=str(self.files_table.version))
