@@ -71,7 +71,7 @@ async function quickOpen(page, fileName) {
 }
 
 async function activeTab(page, fileName, timeout = 15000) {
-    const tab = page.locator('.tabs-container .tab.active', { hasText: fileName });
+    const tab = page.locator('.editor-group-container.active .tabs-container .tab.active', { hasText: fileName }).first();
     await tab.waitFor({ timeout });
     return tab;
 }
@@ -289,10 +289,10 @@ try {
 
     await step('hover', async () => {
         await quickOpen(page, cfg.hoverFile);
-        await page.locator('.monaco-editor .view-lines span', { hasText: cfg.hoverWord }).first().waitFor({ timeout: 10000 });
+        await page.locator('.editor-group-container.active .monaco-editor .view-lines span', { hasText: cfg.hoverWord }).first().waitFor({ timeout: 10000 });
         // the centre of the word itself (a token span can hold several words)
         const point = await page.evaluate((w) => {
-            for (const span of document.querySelectorAll('.monaco-editor .view-lines span')) {
+            for (const span of document.querySelectorAll('.editor-group-container.active .monaco-editor .view-lines span')) {
                 const node = span.firstChild;
                 if (span.children.length || !node || node.nodeType !== 3) {
                     continue;
@@ -332,7 +332,7 @@ try {
 
     await step('editSaveSearch', async () => {
         await quickOpen(page, cfg.editFile);
-        await page.locator('.monaco-editor .view-lines').first().click();
+        await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
         await page.keyboard.press('Control+End');
         await page.keyboard.press('Enter');
         await page.keyboard.press('Enter');
