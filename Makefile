@@ -23,7 +23,7 @@ install: $(BIN)/.installed
 
 demo: install
 	$(BIN)/alpaca index samples/docs --db $(DB)
-	@for q in $(QUESTIONS); do echo; echo "## $$q"; $(BIN)/alpaca search "$$q" --db $(DB) -k 3; done
+	@for q in $(QUESTIONS); do echo; echo "## $$q"; $(BIN)/alpaca ask "$$q" --db $(DB); done
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,192 @@
+"""Question → retrieval → refusal check → packed prompt → streamed answer → checked citations."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from alpaca_index.answer import citations, extractive
+from alpaca_index.answer.backends import BackendError, Endpoint, LlamaCpp
+from alpaca_index.answer.prompt import NOT_COVERED, Source, pack, user_message
+
+log = logging.getLogger(__name__)
+
+# Calibrated on the full corpus (bench/calibrate_refusal.py): every dev question's best cosine
+# similarity is ≥ 0.49; everyday off-topic questions stay ≤ 0.35. Tech-adjacent ones (Kubernetes,
+# BigQuery: 0.46-0.51) pass on to the model, whose rules make it say the docs don't cover them.
+MIN_SIMILARITY = 0.42
+MAX_QUESTION_CHARS = 2000
+ADD_MODEL_HINT = ("No model configured: showing the best passages. Add a model with --model PATH.gguf "
+                  "(e.g. Mistral 7B Instruct) or --endpoint http://127.0.0.1:8080 (alpaca.modelPath / "
+                  "alpaca.endpointUrl in the editor).")
+
+
+@dataclass
+class AnswerSettings:
+    model_path: str | None = None
+    endpoint: str | None = None
+    endpoint_model: str = "mistral"
+    allow_remote: bool = False
+    n_ctx: int = 4096
+    max_answer_tokens: int = 512
+    k: int = 8
+    min_similarity: float = MIN_SIMILARITY
+
+    @classmethod
+    def from_env(cls, **overrides) -> "AnswerSettings":
+        env = {"model_path": os.environ.get("ALPACA_MODEL") or None,
+               "endpoint": os.environ.get("ALPACA_ENDPOINT") or None,
+               "endpoint_model": os.environ.get("ALPACA_ENDPOINT_MODEL") or "mistral",
+               "allow_remote": os.environ.get("ALPACA_ALLOW_REMOTE", "") in ("1", "true", "yes")}
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**env)
+
+
+@dataclass
+class AnswerResult:
+    question: str
+    answer: str
+    sources: list[dict]
+    related: list[dict]
+    backend: str  # "llama.cpp" | "endpoint" | "none"
+    refused: bool = False
+    no_model: bool = False
+    notice: str | None = None  # why the model was not used, or which citations were removed
+    invalid_citations: list[int] = field(default_factory=list)
+    cancelled: bool = False
+    timings: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def make_backend(settings: AnswerSettings):
+    """The configured backend, or None for the no-model answer. Raises BackendError with a clear message."""
+    if settings.endpoint:
+        return Endpoint(settings.endpoint, settings.endpoint_model, settings.allow_remote)
+    if settings.model_path:
+        return LlamaCpp(settings.model_path, settings.n_ctx)
+    return None
+
+
+def answer(index, question: str, settings: AnswerSettings | None = None, on_text: Callable[[str], None] | None = None,
+           cancelled: Callable[[], bool] = lambda: False, backend=None) -> AnswerResult:
+    """Answer from the docs. `on_text` receives streamed pieces; `cancelled()` stops generation."""
+    started = time.perf_counter()
+    result = _answer(index, question, settings, on_text, cancelled, backend)
+    result.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def _answer(index, question, settings, on_text, cancelled, backend) -> AnswerResult:
+    settings = settings or AnswerSettings.from_env()
+    emit = on_text or (lambda _text: None)
+    question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+    if not question:
+        raise ValueError("the question is empty")
+    started = time.perf_counter()
+    hits = index.search(question, k=max(settings.k * 3, 20))
+    retrieval_ms = (time.perf_counter() - started) * 1000
+    timings = {"retrieval_ms": round(retrieval_ms, 1)}
+    best = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
+    timings["best_similarity"] = round(best, 3)
+    if best < settings.min_similarity:
+        emit(NOT_COVERED)
+        return AnswerResult(question, NOT_COVERED, [], [], "none", refused=True,
+                            no_model=backend is None and not (settings.model_path or settings.endpoint),
+                            timings=timings)
+
+    notice = None
+    if backend is None:
+        try:
+            backend = make_backend(settings)
+        except BackendError as exc:
+            notice = f"{exc} — answering from the passages instead."
+            log.warning("%s", notice)
+    top = _distinct_chunks(hits, settings.k)
+    if backend is None:
+        sources = [Source(n, h) for n, h in enumerate(top[:4], 1)]
+        text = extractive.compose(question, sources)
+        emit(text)
+        return _finish(question, text, sources, hits, "none", timings, notice or ADD_MODEL_HINT, no_model=True)
+
+    try:
+        return _generate(index, question, settings, backend, top, hits, emit, cancelled, timings, started)
+    except BackendError as exc:
+        sources = [Source(n, h) for n, h in enumerate(top[:4], 1)]
+        text = extractive.compose(question, sources)
+        emit(text)
+        return _finish(question, text, sources, hits, "none", timings,
+                       f"{exc} — answering from the passages instead.", no_model=True)
+
+
+def _generate(index, question, settings, backend, top, hits, emit, cancelled, timings, started) -> AnswerResult:
+    budget = settings.n_ctx - settings.max_answer_tokens - 32
+    sources = pack(question, top, budget, backend.count)
+    prompt = user_message(question, sources)
+    timings["prompt_tokens"] = backend.count(prompt)
+    pieces: list[str] = []
+    first = None
+    gen_start = time.perf_counter()
+    for piece in backend.stream(prompt, settings.max_answer_tokens, cancelled):
+        if first is None:
+            first = time.perf_counter()
+            timings["first_token_ms"] = round((first - started) * 1000, 1)
+            timings["prompt_eval_ms"] = round((first - gen_start) * 1000, 1)
+        pieces.append(piece)
+        emit(piece)
+    end = time.perf_counter()
+    raw = "".join(pieces).strip()
+    if first is not None and len(pieces) > 1:
+        timings["tokens_per_s"] = round((len(pieces) - 1) / max(end - first, 1e-6), 1)
+    result = _finish(question, raw or NOT_COVERED, sources, hits, backend.name, timings, None)
+    result.cancelled = cancelled()
+    return result
+
+
+def _finish(question, text, sources, hits, backend, timings, notice, no_model=False) -> AnswerResult:
+    checked = citations.check(text, {s.n for s in sources})
+    if checked.invalid:
+        removed = f"removed citations to missing sources: {', '.join(f'[{n}]' for n in checked.invalid)}"
+        notice = f"{notice} {removed}" if notice else removed
+    by_n = {s.n: s for s in sources}
+    cited = [source_dict(by_n[n]) for n in checked.cited]
+    refused = checked.text.strip().startswith(NOT_COVERED) and not checked.cited
+    cited_paths = {c["path"] for c in cited}
+    return AnswerResult(question, checked.text, cited, _related(hits, cited_paths, 5), backend, refused=refused,
+                        no_model=no_model, notice=notice, invalid_citations=checked.invalid, timings=timings)
+
+
+def source_dict(source: Source) -> dict:
+    hit = source.hit
+    return {"n": source.n, "title": hit.title, "heading_path": hit.heading_path, "path": hit.path,
+            "abspath": hit.abspath, "anchor": hit.anchor, "start_line": hit.start_line, "end_line": hit.end_line,
+            "mtime": hit.mtime}
+
+
+def _distinct_chunks(hits, k: int) -> list:
+    """The best k chunks, at most two per file, so one long page can't crowd out the others."""
+    per_file: dict[str, int] = {}
+    out = []
+    for hit in hits:
+        if per_file.get(hit.path, 0) < 2:
+            per_file[hit.path] = per_file.get(hit.path, 0) + 1
+            out.append(hit)
+        if len(out) == k:
+            break
+    return out
+
+
+def _related(hits, exclude: set[str], k: int) -> list[dict]:
+    seen, out = set(exclude), []
+    for hit in hits:
+        if hit.path not in seen:
+            seen.add(hit.path)
+            out.append({"title": hit.title, "heading_path": hit.heading_path, "path": hit.path,
+                        "abspath": hit.abspath, "anchor": hit.anchor, "start_line": hit.start_line})
+        if len(out) == k:
+            break
+    return out

@@ -1,0 +1,140 @@
+"""Answer backends behind one interface: in-process llama.cpp, an OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable, Iterator
+from urllib.parse import urlparse
+
+log = logging.getLogger(__name__)
+
+
+class BackendError(RuntimeError):
+    """The configured model can't be used; the message is shown to the user as is."""
+
+
+class LlamaCpp:
+    """A GGUF model loaded once per (path, n_ctx) and kept; tokens streamed; prefix KV reused."""
+
+    name = "llama.cpp"
+    _cache: dict[tuple[str, int], object] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, model_path: str, n_ctx: int = 4096, threads: int | None = None):
+        path = Path(model_path).expanduser()
+        if not path.is_file():
+            raise BackendError(f"model file not found: {path}")
+        with path.open("rb") as fh:
+            if fh.read(4) != b"GGUF":
+                raise BackendError(f"not a GGUF model file: {path}")
+        self.path, self.n_ctx = str(path.resolve()), n_ctx
+        self.threads = threads or os.cpu_count() or 2
+        self.generate_lock = threading.Lock()  # one generation at a time per loaded model
+
+    @property
+    def llm(self):
+        key = (self.path, self.n_ctx)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = self._load()
+            return self._cache[key]
+
+    def _load(self):
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise BackendError("llama-cpp-python is not installed: pip install 'alpaca-docs[llm]'") from None
+        try:
+            llm = Llama(model_path=self.path, n_ctx=self.n_ctx, n_threads=self.threads, verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise BackendError(f"cannot load {Path(self.path).name} with n_ctx={self.n_ctx} "
+                               f"(truncated file or not enough memory?): {exc}") from None
+        if "tokenizer.chat_template" not in llm.metadata:
+            llm.chat_format = "mistral-instruct"  # the documented default model's own format
+        return llm
+
+    def count(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def stream(self, prompt: str, max_tokens: int, stop: Callable[[], bool]) -> Iterator[str]:
+        with self.generate_lock:
+            chunks = self.llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], stream=True,
+                                                     max_tokens=max_tokens, temperature=0.1, top_p=0.9)
+            try:
+                for chunk in chunks:
+                    if stop():
+                        break
+                    text = chunk["choices"][0]["delta"].get("content")
+                    if text:
+                        yield text
+            finally:
+                chunks.close()
+
+
+def is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a DNS name: treated as remote (resolving it would already leave the machine)
+
+
+class Endpoint:
+    """An OpenAI-compatible /v1/chat/completions server (Ollama, llama.cpp server, vLLM), streamed."""
+
+    name = "endpoint"
+
+    def __init__(self, url: str, model: str = "mistral", allow_remote: bool = False, timeout: float = 60.0,
+                 api_key: str | None = None):
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise BackendError(f"endpoint must be an http(s) URL, got {url!r}")
+        if not is_loopback(url):
+            if not allow_remote:
+                raise BackendError(f"endpoint {parsed.hostname} is not on this machine; documents would leave it. "
+                                   "Set allow_remote (--allow-remote / ALPACA_ALLOW_REMOTE=1) to permit it.")
+            log.warning("sending document excerpts to remote endpoint %s", parsed.hostname)
+        base = url.rstrip("/")
+        self.url = base if base.endswith("/chat/completions") else (
+            f"{base}/chat/completions" if base.endswith("/v1") else f"{base}/v1/chat/completions")
+        self.model, self.timeout, self.api_key = model, timeout, api_key
+
+    def count(self, text: str) -> int:
+        return len(text) // 3 + 1  # no tokenizer at hand: a conservative estimate for budgeting
+
+    def stream(self, prompt: str, max_tokens: int, stop: Callable[[], bool]) -> Iterator[str]:
+        body = json.dumps({"model": self.model, "stream": True, "max_tokens": max_tokens, "temperature": 0.1,
+                           "messages": [{"role": "user", "content": prompt}]}).encode()
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        try:
+            response = urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310 - checked scheme above
+        except (urllib.error.URLError, OSError) as exc:
+            raise BackendError(f"endpoint {self.url} unreachable: {getattr(exc, 'reason', exc)}") from None
+        with response:
+            for raw in response:
+                if stop():
+                    break
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                try:
+                    delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
+                except (ValueError, KeyError, IndexError):
+                    continue
+                if delta:
+                    yield delta
