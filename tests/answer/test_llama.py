@@ -1,0 +1,66 @@
+"""The real llama.cpp path with the tiny packaged GGUF: mechanics, not answer quality."""
+
+from __future__ import annotations
+
+import pytest
+
+from alpaca_index.answer import AnswerSettings, answer
+from alpaca_index.answer.backends import LlamaCpp
+
+QUESTION = "How do I scale an asynchronous inference endpoint down to zero instances?"
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_gguf):
+    return LlamaCpp(tiny_gguf, n_ctx=1024)
+
+
+def settings(tiny_gguf, **kw) -> AnswerSettings:
+    return AnswerSettings(model_path=tiny_gguf, n_ctx=1024, max_answer_tokens=kw.pop("max_answer_tokens", 24), **kw)
+
+
+def test_streams_tokens_within_the_context_budget(sample_index, tiny_gguf, backend):
+    pieces = []
+    result = answer(sample_index, QUESTION, settings(tiny_gguf), on_text=pieces.append, backend=backend)
+    assert result.backend == "llama.cpp" and not result.no_model
+    assert len(pieces) > 1 and "".join(pieces).strip()
+    t = result.timings
+    assert t["prompt_tokens"] + 24 <= 1024 and t["first_token_ms"] > 0 and t["tokens_per_s"] > 0
+
+
+def test_small_context_packs_fewer_whole_sources(sample_index, tiny_gguf, backend):
+    from alpaca_index.answer.prompt import pack
+
+    hits = sample_index.search(QUESTION, k=8)
+    roomy = pack(QUESTION, hits, 4000, backend.count)
+    tight = pack(QUESTION, hits, 600, backend.count)
+    assert 0 < len(tight) < len(roomy)
+    assert all(s.hit.text in s.render() for s in tight)  # whole chunks only
+
+
+def test_cancel_stops_generation(sample_index, tiny_gguf, backend):
+    pieces = []
+    result = answer(sample_index, QUESTION, settings(tiny_gguf, max_answer_tokens=200), on_text=pieces.append,
+                    cancelled=lambda: len(pieces) >= 3, backend=backend)
+    assert result.cancelled and len(pieces) == 3
+
+
+def test_second_question_reuses_the_shared_prompt_prefix(sample_index, tiny_gguf, backend):
+    llm = backend.llm
+    evaluated = []
+    original = llm.eval
+    llm.eval = lambda tokens: (evaluated.append(len(tokens)), original(tokens))[1]
+    try:
+        answer(sample_index, QUESTION, settings(tiny_gguf, max_answer_tokens=4), backend=backend)
+        evaluated.clear()
+        second = answer(sample_index, "Can a serverless endpoint use GPUs?", settings(tiny_gguf, max_answer_tokens=4),
+                        backend=backend)
+    finally:
+        del llm.eval
+    rules_tokens = backend.count("You answer questions about a company's internal documentation.")
+    assert sum(evaluated) < second.timings["prompt_tokens"] + 4 - rules_tokens  # the rules were not re-evaluated
+
+
+def test_model_that_does_not_fit_its_context_falls_back(sample_index, tiny_gguf):
+    result = answer(sample_index, QUESTION, AnswerSettings(model_path=tiny_gguf, n_ctx=10_000_000))
+    assert result.no_model and "cannot load" in result.notice and result.sources
