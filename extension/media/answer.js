@@ -36,7 +36,7 @@
         $('notice').hidden = !m.notice;
         $('notice').classList.toggle('error', m.state === 'error');
         $('meta').textContent = m.meta || '';
-        const badge = { waiting: 'searching…', streaming: 'answering…', done: m.noModel ? 'no model' : 'done', cancelled: 'cancelled', error: 'error' }[m.state] || '';
+        const badge = { waiting: 'searching…', streaming: 'answering…', done: m.refused ? 'not in docs' : m.noModel ? 'no model' : 'done', cancelled: 'cancelled', error: 'error' }[m.state] || '';
         $('badge').textContent = badge;
         $('cancel').disabled = !(m.state === 'waiting' || m.state === 'streaming');
         vscode.setState({ question: m.question });

@@ -17,6 +17,7 @@ const cfg = {
     editFile: process.env.EDIT_FILE || 'batch-transform.md',
     hoverFile: process.env.HOVER_FILE || 'async-inference.md',
     addFile: process.env.ADD_FILE || '',
+    offTopic: process.env.OFF_TOPIC || 'What is the best recipe for banana bread?',
     addWord: process.env.ADD_WORD || 'Quokkafrost',
     hoverWord: process.env.HOVER_WORD || 'AsyncInferenceConfig',
     newHeading: process.env.NEW_HEADING || 'Zorblatt calibration',
@@ -399,6 +400,25 @@ try {
             throw new Error(`search for ${word} never listed ${name}`);
         });
     }
+
+    await step('askNotCovered', async () => {
+        await palette(page, 'Alpaca: Ask the Docs');
+        await page.locator('.quick-input-widget', { hasText: 'Ask the Docs' }).waitFor({ timeout: 10000 });
+        const input = page.locator('.quick-input-widget input.input');
+        await input.fill(cfg.offTopic);
+        await input.press('Enter');
+        const frame = answerFrame(page);
+        await frame.locator('#question', { hasText: cfg.offTopic }).waitFor({ timeout: 30000 });
+        await frame.locator('body[data-state="done"], body[data-state="error"]').waitFor({ timeout: 120000 });
+        await shot(page, '09-not-covered');
+        return {
+            state: await frame.locator('body').getAttribute('data-state'),
+            badge: ((await frame.locator('#badge').textContent()) || '').trim(),
+            notice: ((await frame.locator('#notice').textContent()) || '').trim(),
+            answer: (((await frame.locator('#answer').textContent()) || '').trim()).slice(0, 200),
+            citations: await frame.locator('#answer a.cite').count(),
+        };
+    });
 
     await step('statusReadyAfterEdit', async () => waitReady(page, 120_000));
     await step('showStatus', async () => {

@@ -98,7 +98,7 @@ def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False):
         "telemetry.telemetryLevel": "off", "workbench.tips.enabled": False,
         "extensions.ignoreRecommendations": True, "update.mode": "none", "files.autoSave": "off",
         "workbench.enableExperiments": False, "chat.disableAIFeatures": True,
-        "workbench.colorTheme": "Default Dark Modern",
+        "workbench.colorTheme": "Default Dark Modern", "workbench.secondarySideBar.defaultVisibility": "hidden",
     }, indent=2))
     port = _free_port()
     config = base / "config.yaml"
@@ -240,6 +240,13 @@ def test_add_documents_copies_and_indexes(run, editor):
     assert "added 1 document" in added["message"], added
     assert (editor["workspace"] / "docs" / "quokkafrost-retention.md").is_file()
     assert "quokkafrost-retention.md" in added["top"], added
+
+
+def test_question_outside_the_docs_is_answered_honestly(run):
+    other = _step(run, "askNotCovered")
+    assert other["state"] == "done", other
+    if other["badge"] == "not in docs":  # the answer module refused: the panel says so, cites nothing
+        assert "do not cover" in other["notice"] and other["citations"] == 0, other
 
 
 def test_status_after_edit_and_show_status(run):

@@ -72,6 +72,11 @@ export interface AnswerFinal {
     backend: string;
     noModel: boolean;
     timings?: Record<string, number>;
+    /** The docs do not cover the question (the answer says so; no sources). */
+    refused?: boolean;
+    /** Something the user should know about this answer (e.g. model unavailable, citations removed). */
+    notice?: string | null;
+    invalidCitations?: number[];
     cancelled?: boolean;
     error?: string;
 }

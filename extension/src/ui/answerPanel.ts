@@ -163,12 +163,20 @@ export class AnswerPanel implements Disposable {
         }
         const final = c.final;
         const sources: Source[] = final?.sources ?? [];
-        let notice = '';
+        const notices: string[] = [];
         if (c.state === 'error') {
-            notice = `Could not answer: ${escapeHtml(c.error ?? 'unknown error')}`;
-        } else if (final?.noModel || (!final && c.text.startsWith('No answer model'))) {
-            notice = 'Answering without a model: these are the most relevant passages from your docs, quoted with their sources.';
+            notices.push(`Could not answer: ${escapeHtml(c.error ?? 'unknown error')}`);
+        } else {
+            if (final?.refused) {
+                notices.push('Your docs do not cover this question.');
+            } else if (final?.noModel) {
+                notices.push('Answering without a model: these are the most relevant passages from your docs, quoted with their sources.');
+            }
+            if (final?.notice) {
+                notices.push(escapeHtml(final.notice));
+            }
         }
+        const notice = notices.join('<br>');
         let meta = '';
         if (final) {
             const total = final.timings?.server_total_ms ?? final.timings?.total_ms;
@@ -189,6 +197,7 @@ export class AnswerPanel implements Disposable {
             relatedHtml: renderRelated(final?.related ?? []),
             notice,
             noModel: !!final?.noModel,
+            refused: !!final?.refused,
             meta,
         });
     }
