@@ -258,6 +258,11 @@ class SharedIndex:
     def store(self):
         return self._current().store
 
+    def __getattr__(self, name: str):  # searching, chunking, ...: whatever the current mirror's DocsIndex has
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._current(), name)
+
     def sync(self, *args, **kwargs):
         raise PermissionError(f"{self.db} is read through a local cache; index with `alpaca index --db {self.db}` "
                               "from the one writer (e.g. docs CI)")
