@@ -15,16 +15,27 @@ class FakeChatServer:
     def __init__(self):
         self.reply: list[str] = ["ok"]
         self.prompts: list[str] = []
+        self.requests: list[dict] = []
+        self.status = 200
+        self.stall_after: int | None = None  # pieces sent before going silent (None: never; -1: before headers)
+        self.release = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server API
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"path": self.path, "body": body})
                 server.prompts.append(body["messages"][-1]["content"])
-                self.send_response(200)
+                if server.stall_after == -1:
+                    server.release.wait(30)
+                    return
+                self.send_response(server.status)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                for piece in server.reply:
+                for n, piece in enumerate(server.reply):
+                    if n == server.stall_after:
+                        server.release.wait(30)
+                        return
                     event = {"choices": [{"index": 0, "delta": {"content": piece}}]}
                     self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                     self.wfile.flush()
@@ -38,7 +49,9 @@ class FakeChatServer:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self):
+        self.release.set()
         self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 @pytest.fixture()

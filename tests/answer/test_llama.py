@@ -64,3 +64,37 @@ def test_second_question_reuses_the_shared_prompt_prefix(sample_index, tiny_gguf
 def test_model_that_does_not_fit_its_context_falls_back(sample_index, tiny_gguf):
     result = answer(sample_index, QUESTION, AnswerSettings(model_path=tiny_gguf, n_ctx=10_000_000))
     assert result.no_model and "cannot load" in result.notice and result.sources
+
+
+def test_instances_of_one_model_share_it_and_answer_one_at_a_time(sample_index, tiny_gguf, backend):
+    import threading
+
+    other = LlamaCpp(tiny_gguf, n_ctx=1024)
+    assert other.llm is backend.llm and other.generate_lock is backend.generate_lock
+    results = {}
+
+    def ask(name, engine, question):
+        results[name] = answer(sample_index, question, settings(tiny_gguf, max_answer_tokens=6), backend=engine)
+
+    threads = [threading.Thread(target=ask, args=("a", backend, QUESTION)),
+               threading.Thread(target=ask, args=("b", other, "Can a serverless endpoint use GPUs?"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert {r.backend for r in results.values()} == {"llama.cpp"} and all(r.answer for r in results.values())
+
+
+def test_prompt_over_the_context_is_a_backend_error_not_a_traceback(backend):
+    from alpaca_index.answer import BackendError
+
+    with pytest.raises(BackendError, match="llama.cpp failed"):
+        list(backend.stream("word " * 3000, 4, lambda: False))
+
+
+def test_gguf_without_a_chat_template_gets_the_mistral_instruct_format(backend):
+    from llama_cpp.llama_chat_format import get_chat_completion_handler
+
+    assert "tokenizer.chat_template" not in backend.llm.metadata  # the tiny base model has none
+    assert backend.llm.chat_format == "mistral-instruct"
+    assert get_chat_completion_handler(backend.llm.chat_format)  # a format llama-cpp-python knows

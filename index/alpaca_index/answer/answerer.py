@@ -29,6 +29,7 @@ class AnswerSettings:
     model_path: str | None = None
     endpoint: str | None = None
     endpoint_model: str = "mistral"
+    endpoint_timeout: float = 120.0  # seconds without a byte from the endpoint before giving up
     allow_remote: bool = False
     n_ctx: int = 4096
     max_answer_tokens: int = 512
@@ -66,7 +67,7 @@ class AnswerResult:
 def make_backend(settings: AnswerSettings):
     """The configured backend, or None for the no-model answer. Raises BackendError with a clear message."""
     if settings.endpoint:
-        return Endpoint(settings.endpoint, settings.endpoint_model, settings.allow_remote)
+        return Endpoint(settings.endpoint, settings.endpoint_model, settings.allow_remote, settings.endpoint_timeout)
     if settings.model_path:
         return LlamaCpp(settings.model_path, settings.n_ctx)
     return None
@@ -83,7 +84,12 @@ def answer(index, question: str, settings: AnswerSettings | None = None, on_text
 
 def _answer(index, question, settings, on_text, cancelled, backend) -> AnswerResult:
     settings = settings or AnswerSettings.from_env()
-    emit = on_text or (lambda _text: None)
+    streamed = []  # whether any text went out, so a fallback can start on a fresh paragraph
+
+    def emit(text: str) -> None:
+        streamed.append(bool(text))
+        if on_text:
+            on_text(text)
     question = " ".join(question.split())[:MAX_QUESTION_CHARS]
     if not question:
         raise ValueError("the question is empty")
@@ -116,9 +122,10 @@ def _answer(index, question, settings, on_text, cancelled, backend) -> AnswerRes
     try:
         return _generate(index, question, settings, backend, top, hits, emit, cancelled, timings, started)
     except BackendError as exc:
+        log.warning("%s", exc)
         sources = [Source(n, h) for n, h in enumerate(top[:4], 1)]
         text = extractive.compose(question, sources)
-        emit(text)
+        emit(f"\n\n{text}" if any(streamed) else text)  # the model's partial text stays on screen above
         return _finish(question, text, sources, hits, "none", timings,
                        f"{exc} — answering from the passages instead.", no_model=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import logging
@@ -25,6 +26,7 @@ class LlamaCpp:
 
     name = "llama.cpp"
     _cache: dict[tuple[str, int], object] = {}
+    _locks: dict[tuple[str, int], threading.Lock] = {}  # one generation at a time per loaded model
     _lock = threading.Lock()
 
     def __init__(self, model_path: str, n_ctx: int = 4096, threads: int | None = None):
@@ -36,7 +38,8 @@ class LlamaCpp:
                 raise BackendError(f"not a GGUF model file: {path}")
         self.path, self.n_ctx = str(path.resolve()), n_ctx
         self.threads = threads or os.cpu_count() or 2
-        self.generate_lock = threading.Lock()  # one generation at a time per loaded model
+        with self._lock:  # shared by every instance of the same model (the server makes one per question)
+            self.generate_lock = self._locks.setdefault((self.path, n_ctx), threading.Lock())
 
     @property
     def llm(self):
@@ -64,18 +67,23 @@ class LlamaCpp:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def stream(self, prompt: str, max_tokens: int, stop: Callable[[], bool]) -> Iterator[str]:
+        llm = self.llm
         with self.generate_lock:
-            chunks = self.llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], stream=True,
-                                                     max_tokens=max_tokens, temperature=0.1, top_p=0.9)
+            chunks = None
             try:
+                chunks = llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], stream=True,
+                                                    max_tokens=max_tokens, temperature=0.1, top_p=0.9)
                 for chunk in chunks:
                     if stop():
                         break
                     text = chunk["choices"][0]["delta"].get("content")
                     if text:
                         yield text
+            except (ValueError, RuntimeError) as exc:  # e.g. a prompt over n_ctx: never a traceback
+                raise BackendError(f"llama.cpp failed: {exc}") from None
             finally:
-                chunks.close()
+                if chunks is not None:
+                    chunks.close()
 
 
 def is_loopback(url: str) -> bool:
@@ -93,7 +101,7 @@ class Endpoint:
 
     name = "endpoint"
 
-    def __init__(self, url: str, model: str = "mistral", allow_remote: bool = False, timeout: float = 60.0,
+    def __init__(self, url: str, model: str = "mistral", allow_remote: bool = False, timeout: float = 120.0,
                  api_key: str | None = None):
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -107,6 +115,9 @@ class Endpoint:
         self.url = base if base.endswith("/chat/completions") else (
             f"{base}/chat/completions" if base.endswith("/v1") else f"{base}/v1/chat/completions")
         self.model, self.timeout, self.api_key = model, timeout, api_key
+        # a loopback server is reached directly: an http_proxy setting must not carry documents away
+        handlers = [urllib.request.ProxyHandler({})] if is_loopback(url) else []
+        self._opener = urllib.request.build_opener(*handlers)
 
     def count(self, text: str) -> int:
         return len(text) // 3 + 1  # no tokenizer at hand: a conservative estimate for budgeting
@@ -119,22 +130,31 @@ class Endpoint:
             headers["Authorization"] = f"Bearer {self.api_key}"
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         try:
-            response = urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310 - checked scheme above
+            response = self._opener.open(request, timeout=self.timeout)
+        except urllib.error.HTTPError as exc:
+            raise BackendError(f"endpoint {self.url} answered HTTP {exc.code} {exc.reason}") from None
         except (urllib.error.URLError, OSError) as exc:
             raise BackendError(f"endpoint {self.url} unreachable: {getattr(exc, 'reason', exc)}") from None
         with response:
-            for raw in response:
-                if stop():
-                    break
-                line = raw.decode("utf-8", "replace").strip()
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                try:
-                    delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
-                except (ValueError, KeyError, IndexError):
-                    continue
-                if delta:
-                    yield delta
+            try:
+                yield from self._events(response, stop)
+            except (OSError, http.client.HTTPException) as exc:  # timeouts and drops mid-stream
+                raise BackendError(f"endpoint {self.url} stopped responding: {exc or type(exc).__name__}") from None
+
+    @staticmethod
+    def _events(response, stop: Callable[[], bool]) -> Iterator[str]:
+        for raw in response:
+            if stop():
+                break
+            line = raw.decode("utf-8", "replace").strip()
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                break
+            try:
+                delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
+            except (ValueError, KeyError, IndexError, AttributeError, TypeError):
+                continue
+            if delta:
+                yield delta

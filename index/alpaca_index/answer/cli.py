@@ -18,8 +18,11 @@ def register(app: typer.Typer) -> None:
                                                          help="GGUF model file (e.g. Mistral 7B Instruct).")] = None,
             endpoint: Annotated[Optional[str], typer.Option("--endpoint", envvar="ALPACA_ENDPOINT",
                                                             help="OpenAI-compatible server URL.")] = None,
+            endpoint_model: Annotated[Optional[str], typer.Option("--endpoint-model", envvar="ALPACA_ENDPOINT_MODEL",
+                                                                  help="Model name sent to the endpoint.")] = None,
             allow_remote: Annotated[bool, typer.Option("--allow-remote", envvar="ALPACA_ALLOW_REMOTE",
-                                                       help="Allow a non-loopback endpoint.")] = False,
+                                                       help="Allow a non-loopback endpoint (documents leave "
+                                                            "this machine).")] = False,
             k: Annotated[int, typer.Option("--k", "-k", min=1, max=20, help="Passages given to the model.")] = 8,
             n_ctx: Annotated[int, typer.Option("--n-ctx", min=512, help="Model context size.")] = 4096):
         """Answer a question from the docs, citing numbered sources."""
@@ -28,7 +31,8 @@ def register(app: typer.Typer) -> None:
         if not question.strip():
             fail("the question is empty")
         settings = AnswerSettings.from_env(model_path=str(model) if model else None, endpoint=endpoint,
-                                           allow_remote=allow_remote or None, k=k, n_ctx=n_ctx)
+                                           endpoint_model=endpoint_model, allow_remote=allow_remote or None,
+                                           k=k, n_ctx=n_ctx)
         index = open_index(db)
         streaming = not as_json
 
@@ -46,17 +50,22 @@ def register(app: typer.Typer) -> None:
         if result.sources:
             stdout.print("\n[bold]Sources[/]")
         for s in result.sources:
-            stdout.print(f"  [{s['n']}] {s['heading_path']} — {s['path']}#{s['anchor']} "
+            stdout.print(f"  [{s['n']}] {s['heading_path']} — {_where(s)} "
                          f"(lines {s['start_line']}-{s['end_line']}, updated {_date(s['mtime'])})",
                          highlight=False, markup=False)
         if result.related:
             stdout.print("[bold]Related reading[/]")
         for r in result.related:
-            stdout.print(f"  - {r['heading_path']} — {r['path']}#{r['anchor']}", highlight=False, markup=False)
+            stdout.print(f"  - {r['heading_path']} — {_where(r)}", highlight=False, markup=False)
         t = result.timings
-        extra = f", first token {t['first_token_ms']:.0f} ms" if "first_token_ms" in t else ""
+        extra = f" · first token {t['first_token_ms']:.0f} ms" if "first_token_ms" in t else ""
+        extra += f" · {t['tokens_per_s']:.1f} tokens/s" if "tokens_per_s" in t else ""
         stdout.print(f"[dim]{result.backend} · retrieval {t['retrieval_ms']:.0f} ms{extra} · "
-                     f"total {t['total_ms']:.0f} ms[/]")
+                     f"total {t['total_ms']:.0f} ms[/]", highlight=False)
+
+
+def _where(entry: dict) -> str:
+    return f"{entry['path']}:{entry['start_line']}" + (f"#{entry['anchor']}" if entry.get("anchor") else "")
 
 
 def _date(mtime: float | None) -> str:

@@ -1,0 +1,93 @@
+"""The OpenAI-compatible endpoint: privacy rules, settings from the environment, and every way it can fail."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from alpaca_index.answer import AnswerSettings, BackendError, answer
+from alpaca_index.answer.backends import Endpoint, is_loopback
+
+QUESTION = "How do I scale an async endpoint to zero?"
+
+
+@pytest.mark.parametrize("url, loopback", [
+    ("http://127.0.0.1:8080", True), ("http://localhost:11434", True), ("http://[::1]:8000/v1", True),
+    ("http://127.0.0.2", True), ("http://10.0.0.5:8080", False), ("http://0.0.0.0:8080", False),
+    ("https://api.example.com/v1", False), ("http://localhost.example.com", False)])
+def test_only_loopback_hosts_count_as_local(url, loopback):
+    assert is_loopback(url) is loopback
+
+
+def test_remote_endpoint_needs_allow_remote_and_is_logged(caplog):
+    with pytest.raises(BackendError, match="allow_remote"):
+        Endpoint("https://api.example.com/v1")
+    with caplog.at_level(logging.WARNING, logger="alpaca_index.answer.backends"):
+        endpoint = Endpoint("https://api.example.com/v1", allow_remote=True)
+    assert endpoint.url == "https://api.example.com/v1/chat/completions"
+    assert "api.example.com" in caplog.text
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "127.0.0.1:8080", "http://"])
+def test_malformed_endpoint_urls_are_rejected(url):
+    with pytest.raises(BackendError, match="http"):
+        Endpoint(url)
+
+
+def test_settings_come_from_the_environment_and_arguments_win(monkeypatch):
+    monkeypatch.setenv("ALPACA_MODEL", "/models/mistral.gguf")
+    monkeypatch.setenv("ALPACA_ENDPOINT", "http://127.0.0.1:11434")
+    monkeypatch.setenv("ALPACA_ALLOW_REMOTE", "1")
+    env = AnswerSettings.from_env()
+    assert (env.model_path, env.endpoint, env.allow_remote) == ("/models/mistral.gguf", "http://127.0.0.1:11434", True)
+    assert AnswerSettings.from_env(endpoint="http://localhost:8080", k=3).endpoint == "http://localhost:8080"
+    monkeypatch.delenv("ALPACA_ALLOW_REMOTE")
+    assert AnswerSettings.from_env().allow_remote is False
+
+
+def test_endpoint_from_environment_answers(sample_index, chat_server, monkeypatch):
+    monkeypatch.setenv("ALPACA_ENDPOINT", chat_server.url + "/v1")
+    monkeypatch.delenv("ALPACA_MODEL", raising=False)
+    chat_server.reply = ["Set the minimum capacity to zero ", "[1]."]
+    result = answer(sample_index, QUESTION)
+    assert result.backend == "endpoint" and result.answer == "Set the minimum capacity to zero [1]."
+    request = chat_server.requests[0]
+    assert request["path"] == "/v1/chat/completions" and request["body"]["stream"] is True
+    assert result.timings["retrieval_ms"] > 0 and result.timings["first_token_ms"] > 0
+
+
+def test_loopback_endpoint_bypasses_proxy_settings(sample_index, chat_server, monkeypatch):
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # a proxy would see the documents; this one is dead
+    chat_server.reply = ["Direct [1]."]
+    result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url))
+    assert result.backend == "endpoint" and result.answer == "Direct [1]."
+
+
+def test_http_error_falls_back_to_passages(sample_index, chat_server):
+    chat_server.status = 500
+    result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url))
+    assert result.no_model and result.backend == "none" and "HTTP 500" in result.notice and result.sources
+
+
+def test_silent_endpoint_times_out_instead_of_hanging(sample_index, chat_server):
+    chat_server.stall_after = -1
+    started = time.perf_counter()
+    result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url, endpoint_timeout=1))
+    assert time.perf_counter() - started < 15
+    assert result.no_model and "timed out" in result.notice and result.sources
+
+
+def test_endpoint_dying_mid_answer_keeps_partial_text_and_adds_passages(sample_index, chat_server):
+    chat_server.reply = ["Scaling ", "to zero ", "needs"]
+    chat_server.stall_after = 2
+    pieces = []
+    result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url, endpoint_timeout=1),
+                    on_text=pieces.append)
+    assert pieces[:2] == ["Scaling ", "to zero "] and pieces[2].startswith("\n\nFrom the documentation")
+    assert result.no_model and "stopped responding" in result.notice
+    assert result.answer.startswith("From the documentation") and result.sources
