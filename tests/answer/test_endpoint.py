@@ -39,9 +39,11 @@ def test_malformed_endpoint_urls_are_rejected(url):
 def test_settings_come_from_the_environment_and_arguments_win(monkeypatch):
     monkeypatch.setenv("ALPACA_MODEL", "/models/mistral.gguf")
     monkeypatch.setenv("ALPACA_ENDPOINT", "http://127.0.0.1:11434")
-    monkeypatch.setenv("ALPACA_ALLOW_REMOTE", "1")
+    monkeypatch.setenv("ALPACA_ALLOW_REMOTE", "True")
+    monkeypatch.setenv("ALPACA_ENDPOINT_CTX", "8192")
     env = AnswerSettings.from_env()
     assert (env.model_path, env.endpoint, env.allow_remote) == ("/models/mistral.gguf", "http://127.0.0.1:11434", True)
+    assert env.endpoint_ctx == 8192
     assert AnswerSettings.from_env(endpoint="http://localhost:8080", k=3).endpoint == "http://localhost:8080"
     monkeypatch.delenv("ALPACA_ALLOW_REMOTE")
     assert AnswerSettings.from_env().allow_remote is False
@@ -91,3 +93,24 @@ def test_endpoint_dying_mid_answer_keeps_partial_text_and_adds_passages(sample_i
     assert pieces[:2] == ["Scaling ", "to zero "] and pieces[2].startswith("\n\nFrom the documentation")
     assert result.no_model and "stopped responding" in result.notice
     assert result.answer.startswith("From the documentation") and result.sources
+
+
+def test_prompt_is_packed_to_the_endpoint_context(sample_index, chat_server):
+    chat_server.reply = ["ok [1]"]
+    small = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url, endpoint_ctx=1024,
+                                                          max_answer_tokens=256))
+    large = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url, endpoint_ctx=8192))
+    assert small.timings["prompt_tokens"] <= 1024 - 256 - 32 < large.timings["prompt_tokens"]
+    assert chat_server.prompts[0].count("<<<source") < chat_server.prompts[1].count("<<<source")
+    assert chat_server.requests[0]["body"]["max_tokens"] == 256
+
+
+def test_context_without_room_for_a_source_falls_back(sample_index, chat_server):
+    result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url, endpoint_ctx=700,
+                                                           max_answer_tokens=512))
+    assert chat_server.prompts == [] and result.no_model and "no room" in result.notice and result.sources
+
+
+def test_cancel_before_generation_does_not_call_the_endpoint(sample_index, chat_server):
+    result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url), cancelled=lambda: True)
+    assert result.cancelled and chat_server.prompts == [] and result.answer == ""

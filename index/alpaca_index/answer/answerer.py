@@ -30,6 +30,7 @@ class AnswerSettings:
     endpoint: str | None = None
     endpoint_model: str = "mistral"
     endpoint_timeout: float = 120.0  # seconds without a byte from the endpoint before giving up
+    endpoint_ctx: int = 2048  # the endpoint's context size (Ollama's default); prompts are packed to fit
     allow_remote: bool = False
     n_ctx: int = 4096
     max_answer_tokens: int = 512
@@ -41,7 +42,9 @@ class AnswerSettings:
         env = {"model_path": os.environ.get("ALPACA_MODEL") or None,
                "endpoint": os.environ.get("ALPACA_ENDPOINT") or None,
                "endpoint_model": os.environ.get("ALPACA_ENDPOINT_MODEL") or "mistral",
-               "allow_remote": os.environ.get("ALPACA_ALLOW_REMOTE", "") in ("1", "true", "yes")}
+               "allow_remote": os.environ.get("ALPACA_ALLOW_REMOTE", "").lower() in ("1", "true", "yes")}
+        if os.environ.get("ALPACA_ENDPOINT_CTX", "").isdigit():
+            env["endpoint_ctx"] = int(os.environ["ALPACA_ENDPOINT_CTX"])
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)
 
@@ -67,7 +70,8 @@ class AnswerResult:
 def make_backend(settings: AnswerSettings):
     """The configured backend, or None for the no-model answer. Raises BackendError with a clear message."""
     if settings.endpoint:
-        return Endpoint(settings.endpoint, settings.endpoint_model, settings.allow_remote, settings.endpoint_timeout)
+        return Endpoint(settings.endpoint, settings.endpoint_model, settings.allow_remote, settings.endpoint_timeout,
+                        n_ctx=settings.endpoint_ctx)
     if settings.model_path:
         return LlamaCpp(settings.model_path, settings.n_ctx)
     return None
@@ -119,6 +123,10 @@ def _answer(index, question, settings, on_text, cancelled, backend) -> AnswerRes
         emit(text)
         return _finish(question, text, sources, hits, "none", timings, notice or ADD_MODEL_HINT, no_model=True)
 
+    if cancelled():  # stopped while retrieving: don't start a model
+        result = _finish(question, "", [], hits, backend.name, timings, None)
+        result.cancelled = True
+        return result
     try:
         return _generate(index, question, settings, backend, top, hits, emit, cancelled, timings, started)
     except BackendError as exc:
@@ -131,8 +139,11 @@ def _answer(index, question, settings, on_text, cancelled, backend) -> AnswerRes
 
 
 def _generate(index, question, settings, backend, top, hits, emit, cancelled, timings, started) -> AnswerResult:
-    budget = settings.n_ctx - settings.max_answer_tokens - 32
+    budget = getattr(backend, "n_ctx", settings.n_ctx) - settings.max_answer_tokens - 32  # 32: chat template
     sources = pack(question, top, budget, backend.count)
+    if not sources:
+        raise BackendError(f"the model's context ({getattr(backend, 'n_ctx', settings.n_ctx)} tokens) has no room "
+                           "for a single source; raise n_ctx")
     prompt = user_message(question, sources)
     timings["prompt_tokens"] = backend.count(prompt)
     pieces: list[str] = []

@@ -37,7 +37,7 @@ class LlamaCpp:
             if fh.read(4) != b"GGUF":
                 raise BackendError(f"not a GGUF model file: {path}")
         self.path, self.n_ctx = str(path.resolve()), n_ctx
-        self.threads = threads or os.cpu_count() or 2
+        self.threads = threads or _cores()
         with self._lock:  # shared by every instance of the same model (the server makes one per question)
             self.generate_lock = self._locks.setdefault((self.path, n_ctx), threading.Lock())
 
@@ -46,6 +46,7 @@ class LlamaCpp:
         key = (self.path, self.n_ctx)
         with self._lock:
             if key not in self._cache:
+                self._cache.clear()  # one resident model: a 7B GGUF takes gigabytes (running answers keep theirs)
                 self._cache[key] = self._load()
             return self._cache[key]
 
@@ -86,6 +87,13 @@ class LlamaCpp:
                     chunks.close()
 
 
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # the cores this process may use (containers, taskset)
+    except AttributeError:
+        return os.cpu_count() or 2
+
+
 def is_loopback(url: str) -> bool:
     host = urlparse(url).hostname or ""
     if host == "localhost":
@@ -102,7 +110,7 @@ class Endpoint:
     name = "endpoint"
 
     def __init__(self, url: str, model: str = "mistral", allow_remote: bool = False, timeout: float = 120.0,
-                 api_key: str | None = None):
+                 api_key: str | None = None, n_ctx: int = 2048):
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise BackendError(f"endpoint must be an http(s) URL, got {url!r}")
@@ -115,6 +123,9 @@ class Endpoint:
         self.url = base if base.endswith("/chat/completions") else (
             f"{base}/chat/completions" if base.endswith("/v1") else f"{base}/v1/chat/completions")
         self.model, self.timeout, self.api_key = model, timeout, api_key
+        # the server's context can't be asked or set over this API (Ollama ignores num_ctx there and
+        # silently drops the prompt's start when over): budget for a conservative, configurable size
+        self.n_ctx = n_ctx
         # a loopback server is reached directly: an http_proxy setting must not carry documents away
         handlers = [urllib.request.ProxyHandler({})] if is_loopback(url) else []
         self._opener = urllib.request.build_opener(*handlers)
