@@ -8,8 +8,9 @@ from pathlib import Path
 from alpaca_index.chunking import ChunkSettings
 from alpaca_index.embedding import DEFAULT_MODEL, Embedder
 from alpaca_index.loading import DEFAULT_MAX_BYTES
-from alpaca_index.search import Hit, SearchSettings, best_per_file, hybrid
+from alpaca_index.search import _COLUMNS, Hit, SearchSettings, best_per_file, hybrid
 from alpaca_index.store import CHUNKS, IndexCorrupt, Store
+from alpaca_index.vector_cache import VectorCache
 from alpaca_index.sync import Progress, SyncReport, sync
 
 __all__ = ["DocsIndex", "Hit", "SyncReport", "IndexCorrupt"]
@@ -28,6 +29,7 @@ class DocsIndex:
         self.searching = searching
         self.max_bytes = max_bytes
         self.store = Store(db, storage_options)
+        self.vectors = VectorCache(_COLUMNS)
         self._sync_lock = threading.Lock()
         self.rebuilt = self._open()
 
@@ -61,7 +63,7 @@ class DocsIndex:
         if not query or self.store.chunks.count_rows() == 0:
             return []
         vector = self.embedder.encode_query(query)
-        return hybrid(self.store.chunks, vector, query, k, self.searching, path_prefix, exclude_path)
+        return hybrid(self.store.chunks, vector, query, k, self.searching, path_prefix, exclude_path, self.vectors)
 
     def search_files(self, query: str, k: int = 5, path_prefix: str | None = None,
                      exclude_path: str | None = None) -> list[Hit]:

@@ -59,13 +59,17 @@ def _where(path_prefix: str | None, exclude_path: str | None) -> str | None:
 
 
 def hybrid(table, query_vector: np.ndarray, query_text: str, k: int, settings: SearchSettings,
-           path_prefix: str | None = None, exclude_path: str | None = None) -> list[Hit]:
+           path_prefix: str | None = None, exclude_path: str | None = None, vectors=None) -> list[Hit]:
+    """`vectors` (a VectorCache) answers the vector half from memory; else LanceDB scans the table."""
     where = _where(path_prefix, exclude_path)
     depth = max(settings.candidates, k)
-    vq = table.search(query_vector, vector_column_name="vector").distance_type("cosine")
-    if where:
-        vq = vq.where(where, prefilter=True)
-    vector_rows = vq.select(_COLUMNS + ["_distance"]).limit(depth).to_list()
+    if vectors is not None:
+        vector_rows = vectors.search(table, query_vector, depth, path_prefix, exclude_path)
+    else:
+        vq = table.search(query_vector, vector_column_name="vector").distance_type("cosine")
+        if where:
+            vq = vq.where(where, prefilter=True)
+        vector_rows = vq.select(_COLUMNS + ["_distance"]).limit(depth).to_list()
     text_rows: list[dict] = []
     words = keyword_query(query_text)
     if words and settings.text_weight > 0:
