@@ -9,7 +9,10 @@ QUESTIONS := "What is SageMaker?" \
 	"How to check if an endpoint is KMS encrypted?" \
 	"What are SageMaker Geospatial capabilities?"
 
-.PHONY: demo test install clean
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+E2E_DEBS := chromium build-essential pkg-config libkrb5-dev libxkbfile-dev libsecret-1-dev libx11-dev
+
+.PHONY: demo test install system-deps node-deps extension clean
 
 # torch first: pip takes the CPU wheel from local disk; a bare `torch` dependency would pull CUDA.
 $(BIN)/.installed: pyproject.toml
@@ -25,8 +28,24 @@ demo: install
 	$(BIN)/alpaca index samples/docs --db $(DB)
 	@for q in $(QUESTIONS); do echo; echo "## $$q"; $(BIN)/alpaca ask "$$q" --db $(DB); done
 
-test: install
-	$(BIN)/python -m pytest -q
+# Debian packages for the real-editor test: chromium, and headers for code-server's native modules.
+system-deps:
+	@dpkg -s $(E2E_DEBS) >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(E2E_DEBS) >/dev/null; }
+
+node_modules/.installed: package-lock.json extension/package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+node-deps: node_modules/.installed
+
+extension: node-deps
+	npm run package
+
+# Python suite (index, answers, server, team, bench smoke) + extension unit tests + real-editor E2E.
+test: install system-deps node-deps
+	npm test
+	ALPACA_E2E=1 $(BIN)/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) $(DB)
