@@ -202,7 +202,8 @@ class Store:
             if len(table.to_lance().get_fragments()) > COMPACT_FRAGMENTS:
                 with warnings.catch_warnings():  # we are the only writer; readers re-check out the latest
                     warnings.simplefilter("ignore", UserWarning)
-                    table.optimize(cleanup_older_than=timedelta(seconds=0))
+                    # a shared index keeps old versions an hour: other machines may be mid-read or mirroring one
+                    table.optimize(cleanup_older_than=timedelta(seconds=0) if self.local else timedelta(hours=1))
         # the versions that form this sync's consistent snapshot (the shared-index cache copies exactly these)
         self.set_meta(last_sync=str(time.time()), chunks_version=str(self._chunks.version),
                       files_version=str(self.files_table.version))

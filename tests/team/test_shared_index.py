@@ -78,9 +78,7 @@ def test_non_us_region_is_refused_unless_named(moto, shared):
     assert wrong.returncode == 2 and "eu-west-1" in wrong.stderr
     allowed = json.loads(alpaca("--allow-region", "eu-west-1", "sync-cache", "--db", shared["uri"], "--json",
                                 env=env).stdout)
-    assert allowed["source"]["chunks"] >= shared["status"]["version"]
-    by_env = alpaca("sync-cache", "--db", shared["uri"], env={**env, "ALPACA_ALLOW_REGION": "eu-west-1"})
-    assert by_env.returncode == 0
+    assert allowed["source"]["chunks"] >= shared["status"]["version"]  # (ALPACA_ALLOW_REGION: test_residency)
 
 
 def test_missing_shared_index_is_a_clear_error(moto, shared):
