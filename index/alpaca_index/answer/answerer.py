@@ -160,8 +160,9 @@ def _generate(index, question, settings, backend, top, hits, emit, cancelled, ti
     raw = "".join(pieces).strip()
     if first is not None and len(pieces) > 1:
         timings["tokens_per_s"] = round((len(pieces) - 1) / max(end - first, 1e-6), 1)
-    result = _finish(question, raw or NOT_COVERED, sources, hits, backend.name, timings, None)
-    result.cancelled = cancelled()
+    stopped = cancelled()
+    result = _finish(question, raw if raw or stopped else NOT_COVERED, sources, hits, backend.name, timings, None)
+    result.cancelled = stopped
     return result
 
 
@@ -173,23 +174,28 @@ def _finish(question, text, sources, hits, backend, timings, notice, no_model=Fa
     by_n = {s.n: s for s in sources}
     cited = [source_dict(by_n[n]) for n in checked.cited]
     refused = checked.text.strip().startswith(NOT_COVERED) and not checked.cited
+    if not cited and not refused and checked.text and sources:  # an uncited answer: show what it was given
+        cited = [source_dict(s, cited=False) for s in sources]
+        uncited = "the answer cites no source; check it against the passages listed"
+        notice = f"{notice} {uncited}" if notice else uncited
     cited_paths = {c["path"] for c in cited}
     return AnswerResult(question, checked.text, cited, _related(hits, cited_paths, 5), backend, refused=refused,
                         no_model=no_model, notice=notice, invalid_citations=checked.invalid, timings=timings)
 
 
-def source_dict(source: Source) -> dict:
+def source_dict(source: Source, cited: bool = True) -> dict:
     hit = source.hit
     return {"n": source.n, "title": hit.title, "heading_path": hit.heading_path, "path": hit.path,
             "abspath": hit.abspath, "anchor": hit.anchor, "start_line": hit.start_line, "end_line": hit.end_line,
-            "mtime": hit.mtime}
+            "mtime": hit.mtime, "cited": cited}
 
 
 def _distinct_chunks(hits, k: int) -> list:
-    """The best k chunks, at most two per file, so one long page can't crowd out the others."""
+    """The best k chunks, at most two per file, so one long page can't crowd out the others.
+    Title chunks (a page's opening + outline) repeat their sections, so sections come first."""
     per_file: dict[str, int] = {}
     out = []
-    for hit in hits:
+    for hit in [h for h in hits if h.kind != "title"] or hits:
         if per_file.get(hit.path, 0) < 2:
             per_file[hit.path] = per_file.get(hit.path, 0) + 1
             out.append(hit)
