@@ -33,11 +33,11 @@ system-deps:
 	@dpkg -s $(E2E_DEBS) >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(E2E_DEBS) >/dev/null; }
 
-node_modules/.installed: package-lock.json extension/package-lock.json
+extension/node_modules/.installed: package-lock.json extension/package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-node-deps: node_modules/.installed
+node-deps: extension/node_modules/.installed
 
 extension: node-deps
 	npm run package
