@@ -37,7 +37,10 @@ class LlamaCpp:
             if fh.read(4) != b"GGUF":
                 raise BackendError(f"not a GGUF model file: {path}")
         self.path, self.n_ctx = str(path.resolve()), n_ctx
-        self.threads = threads or _cores()
+        # prompt evaluation uses every core; token generation leaves one free: per-token thread barriers
+        # stall badly when the editor, server or embedder compete (measured 3-8x slower on 2 busy cores)
+        self.threads_batch = threads or _cores()
+        self.threads = threads or max(1, self.threads_batch - 1)
         with self._lock:  # shared by every instance of the same model (the server makes one per question)
             self.generate_lock = self._locks.setdefault((self.path, n_ctx), threading.Lock())
 
@@ -56,7 +59,8 @@ class LlamaCpp:
         except ImportError:
             raise BackendError("llama-cpp-python is not installed: pip install 'alpaca-docs[llm]'") from None
         try:
-            llm = Llama(model_path=self.path, n_ctx=self.n_ctx, n_threads=self.threads, verbose=False)
+            llm = Llama(model_path=self.path, n_ctx=self.n_ctx, n_threads=self.threads,
+                        n_threads_batch=self.threads_batch, verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
             raise BackendError(f"cannot load {Path(self.path).name} with n_ctx={self.n_ctx} "
                                f"(truncated file or not enough memory?): {exc}") from None
@@ -118,6 +122,12 @@ class Endpoint:
             if not allow_remote:
                 raise BackendError(f"endpoint {parsed.hostname} is not on this machine; documents would leave it. "
                                    "Set allow_remote (--allow-remote / ALPACA_ALLOW_REMOTE=1) to permit it.")
+            from alpaca_index.residency import ResidencyError, check_endpoint
+
+            try:  # data residency: a remote endpoint must declare a US region (ALPACA_ENDPOINT_REGION)
+                check_endpoint(url)
+            except ResidencyError as exc:
+                raise BackendError(str(exc)) from None
             log.warning("sending document excerpts to remote endpoint %s", parsed.hostname)
         base = url.rstrip("/")
         self.url = base if base.endswith("/chat/completions") else (
