@@ -78,7 +78,15 @@ class DocsIndex:
             if text is None:
                 text = self._file_text(path, exclude)
         query = self._trim(text or "")
-        return self.search_files(query, k, exclude_path=exclude) if query else []
+        if not query:
+            return []
+        # an indexed page already has vectors: its title chunk's (else its mean) saves an encode
+        vector = self.vectors.page_vector(self.store.chunks, exclude) if exclude and path is not None else None
+        if vector is None:
+            return self.search_files(query, k, exclude_path=exclude)
+        hits = hybrid(self.store.chunks, vector, query, max(k * 8, self.searching.candidates), self.searching,
+                      None, exclude, self.vectors)
+        return best_per_file(hits, k)
 
     def indexed_path(self, path: str) -> str | None:
         """Accept a catalog path or an absolute path under an indexed root."""

@@ -30,6 +30,18 @@ class VectorCache:
         self._paths = np.array([r["path"] for r in self._rows], dtype=object)
         self._version = version
 
+    def page_vector(self, table, path: str) -> np.ndarray | None:
+        """The vector of a page's title chunk, else the normalised mean of its chunks."""
+        with self._lock:
+            self._load(table)
+            rows, paths, matrix = self._rows, self._paths, self._matrix
+        idx = np.flatnonzero(paths == path)
+        if len(idx) == 0:
+            return None
+        titles = [i for i in idx if rows[i].get("kind") == "title"]
+        vector = matrix[titles[0]] if titles else matrix[idx].mean(axis=0)
+        return vector / (np.linalg.norm(vector) or 1.0)
+
     def search(self, table, vector: np.ndarray, limit: int, path_prefix: str | None = None,
                exclude_path: str | None = None) -> list[dict]:
         """Top rows by cosine similarity (vectors are normalised), each with `_distance` like LanceDB's."""
