@@ -21,7 +21,8 @@ def test_only_loopback_hosts_count_as_local(url, loopback):
     assert is_loopback(url) is loopback
 
 
-def test_remote_endpoint_needs_allow_remote_and_is_logged(caplog):
+def test_remote_endpoint_needs_allow_remote_and_is_logged(caplog, monkeypatch):
+    monkeypatch.setenv("ALPACA_ENDPOINT_REGION", "us-east-1")  # residency: a remote endpoint declares its region
     with pytest.raises(BackendError, match="allow_remote"):
         Endpoint("https://api.example.com/v1")
     with caplog.at_level(logging.WARNING, logger="alpaca_index.answer.backends"):

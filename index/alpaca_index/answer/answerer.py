@@ -36,6 +36,7 @@ class AnswerSettings:
     max_answer_tokens: int = 512
     k: int = 8
     min_similarity: float = MIN_SIMILARITY
+    threads: int | None = None  # llama.cpp threads (ALPACA_THREADS); default: all cores for the prompt, one fewer to generate
 
     @classmethod
     def from_env(cls, **overrides) -> "AnswerSettings":
@@ -43,6 +44,8 @@ class AnswerSettings:
                "endpoint": os.environ.get("ALPACA_ENDPOINT") or None,
                "endpoint_model": os.environ.get("ALPACA_ENDPOINT_MODEL") or "mistral",
                "allow_remote": os.environ.get("ALPACA_ALLOW_REMOTE", "").lower() in ("1", "true", "yes")}
+        if os.environ.get("ALPACA_THREADS", "").isdigit():
+            env["threads"] = int(os.environ["ALPACA_THREADS"]) or None
         if os.environ.get("ALPACA_ENDPOINT_CTX", "").isdigit():
             env["endpoint_ctx"] = int(os.environ["ALPACA_ENDPOINT_CTX"])
         env.update({k: v for k, v in overrides.items() if v is not None})
@@ -73,7 +76,7 @@ def make_backend(settings: AnswerSettings):
         return Endpoint(settings.endpoint, settings.endpoint_model, settings.allow_remote, settings.endpoint_timeout,
                         n_ctx=settings.endpoint_ctx)
     if settings.model_path:
-        return LlamaCpp(settings.model_path, settings.n_ctx)
+        return LlamaCpp(settings.model_path, settings.n_ctx, settings.threads)
     return None
 
 
