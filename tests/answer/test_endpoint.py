@@ -107,11 +107,17 @@ def test_prompt_is_packed_to_the_endpoint_context(sample_index, chat_server):
 
 
 def test_context_without_room_for_a_source_falls_back(sample_index, chat_server):
-    result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url, endpoint_ctx=700,
-                                                           max_answer_tokens=512))
+    result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url, endpoint_ctx=400))
     assert chat_server.prompts == [] and result.no_model and "no room" in result.notice and result.sources
 
 
 def test_cancel_before_generation_does_not_call_the_endpoint(sample_index, chat_server):
     result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url), cancelled=lambda: True)
     assert result.cancelled and chat_server.prompts == [] and result.answer == ""
+
+
+def test_small_context_shrinks_the_answer_allowance_not_the_sources(sample_index, chat_server):
+    chat_server.reply = ["ok [1]"]
+    result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url, endpoint_ctx=1024))
+    assert chat_server.requests[0]["body"]["max_tokens"] == 256 and result.sources  # a quarter of 1024, not 512
+    assert result.timings["prompt_tokens"] + 256 <= 1024

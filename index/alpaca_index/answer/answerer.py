@@ -142,17 +142,17 @@ def _answer(index, question, settings, on_text, cancelled, backend) -> AnswerRes
 
 
 def _generate(index, question, settings, backend, top, hits, emit, cancelled, timings, started) -> AnswerResult:
-    budget = getattr(backend, "n_ctx", settings.n_ctx) - settings.max_answer_tokens - 32  # 32: chat template
-    sources = pack(question, top, budget, backend.count)
+    n_ctx = getattr(backend, "n_ctx", settings.n_ctx)
+    answer_tokens = min(settings.max_answer_tokens, max(64, n_ctx // 4))  # a small context keeps room for sources
+    sources = pack(question, top, n_ctx - answer_tokens - 32, backend.count)  # 32: the chat template's tokens
     if not sources:
-        raise BackendError(f"the model's context ({getattr(backend, 'n_ctx', settings.n_ctx)} tokens) has no room "
-                           "for a single source; raise n_ctx")
+        raise BackendError(f"the model's context ({n_ctx} tokens) has no room for a single source; raise n_ctx")
     prompt = user_message(question, sources)
     timings["prompt_tokens"] = backend.count(prompt)
     pieces: list[str] = []
     first = None
     gen_start = time.perf_counter()
-    for piece in backend.stream(prompt, settings.max_answer_tokens, cancelled):
+    for piece in backend.stream(prompt, answer_tokens, cancelled):
         if first is None:
             first = time.perf_counter()
             timings["first_token_ms"] = round((first - started) * 1000, 1)
