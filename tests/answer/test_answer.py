@@ -136,3 +136,16 @@ def test_a_model_refusal_is_flagged(sample_index, chat_server):
     result = answer(sample_index, "Which KMS key field encrypts the async output bucket?",
                     AnswerSettings(endpoint=chat_server.url))
     assert result.refused and result.sources == [] and result.backend == "endpoint" and not result.notice
+
+
+@pytest.mark.parametrize("text, expected, cited, invalid", [
+    ("Yes [Source 2].", "Yes [2].", [2], []),
+    ("See [source 1, 3] and [sources 2 and 3].", "See [1][3] and [2][3].", [1, 3, 2], []),
+    ("Steps [1-3].", "Steps [1][2][3].", [1, 2, 3], []),
+    ("Steps [2–5].", "Steps [2][3].", [2, 3], [4, 5]),
+    ("Range [1-400] is not one.", "Range [1] is not one.", [1], [400]),
+    ("Code a[0] and items[2] stay [1].", "Code a[0] and items[2] stay [1].", [1], []),
+])
+def test_citation_forms_models_use(text, expected, cited, invalid):
+    checked = check(text, {1, 2, 3})
+    assert (checked.text, checked.cited, checked.invalid) == (expected, cited, invalid)

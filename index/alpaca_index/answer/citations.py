@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_GROUP = re.compile(r"\[(\s*\d+\s*(?:[,;]\s*\d+\s*)*)\]")
+# [1], [1, 2], [1;3], [1-3], and the "[Source 2]" / "[source 1, 3]" forms models copy from the fences;
+# not an index right after a name (a[0], items[2])
+_NUMBER = r"(?:sources?\s*)?\d+"
+_GROUP = re.compile(rf"(?<!\w)\[\s*({_NUMBER}(?:\s*(?:[,;–-]|and)\s*{_NUMBER})*)\s*\]", re.IGNORECASE)
+_RANGE = re.compile(r"(\d+)\s*[–-]\s*(\d+)")
+MAX_RANGE = 20  # a "range" wider than this is not a citation of sources
 
 
 @dataclass
@@ -15,15 +20,21 @@ class Checked:
     invalid: list[int] = field(default_factory=list)  # numbers that matched no source (removed)
 
 
+def _numbers(group: str) -> list[int]:
+    group = _RANGE.sub(lambda m: ",".join(map(str, range(int(m[1]), int(m[2]) + 1)))
+                       if 0 <= int(m[2]) - int(m[1]) <= MAX_RANGE else f"{m[1]},{m[2]}", group)
+    return [int(x) for x in re.findall(r"\d+", group)]
+
+
 def check(text: str, valid: set[int]) -> Checked:
     result = Checked(text="")
 
     def replace(match: re.Match) -> str:
-        numbers = [int(x) for x in re.split(r"[,;]", match.group(1))]
         kept = []
-        for n in numbers:
+        for n in _numbers(match.group(1)):
             if n in valid:
-                kept.append(n)
+                if n not in kept:
+                    kept.append(n)
                 if n not in result.cited:
                     result.cited.append(n)
             elif n not in result.invalid:
