@@ -49,6 +49,22 @@ def test_cancel_stops_generation(sample_index, tiny_gguf, backend):
     assert result.cancelled and len(pieces) == 3
 
 
+def test_cancel_during_prompt_evaluation_stops_it(sample_index, tiny_gguf, backend):
+    calls = []
+
+    def cancelled():  # false for the checks before generation, then true inside llama_decode's abort callback
+        calls.append(1)
+        return len(calls) > 3
+
+    pieces = []
+    result = answer(sample_index, "How do I invoke an asynchronous endpoint?", settings(tiny_gguf),
+                    on_text=pieces.append, cancelled=cancelled, backend=backend)
+    assert result.cancelled and pieces == [] and result.backend == "llama.cpp" and not result.notice
+    assert "first_token_ms" not in result.timings
+    assert backend.llm.n_tokens < result.timings["prompt_tokens"]  # stopped inside the prompt, not after it
+    # the next test's answers show the model is still usable after an aborted decode
+
+
 def test_second_question_reuses_the_shared_prompt_prefix(sample_index, tiny_gguf, backend):
     llm = backend.llm
     evaluated = []

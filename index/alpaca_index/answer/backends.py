@@ -75,20 +75,47 @@ class LlamaCpp:
         llm = self.llm
         with self.generate_lock:
             chunks = None
+            abort = _PromptAbort(llm, stop)  # a long prompt evaluation stops on cancel too
             try:
                 chunks = llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], stream=True,
                                                     max_tokens=max_tokens, temperature=0.1, top_p=0.9)
                 for chunk in chunks:
+                    abort.disarm()  # then per token, without a Python call per graph node
                     if stop():
                         break
                     text = chunk["choices"][0]["delta"].get("content")
                     if text:
                         yield text
             except (ValueError, RuntimeError) as exc:  # e.g. a prompt over n_ctx: never a traceback
-                raise BackendError(f"llama.cpp failed: {exc}") from None
+                if not stop():  # an aborted decode is how a cancel during the prompt ends
+                    raise BackendError(f"llama.cpp failed: {exc}") from None
             finally:
+                abort.disarm()
                 if chunks is not None:
                     chunks.close()
+
+
+class _PromptAbort:
+    """llama.cpp's abort callback, set while the prompt is evaluated (llama_decode then returns 2)."""
+
+    def __init__(self, llm, stop: Callable[[], bool]):
+        import llama_cpp
+
+        self._api, self._llm, self._stop = llama_cpp, llm, stop
+        self._callback = llama_cpp.ggml_abort_callback(self._check)  # referenced here while armed
+        llama_cpp.llama_set_abort_callback(llm.ctx, self._callback, None)
+        self.armed = True
+
+    def _check(self, _data) -> bool:
+        try:
+            return bool(self._stop())
+        except Exception:  # noqa: BLE001 - an exception must never cross into C
+            return False
+
+    def disarm(self) -> None:
+        if self.armed:
+            self._api.llama_set_abort_callback(self._llm.ctx, self._api.ggml_abort_callback(), None)
+            self.armed = False
 
 
 def _cores() -> int:
