@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import random
+import os
 import shutil
 import statistics
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
-DEV_QUESTIONS = REPO.parent / "shared" / "eval" / "dev_questions.jsonl"
+# the shared corpus sits beside the checkout; ALPACA_SHARED points elsewhere (e.g. a CI clone in /tmp)
+SHARED = next((d for d in (Path(os.environ.get("ALPACA_SHARED", "")), REPO.parent / "shared", Path("/work/shared"))
+               if str(d) not in ("", ".") and (d / "corpus").is_dir()), REPO.parent / "shared")
+CORPUS = SHARED / "corpus"
+DEV_QUESTIONS = SHARED / "eval" / "dev_questions.jsonl"
 PAGE_FOLDERS = ("sagemaker-dg", "cfn-sagemaker")  # faq/ is left out: the labels list pages only
 
 

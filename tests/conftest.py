@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,8 +10,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DOCS = REPO / "samples" / "docs"
-SHARED_CORPUS = REPO.parent / "shared" / "corpus"
-DEV_QUESTIONS = REPO.parent / "shared" / "eval" / "dev_questions.jsonl"
+# the shared corpus sits beside the checkout; ALPACA_SHARED points elsewhere (e.g. a CI clone in /tmp)
+SHARED = next((d for d in (Path(os.environ.get("ALPACA_SHARED", "")), REPO.parent / "shared", Path("/work/shared"))
+               if str(d) not in ("", ".") and (d / "corpus").is_dir()), REPO.parent / "shared")
+SHARED_CORPUS = SHARED / "corpus"
+DEV_QUESTIONS = SHARED / "eval" / "dev_questions.jsonl"
 
 
 @pytest.fixture(scope="session")
