@@ -52,7 +52,7 @@ def write_report(results: Path, suffix: str, out: Path) -> None:
              "measured in the same run (same section). Raw numbers: `bench/results/`.", ""]
     indexing = _load(results, "indexing", suffix)
     machine = next((d["machine"] for d in [indexing, *(_load(results, n, suffix) for n in
-                    ("ablations", "answers", "server"))] if d and "machine" in d), None)
+                    ("quality", "ablations", "answers", "server"))] if d and "machine" in d), None)
     if machine:
         versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v)
         parts += [f"**Machine:** {machine['cpus']} cores ({machine['cpu']}), {machine['memory_gib']} GiB, "
@@ -94,6 +94,14 @@ def write_report(results: Path, suffix: str, out: Path) -> None:
                           {"Alpaca": list(curve["alpaca"].values()), "original": list(curve["original"].values())},
                           "recall"))
         parts.append("")
+    push = _load(results, "quality", suffix)
+    if push and "skipped" not in push:
+        parts += ["## Quality push: retrieval ideas tried on the same index", "",
+                  f"{push['pages']} pages; a variant is kept only if it wins on the dev questions by more than "
+                  "one question's worth (0.025). Keyword queries drop stopwords from each question "
+                  f"({push['keyword_example']}).", "",
+                  _table(_quality_rows(push["variants"] | push["keyword_queries"]),
+                         ["variant", "hit@5", "recall@5", "MRR@10", "misses@5"]), ""]
     ablations = _load(results, "ablations", suffix)
     if ablations and "skipped" not in ablations:
         parts += ["## Ablations (chunking; embedding backend)", "",

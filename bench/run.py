@@ -28,7 +28,7 @@ from alpaca_index.evaluation import load_questions  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = Path(__file__).resolve().parent / ".cache"  # docs copy + index shared by sections (gitignored)
-SECTIONS = ("indexing", "ablations", "answers", "server")
+SECTIONS = ("indexing", "quality", "ablations", "answers", "server")
 
 
 def prepared_docs(pages: list[str], work: Path, fresh: bool) -> tuple[Path, Path, bool]:
@@ -79,6 +79,18 @@ def section_indexing(pages, questions, tmp: Path, work: Path) -> dict:
     }
 
 
+def section_quality(pages, questions, tmp: Path, work: Path) -> dict:
+    import quality_push
+
+    from alpaca_index.api import DocsIndex
+
+    docs, db, reused = prepared_docs(pages, work, fresh=False)
+    index = DocsIndex(db)
+    if not reused:
+        index.sync([docs])
+    return quality_push.run(db, questions, index) | {"pages": len(pages), "index_reused": reused}
+
+
 def section_ablations(pages, questions, tmp: Path, work: Path) -> dict:
     import measure_retrieval
 
@@ -122,8 +134,8 @@ def main() -> None:
     else:
         full = corpus_pages(CORPUS)
         ablation = subset(CORPUS, questions, distractors=300)
-    plan = {"indexing": full, "ablations": ablation, "answers": full, "server": full}
-    runners = {"indexing": section_indexing, "ablations": section_ablations,
+    plan = {"indexing": full, "quality": full, "ablations": ablation, "answers": full, "server": full}
+    runners = {"indexing": section_indexing, "quality": section_quality, "ablations": section_ablations,
                "answers": section_answers, "server": section_server}
     suffix = "-quick" if args.quick else ""
     for name in args.only:
