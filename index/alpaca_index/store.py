@@ -48,12 +48,22 @@ def in_list(column: str, values) -> str:
     return f"{column} IN ({', '.join(sql_quote(v) for v in values)})"
 
 
+def user_only_dir(path: Path) -> None:
+    """The index holds proprietary text: its folder is the user's alone, also when it already existed."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+    except PermissionError:  # not ours (e.g. a shared read-only copy): leave it as it is
+        pass
+
+
 class Store:
     def __init__(self, uri: str | Path, storage_options: dict | None = None):
         self.uri = str(uri)
         self.local = "://" not in self.uri
         if self.local:
-            Path(self.uri).mkdir(parents=True, exist_ok=True, mode=0o700)
+            user_only_dir(Path(self.uri))
         self.db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0),
                                   storage_options=storage_options)
         self._chunks = None

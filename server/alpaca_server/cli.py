@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import logging
+import os
 import sys
 
 
@@ -32,6 +32,13 @@ def _limit_malloc_arenas(argv: list[str] | None) -> None:
         pass  # run as we are
 
 
+def _user_only_log(path: str) -> logging.Handler:
+    """Logs may quote snippets of the docs: the file is created readable by the user only."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    os.chmod(path, 0o600)
+    return logging.FileHandler(path)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="alpaca-server", description="Alpaca docs language server.")
     parser.add_argument("--tcp", type=int, metavar="PORT", help="listen on TCP PORT instead of stdio")
@@ -41,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     _limit_malloc_arenas(argv)
 
-    handler = logging.FileHandler(args.log_file) if args.log_file else logging.StreamHandler(sys.stderr)
+    handler = _user_only_log(args.log_file) if args.log_file else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_quiet_expected_errors)
     root = logging.getLogger()
