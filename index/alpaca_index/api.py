@@ -41,16 +41,25 @@ class DocsIndex:
         try:
             return self.store.ensure(self.embedder.dim, self.embedder.name, repr(self.chunking))
         except Exception as exc:
-            self.open_error = f"index at {self.db} was unreadable and has been rebuilt ({type(exc).__name__})"
-            self.store.drop_all()
-            self.store.ensure(self.embedder.dim, self.embedder.name, repr(self.chunking))
-            return True
+            return self._rebuild(exc)
+
+    def _rebuild(self, exc: Exception) -> bool:
+        self.open_error = f"index at {self.db} was unreadable and has been rebuilt ({type(exc).__name__})"
+        self.store.drop_all()
+        self.store.ensure(self.embedder.dim, self.embedder.name, repr(self.chunking))
+        if hasattr(self, "vectors"):
+            self.vectors.reset()
+        return True
 
     def sync(self, roots: list[str | Path], ignore: list[str] | None = None,
              progress: Progress | None = None) -> SyncReport:
         if self.read_only:
             raise PermissionError(f"index at {self.db} was opened read-only")
         with self._sync_lock:
+            try:  # files may have been lost from the index folder since it was opened
+                self.store.check_readable()
+            except IndexCorrupt as exc:
+                self.rebuilt = self._rebuild(exc)
             report = sync(self.store, self.embedder, [Path(r) for r in roots], ignore, self.max_bytes,
                           self.chunking, progress)
             report.rebuilt = self.rebuilt

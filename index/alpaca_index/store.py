@@ -132,11 +132,18 @@ class Store:
                 "published": {k: int(meta[f"{k}_version"]) for k in (CHUNKS, FILES) if meta.get(f"{k}_version")}}
 
     def _check_readable(self) -> None:
+        """Touch every data file (one narrow column) and the full-text index: a file lost from the
+        folder must show here, not as a failing search later."""
         try:
-            self._chunks.count_rows()
-            self.files_table.count_rows()
+            self._chunks.to_lance().to_table(columns=["path"])
+            self.files_table.to_lance().to_table(columns=["path"])
+            if any(i.index_type == "FTS" for i in self._chunks.list_indices()):
+                self._chunks.search("probe", query_type="fts", fts_columns=FTS_COLUMN).limit(1).to_list()
         except Exception as exc:  # lance raises a variety of IO/format errors
             raise IndexCorrupt(f"index tables unreadable: {exc}") from exc
+
+    def check_readable(self) -> None:
+        self._check_readable()
 
     def drop_all(self) -> None:
         if self.local:

@@ -82,10 +82,13 @@ def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] 
     contents: dict[str, tuple[SourceFile, bytes, str]] = {}
     for n, file in enumerate(listing.files):
         progress("scan", n, len(listing.files), file.rel)
-        try:
-            data = file.path.read_bytes()
-        except OSError as exc:
-            report.skipped.append(Skipped(file.rel, f"unreadable: {exc.strerror or exc}"))
+        try:  # the file may have changed since it was listed: check again what we read
+            data = _read_capped(file, max_bytes)
+        except ValueError as exc:
+            report.skipped.append(Skipped(file.rel, str(exc)))
+            continue
+        except (OSError, RuntimeError) as exc:
+            report.skipped.append(Skipped(file.rel, f"unreadable: {getattr(exc, 'strerror', None) or exc}"))
             continue
         contents[file.rel] = (file, data, hashlib.sha256(data).hexdigest())
 
@@ -134,6 +137,17 @@ def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] 
         store.finish()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _read_capped(file: SourceFile, max_bytes: int) -> bytes:
+    real = file.path.resolve(strict=True)
+    if file.root not in real.parents:
+        raise ValueError("symlink points outside the docs root")
+    with real.open("rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"too large (over the cap of {max_bytes:,} bytes)")
+    return data
 
 
 def _prepare(file: SourceFile, data: bytes, sha: str, embedder: Embedder, settings: ChunkSettings,

@@ -30,6 +30,11 @@ class VectorCache:
         self._paths = np.array([r["path"] for r in self._rows], dtype=object)
         self._version = version
 
+    def reset(self) -> None:
+        """Forget the matrix (the table was rebuilt: its new version numbers may repeat old ones)."""
+        with self._lock:
+            self._version = None
+
     def page_vector(self, table, path: str) -> np.ndarray | None:
         """The vector of a page's title chunk, else the normalised mean of its chunks."""
         with self._lock:
