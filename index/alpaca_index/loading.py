@@ -69,23 +69,29 @@ def _walk_root(root: Path, spec: pathspec.PathSpec, max_bytes: int, listing: Lis
             return True
         return any(rel.startswith(prefix) and sub.match_file(probe[len(prefix):]) for prefix, sub in nested)
 
+    def shown(path) -> str:  # skip reports name folders relative to their root, like files
+        try:
+            return Path(path).relative_to(root).as_posix()
+        except ValueError:
+            return str(path)
+
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=lambda e: listing.skipped.append(
-            Skipped(str(e.filename), f"unreadable directory: {e.strerror}"))):
+            Skipped(shown(e.filename), f"unreadable directory: {e.strerror}"))):
         here = Path(dirpath)
         try:
             st = here.stat()
             real = here.resolve()
         except OSError as exc:
-            listing.skipped.append(Skipped(str(here), f"unreadable directory: {exc.strerror}"))
+            listing.skipped.append(Skipped(shown(here), f"unreadable directory: {exc.strerror}"))
             dirnames[:] = []
             continue
         if (st.st_dev, st.st_ino) in visited_dirs:
-            listing.skipped.append(Skipped(str(here), "symlink loop (directory already visited)"))
+            listing.skipped.append(Skipped(shown(here), "symlink loop (directory already visited)"))
             dirnames[:] = []
             continue
         visited_dirs.add((st.st_dev, st.st_ino))
         if real != root and root not in real.parents:
-            listing.skipped.append(Skipped(str(here), "symlink points outside the docs root"))
+            listing.skipped.append(Skipped(shown(here), "symlink points outside the docs root"))
             dirnames[:] = []
             continue
         rel_dir = here.relative_to(root).as_posix()
@@ -102,6 +108,12 @@ def _walk_root(root: Path, spec: pathspec.PathSpec, max_bytes: int, listing: Lis
 
 
 def _add_file(root: Path, path: Path, rel: str, max_bytes: int, listing: Listing, seen_rel: set[str]) -> None:
+    try:  # a name that isn't UTF-8 (e.g. Latin-1 bytes) can't be stored or queried; it used to fail the whole sync
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        listing.skipped.append(Skipped(shown, "file name is not valid UTF-8: rename the file to index it"))
+        return
     try:
         real = path.resolve(strict=True)
         st = real.stat()
@@ -132,7 +144,10 @@ def decode(data: bytes) -> str:
     if not data.strip():
         raise ValueError("empty file")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not valid UTF-16 despite its byte-order mark (byte {exc.start})") from None
     if b"\x00" in data[:8192]:
         raise ValueError("binary file (NUL bytes)")
     try:
