@@ -13,7 +13,7 @@ from pytest_lsp import LanguageClient
 from alpaca_index.answer import AnswerSettings, answer
 from alpaca_index.api import DocsIndex
 from tests.answer.conftest import tiny_gguf  # noqa: F401 - fixture
-from tests.server.conftest import SERVER, command, init_params, paths, wait_ready
+from tests.server.conftest import SERVER, command, paths, wait_ready, open_session
 
 pytestmark = pytest.mark.timeout(300)
 ODD_NAMES = ["name with spaces.md", "ünïcødé 名前.md", "new\nline.md"]
@@ -127,9 +127,7 @@ def test_a_100kb_question_fits_a_small_model_context(odd, tiny_gguf):
 @pytest_lsp.fixture(config=SERVER, scope="module")
 async def client(lsp_client: LanguageClient, tmp_path_factory):
     base = tmp_path_factory.mktemp("odd-server")
-    lsp_client.docs = make_odd_docs(base / "docs")
-    options = {"alpaca": {"docsPaths": [str(lsp_client.docs)], "indexPath": str(base / "index"), "watch": False}}
-    await lsp_client.initialize_session(init_params(base, options))
+    await open_session(lsp_client, base, make_odd_docs(base / "docs"), watch=False)
     yield
     await lsp_client.shutdown_session()
 

@@ -20,7 +20,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import REPO
-from tests.server.conftest import command, copy_docs, init_params, make_client, paths, wait_ready, wait_until
+from tests.server.conftest import command, copy_docs, make_client, paths, wait_ready, wait_until, open_session
 
 HERE = Path(__file__).resolve().parent
 OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY",
@@ -102,9 +102,7 @@ GUARDED_SERVER = ClientServerConfig(server_command=[*NO_NETWORK, sys.executable,
 @pytest_lsp.fixture(config=GUARDED_SERVER, scope="module")
 async def client(lsp_client: LanguageClient, tmp_path_factory):
     base = tmp_path_factory.mktemp("egress")
-    lsp_client.docs = copy_docs(base / "docs")
-    options = {"alpaca": {"docsPaths": [str(lsp_client.docs)], "indexPath": str(base / "index"), "debounceMs": 50}}
-    await lsp_client.initialize_session(init_params(base, options))
+    await open_session(lsp_client, base, copy_docs(base / "docs"), debounceMs=50)
     yield
     await lsp_client.shutdown_session()
 

@@ -14,7 +14,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from alpaca_index.api import DocsIndex
-from tests.server.conftest import command, copy_docs, init_params, make_client, paths, wait_ready, wait_until
+from tests.server.conftest import command, copy_docs, make_client, paths, wait_ready, wait_until, open_session
 
 SECRET = "The zephyrquill ledger rotates its signing material every ninth moonrise inside the vault."
 LOG = Path(tempfile.mkdtemp(prefix="alpaca-log-")) / "server.log"
@@ -40,9 +40,7 @@ async def client(lsp_client: LanguageClient, tmp_path_factory):
     base = tmp_path_factory.mktemp("logging")
     docs = copy_docs(base / "docs", ["key-management.md", "model-ab-testing.md"])
     (docs / "vault.md").write_text(f"# Vault rotation\n\n{SECRET}\n")
-    lsp_client.docs = docs
-    options = {"alpaca": {"docsPaths": [str(docs)], "indexPath": str(base / "index"), "watch": False}}
-    await lsp_client.initialize_session(init_params(base, options))
+    await open_session(lsp_client, base, docs, watch=False)
     yield
     await lsp_client.shutdown_session()
 

@@ -12,7 +12,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.server.conftest import SERVER, command, init_params, wait_ready
+from tests.server.conftest import SERVER, command, wait_ready, open_session
 
 FILES, SAVES, SECONDS = 50, 1000, 10.0
 TOPICS = ["endpoint autoscaling", "model registry", "batch transform", "feature store", "data labeling"]
@@ -30,9 +30,7 @@ async def client(lsp_client: LanguageClient, tmp_path_factory):
     docs.mkdir()
     for i in range(FILES):
         (docs / f"page{i:02d}.md").write_text(page(i, 0))
-    lsp_client.docs = docs
-    options = {"alpaca": {"docsPaths": [str(docs)], "indexPath": str(base / "index"), "debounceMs": 200}}
-    await lsp_client.initialize_session(init_params(base, options))
+    await open_session(lsp_client, base, docs, debounceMs=200)
     yield
     await lsp_client.shutdown_session()
 

@@ -103,3 +103,10 @@ async def wait_ready(client: LanguageClient, timeout: float = 90.0) -> dict:
 
 def paths(results: list[dict]) -> list[str]:
     return [r["path"] for r in results]
+
+
+async def open_session(client: LanguageClient, base: Path, docs: Path, **settings) -> None:
+    """Initialize a session on `docs`, with its index under `base`."""
+    client.docs = docs
+    options = {"alpaca": {"docsPaths": [str(docs)], "indexPath": str(base / "index"), **settings}}
+    await client.initialize_session(init_params(base, options))
