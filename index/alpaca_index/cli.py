@@ -131,9 +131,13 @@ def related(file: Annotated[Path, typer.Argument(help="A doc (or any file) to fi
 @app.command()
 def status(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
     """What is indexed, with which model, and when."""
+    from alpaca_index.answer import AnswerSettings, destination
+
     data = open_index(db).status()
-    data["egress"] = ("none (local index, local model)" if "://" not in str(db) else
-                      f"index read from {db} ({'local cache' if 'cache' in data else 'direct'})")
+    # answers use ALPACA_MODEL / ALPACA_ENDPOINT / ALPACA_ALLOW_REMOTE, as `alpaca ask` does by default
+    data["backend"], answers = destination(AnswerSettings.from_env())
+    data["egress"] = answers if "://" not in str(db) else \
+        f"index read from {db} ({'local cache' if 'cache' in data else 'direct'}); answers: {answers}"
 
     def render() -> None:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(data["last_sync"])) if data["last_sync"] else "never"
@@ -145,7 +149,7 @@ def status(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
             cache = data["cache"]
             stdout.print(f"local cache {cache['dir']}, confirmed {cache['age_seconds']:.0f}s ago"
                          + ("" if cache["online"] else f" [yellow](offline: {cache['error']})[/]"), highlight=False)
-        stdout.print(f"data leaving this machine: {data['egress']}")
+        stdout.print(f"answers: {data['backend']}; data leaving this machine: {data['egress']}", highlight=False)
 
     emit(as_json, data, render)
 

@@ -147,8 +147,12 @@ def build_server(holder: IndexHolder, docs_root: str | None = None):
     def index_status() -> dict:
         """What is indexed: files, chunks, embedding model, last sync, index location and version
         (and, for a shared index, the local cache's age)."""
+        from alpaca_index.answer import AnswerSettings, destination
+
         data = holder.get().status()
-        data["egress"] = "none (local index)" if "://" not in str(data.get("db", "")) else f"index read from {data['db']}"
+        data["backend"], answers = destination(AnswerSettings.from_env())  # what ask_docs would use
+        data["egress"] = answers if "://" not in str(data.get("db", "")) else \
+            f"index read from {data['db']}; answers: {answers}"
         return data
 
     return server

@@ -32,26 +32,19 @@ class Settings:
 
     @property
     def backend(self) -> str:
-        if self.model_path:
-            return "llama.cpp"
-        if self.endpoint_url:
-            return "openai"
-        return "none"
+        name = self._destination()[0]
+        return "openai" if name == "endpoint" else name
 
     @property
     def egress(self) -> str:
-        url = self.endpoint_url
-        if not self.model_path and url and not _is_local(url):
-            return f"questions and passages are sent to {url}" if self.allow_remote else \
-                f"none (remote endpoint {url} blocked: allowRemote is off)"
-        return "none (local index, local model)"
+        return self._destination()[1]
 
+    def _destination(self) -> tuple[str, str]:
+        """The answer path's own rule (an endpoint wins over a model file), so status never differs from it."""
+        from alpaca_index.answer import AnswerSettings, destination
 
-def _is_local(url: str) -> bool:
-    from urllib.parse import urlparse
-
-    host = (urlparse(url).hostname or "").lower()
-    return host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost")
+        return destination(AnswerSettings(model_path=self.model_path or None, endpoint=self.endpoint_url or None,
+                                          allow_remote=self.allow_remote))
 
 
 _KEYS = {

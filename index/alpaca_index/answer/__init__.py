@@ -1,6 +1,6 @@
 """Grounded answers with numbered citations: llama.cpp, an OpenAI-compatible endpoint, or no model."""
 
-from alpaca_index.answer.answerer import AnswerResult, AnswerSettings, answer, make_backend
+from alpaca_index.answer.answerer import AnswerResult, AnswerSettings, answer, destination, make_backend
 from alpaca_index.answer.backends import BackendError
 
-__all__ = ["AnswerResult", "AnswerSettings", "BackendError", "answer", "make_backend"]
+__all__ = ["AnswerResult", "AnswerSettings", "BackendError", "answer", "destination", "make_backend"]

@@ -7,9 +7,10 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
+from urllib.parse import urlparse
 
 from alpaca_index.answer import citations, extractive
-from alpaca_index.answer.backends import BackendError, Endpoint, LlamaCpp
+from alpaca_index.answer.backends import BackendError, Endpoint, LlamaCpp, is_loopback
 from alpaca_index.answer.prompt import NOT_COVERED, Source, pack, user_message
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,23 @@ def make_backend(settings: AnswerSettings):
     if settings.model_path:
         return LlamaCpp(settings.model_path, settings.n_ctx, settings.threads)
     return None
+
+
+def destination(settings: AnswerSettings) -> tuple[str, str]:
+    """(backend, where questions and passages go) by make_backend's rule, without connecting:
+    what `status` shows, so the user sees where data goes before asking."""
+    url = settings.endpoint
+    if url:
+        if urlparse(url).scheme not in ("http", "https"):
+            return "none", f"none (endpoint {url} is not an http(s) URL)"
+        if is_loopback(url):
+            return "endpoint", f"none (model server on this machine: {url})"
+        if not settings.allow_remote:
+            return "none", f"none (remote endpoint {url} blocked: allow_remote is off)"
+        return "endpoint", f"questions and passages are sent to {url}"
+    if settings.model_path:
+        return "llama.cpp", "none (local model)"
+    return "none", "none (no model: passages only)"
 
 
 def answer(index, question: str, settings: AnswerSettings | None = None, on_text: Callable[[str], None] | None = None,

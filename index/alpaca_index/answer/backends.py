@@ -73,6 +73,7 @@ class LlamaCpp:
 
     def stream(self, prompt: str, max_tokens: int, stop: Callable[[], bool]) -> Iterator[str]:
         llm = self.llm
+        prompt = _no_control_tokens(llm, prompt)
         with self.generate_lock:
             chunks = None
             abort = _PromptAbort(llm, stop)  # a long prompt evaluation stops on cancel too
@@ -93,6 +94,31 @@ class LlamaCpp:
                 abort.disarm()
                 if chunks is not None:
                     chunks.close()
+
+
+def _no_control_tokens(llm, text: str) -> str:
+    """llama-cpp-python tokenizes the chat prompt with special tokens on, so text in a document such
+    as `<end_of_turn>` or `<eos>` would become a real control token (ending the user's turn, or the
+    prompt). Any such text, whatever this vocabulary calls it, is broken up with a word joiner."""
+    for _ in range(8):
+        data = text.encode("utf-8")
+        tokens = llm.tokenize(data, add_bos=False, special=True)
+        plain = llm.tokenize(data, add_bos=False, special=False)
+        if tokens == plain:
+            return text
+        pieces = []
+        for token in set(tokens) - set(plain):
+            piece = llm.detokenize([token], special=True)
+            # a special token: its text gives it only when specials are parsed
+            if len(piece) > 1 and llm.tokenize(piece, add_bos=False, special=False) != \
+                    llm.tokenize(piece, add_bos=False, special=True):
+                pieces.append(piece.decode("utf-8", "replace"))
+        pieces = [p for p in pieces if p in text]
+        if not pieces:
+            return text
+        for piece in sorted(pieces, key=len, reverse=True):
+            text = text.replace(piece, piece[0] + "\u2060" + piece[1:])
+    return text
 
 
 class _PromptAbort:

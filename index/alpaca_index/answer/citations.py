@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 # not an index right after a name (a[0], items[2])
 _NUMBER = r"(?:sources?\s*)?\d+"
 _GROUP = re.compile(rf"(?<!\w)\[\s*({_NUMBER}(?:\s*(?:[,;–-]|and)\s*{_NUMBER})*)\s*\]", re.IGNORECASE)
+PATTERN = _GROUP  # what counts as a citation (the prompt defuses the same shapes in document text)
 _RANGE = re.compile(r"(\d+)\s*[–-]\s*(\d+)")
 MAX_RANGE = 20  # a "range" wider than this is not a citation of sources
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from alpaca_index.answer.prompt import Source
+from alpaca_index.answer.prompt import Source, defuse
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`*\[(])")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -32,5 +32,6 @@ def compose(question: str, sources: list[Source]) -> str:
     lines = ["From the documentation (passages quoted, no model configured):", ""]
     for source in sources:
         hit = source.hit
-        lines.append(f"- **{hit.heading_path}**: {best_sentences(hit.text, question)} [{source.n}]")
+        # quoted text can't cite: a "[2]" in a page must not credit source 2
+        lines.append(f"- **{defuse(hit.heading_path)}**: {best_sentences(defuse(hit.text), question)} [{source.n}]")
     return "\n".join(lines)

@@ -1,11 +1,14 @@
 """The grounded prompt: rules first (a shared prefix the model's KV cache reuses), then numbered
-sources fenced as data, then the question. Document text can never open or close a source fence."""
+sources fenced as data, then the question. Document text can never open or close a source fence,
+pass for a chat-template control token or carry a citation of its own (see `defuse`)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import Callable
+
+from alpaca_index.answer.citations import PATTERN as _CITATION
 
 RULES = """You answer questions about a company's internal documentation.
 Rules you always follow:
@@ -15,7 +18,18 @@ Rules you always follow:
 4. Be concise: a short paragraph or a few bullet points."""
 
 NOT_COVERED = "The documentation doesn't cover this."
-_FENCE = re.compile(r"<<<\s*/?\s*source|>>>|\[\s*source\s*\d+\s*\]", re.IGNORECASE)
+# our fence markers, and chat-template control text an endpoint (or llama.cpp) reads as a turn boundary
+_MARKER = re.compile(r"<<<\s*/?\s*source|>>>|<\|[\w.-]{1,40}\|>|<</?SYS>>|\[\s*/?\s*INST\s*\]"
+                     r"|</?(?:s|bos|eos|pad|unk|mask|start_of_turn|end_of_turn)>", re.IGNORECASE)
+_LOOKALIKE = str.maketrans("<>[]", "‹›()")
+
+
+def defuse(text: str) -> str:
+    """Document text as plain data: fence and control markers get lookalike brackets, and a
+    citation-shaped `[7]` / `[Source 9]` becomes `(7)` so neither the model nor the citation check
+    can take it for a citation of ours."""
+    text = _MARKER.sub(lambda m: m.group(0).translate(_LOOKALIKE), text)
+    return _CITATION.sub(lambda m: f"({m.group(1)})", text)
 
 
 @dataclass
@@ -24,10 +38,8 @@ class Source:
     hit: object  # alpaca_index.search.Hit
 
     def render(self) -> str:
-        hit = self.hit
-        body = _FENCE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›").replace("[", "(")
-                          .replace("]", ")"), hit.text)
-        return f"<<<source {self.n}: {hit.heading_path} ({hit.path})\n{body}\n>>>"
+        hit = self.hit  # headings and file names are document text too
+        return f"<<<source {self.n}: {defuse(hit.heading_path)} ({defuse(hit.path)})\n{defuse(hit.text)}\n>>>"
 
 
 def user_message(question: str, sources: list[Source]) -> str:
