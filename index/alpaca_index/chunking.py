@@ -17,6 +17,7 @@ from alpaca_index.documents import Block, Chunk, ParsedDoc, Section
 SEPARATOR = " › "
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(`\"'])")
 TokenCounter = Callable[[list[str]], list[int]]
+MAX_CHARS_PER_TOKEN = 16  # so a chunk also stays under max_tokens * 16 characters
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,21 @@ class _Draft:
 
 
 def chunk_docs(rel: str, docs: list[ParsedDoc], count: TokenCounter, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
+    count = _bounded(count)
     chunks: list[Chunk] = []
     for doc in docs:
         chunks.extend(_chunk_doc(rel, doc, count, settings))
     for n, chunk in enumerate(chunks):
         chunk.id = f"{rel}#{n}"
     return chunks
+
+
+def _bounded(count: TokenCounter) -> TokenCounter:
+    """Sizes in tokens, but at least one per MAX_CHARS_PER_TOKEN characters: a long unbroken run
+    (a minified line, a blob) is a single unknown token to the model and would make a huge chunk."""
+    def sized(texts: list[str]) -> list[int]:
+        return [max(n, len(t) // MAX_CHARS_PER_TOKEN) for t, n in zip(texts, count(texts))]
+    return sized
 
 
 def text_hash(text: str) -> str:
@@ -104,8 +114,7 @@ def _split_block(block: Block, budget: int, count: TokenCounter) -> list[_Piece]
     used = 0
     for (line, unit), n in zip(units, sizes):
         if n > budget:  # one enormous line/sentence: hard-split by words
-            out.extend(_Piece(line, line, part, min(budget, c), joiner)
-                       for part, c in _split_words(unit, budget, count))
+            out.extend(_Piece(line, line, part, c, joiner) for part, c in _split_words(unit, budget, count))
             continue
         if current and used + n + 1 > budget:
             out.append(_Piece(current[0][0], current[-1][0], joiner.join(u for _, u in current), used, joiner))
@@ -118,12 +127,31 @@ def _split_block(block: Block, budget: int, count: TokenCounter) -> list[_Piece]
 
 
 def _split_words(text: str, budget: int, count: TokenCounter) -> list[tuple[str, int]]:
-    words = text.split(" ")
-    parts, size = [], max(1, len(words) * budget // max(1, count([text])[0]) * 9 // 10)
-    for begin in range(0, len(words), size):
-        part = " ".join(words[begin:begin + size])
-        parts.append((part[: budget * 8], count([part[: budget * 8]])[0]))
-    return parts
+    """One enormous line or sentence → parts of at most `budget` tokens and `budget * MAX_CHARS_PER_TOKEN`
+    characters, cut at spaces (inside a word only when one word is that long). No text is dropped."""
+    limit = budget * MAX_CHARS_PER_TOKEN
+    words = [w[i:i + limit] for w in text.split(" ") for i in range(0, max(len(w), 1), limit)]
+    parts, current, used, chars = [], [], 0, 0
+    for word, n in zip(words, count(words)):
+        if current and (used + n > budget or chars + len(word) > limit):
+            parts.append(" ".join(current))
+            current, used, chars = [], 0, 0
+        current.append(word)
+        used, chars = used + n, chars + len(word) + 1
+    if current:
+        parts.append(" ".join(current))
+    return [fit for part, n in zip(parts, count(parts)) for fit in _halve_until_fits(part, n, budget, count)]
+
+
+def _halve_until_fits(text: str, tokens: int, budget: int, count: TokenCounter) -> list[tuple[str, int]]:
+    """Words' token counts don't always add up (one giant word, odd scripts): check and halve."""
+    if tokens <= budget or len(text) < 2:
+        return [(text, tokens)] if text.strip() else []
+    middle = len(text) // 2
+    cut = text.rfind(" ", 0, middle + 1)
+    left, right = (text[:cut], text[cut + 1:]) if cut > 0 else (text[:middle], text[middle:])
+    return [fit for half, n in zip((left, right), count([left, right]))
+            for fit in _halve_until_fits(half, n, budget, count)]
 
 
 def _pack(section: Section, pieces: list[_Piece], budget: int, overlap: int, count: TokenCounter) -> list[_Draft]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 
-ANCHOR_TAG = re.compile(r"""<a\s+name\s*=\s*["']([^"']+)["']\s*>\s*</a>""", re.I)
-_PLACEHOLDER = re.compile(r"\[\\?\[See the AWS documentation website for more details\\?\]\]\([^)]*\)")
-_IMAGE = re.compile(r"!\[((?:\\.|[^\]\\])*)\]\([^)]*\)")
-_LINK = re.compile(r"(?<!!)\[((?:\\.|[^\]\\])+)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
+# Every open-ended run is capped (link text 1,000, URL 2,048 characters): otherwise a line of
+# thousands of "[" or "[a](" costs quadratic time (a 50 KB line took over a minute).
+ANCHOR_TAG = re.compile(r"""<a\s+name\s*=\s*["']([^"']{1,500})["']\s*>\s*</a>""", re.I)
+_PLACEHOLDER = re.compile(r"\[\\?\[See the AWS documentation website for more details\\?\]\]\([^)]{0,2048}\)")
+_IMAGE = re.compile(r"!\[((?:\\.|[^\]\\]){0,1000})\]\([^)]{0,2048}\)")
+_LINK = re.compile(r"(?<!!)\[((?:\\.|[^\]\\]){1,1000})\]\([^)\s]{0,2048}(?:\s+\"[^\"]{0,1000}\")?\)")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _SPACES = re.compile(r"[ \t]{2,}")
-_HTML_TAG = re.compile(r"</?(?:br|p|div|span|b|i|em|strong|code|sup|sub)\b[^>]*>", re.I)
+_HTML_TAG = re.compile(r"</?(?:br|p|div|span|b|i|em|strong|code|sup|sub)\b[^>]{0,1000}>", re.I)
 
 
 def find_anchor(line: str) -> str:
@@ -19,11 +21,12 @@ def find_anchor(line: str) -> str:
 
 
 def _clean_prose(text: str) -> str:
-    text = ANCHOR_TAG.sub("", text)
-    text = _PLACEHOLDER.sub("", text)
-    text = _IMAGE.sub(lambda m: "" if "Image NOT FOUND" in m.group(1) or m.group(1) == "AWS Videos"
-                      else f"(image: {m.group(1)})", text)
-    text = _LINK.sub(r"\1", text)
+    text = ANCHOR_TAG.sub("", text) if "<" in text else text
+    if "](" in text:  # no link or image without it (and lines of bare brackets cost nothing)
+        text = _PLACEHOLDER.sub("", text)
+        text = _IMAGE.sub(lambda m: "" if "Image NOT FOUND" in m.group(1) or m.group(1) == "AWS Videos"
+                          else f"(image: {m.group(1)})", text)
+        text = _LINK.sub(r"\1", text)
     text = _HTML_TAG.sub(" ", text)
     text = _ESCAPE.sub(r"\1", text)
     text = text.replace("[Image NOT FOUND]", "")
