@@ -113,6 +113,10 @@ def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] 
             prepared.append(item)
     if todo:
         progress("chunk", len(todo), len(todo), "")
+    unusable = {s.path for s in report.skipped}  # unparsable files are reported as skipped, not as added
+    report.added = [p for p in report.added if p not in unusable]
+    report.modified = [p for p in report.modified if p not in unusable]
+    report.renamed = [r for r in report.renamed if r[1] not in unusable]
     known = store.vectors_for({text_hash(c.embed_text) for item in prepared for c in item.chunks})
     pending = {c.embed_text for item in prepared for c in item.chunks if text_hash(c.embed_text) not in known}
     encoded = [0]
