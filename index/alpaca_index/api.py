@@ -31,6 +31,7 @@ class DocsIndex:
         self.store = Store(db, storage_options)
         self.vectors = VectorCache(_COLUMNS)
         self._sync_lock = threading.Lock()
+        self.damaged: list[str] = []  # files whose chunk rows failed their checks on open
         self.rebuilt = self._open()
 
     def _open(self) -> bool:
@@ -39,9 +40,14 @@ class DocsIndex:
             self.store.open_existing(self.embedder.dim, self.embedder.name)
             return False
         try:
-            return self.store.ensure(self.embedder.dim, self.embedder.name, repr(self.chunking))
+            rebuilt = self.store.ensure(self.embedder.dim, self.embedder.name, repr(self.chunking))
+            self.damaged = self.store.drop_damaged()
         except Exception as exc:
             return self._rebuild(exc)
+        if self.damaged:
+            self.open_error = (f"index at {self.db} had damaged rows in {len(self.damaged)} file(s); "
+                               "they were dropped and are redone by the next sync")
+        return rebuilt
 
     def _rebuild(self, exc: Exception) -> bool:
         self.open_error = f"index at {self.db} was unreadable and has been rebuilt ({type(exc).__name__})"

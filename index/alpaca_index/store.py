@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -10,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import lancedb
+import numpy as np
 import pyarrow as pa
 from lancedb.index import FTS
 
@@ -145,6 +147,32 @@ class Store:
     def check_readable(self) -> None:
         self._check_readable()
 
+    def drop_damaged(self) -> list[str]:
+        """Read every column of every row (a damaged data page must fail here, not in every later
+        search) and check each chunk against its own text hash, its unit-length vector and its
+        embedded text (which ends with the text shown). The files of rows that fail lose all their
+        chunk rows: their catalog entries then disagree with the chunks and the next sync redoes just
+        those files. Returns their paths."""
+        try:
+            table = self._chunks.to_lance().to_table()
+            self.files_table.to_lance().to_table()
+        except Exception as exc:  # lance raises a variety of IO/format errors
+            raise IndexCorrupt(f"index tables unreadable: {exc}") from exc
+        if table.num_rows == 0:
+            return []
+        vectors = table.column("vector").combine_chunks()
+        matrix = np.asarray(vectors.flatten(), dtype=np.float32).reshape(len(vectors), -1)
+        with np.errstate(all="ignore"):
+            norms = np.linalg.norm(matrix, axis=1)
+        bad_vector = ~np.isfinite(norms) | ((norms > 1e-6) & (np.abs(norms - 1.0) > 1e-3))  # vectors are normalised
+        paths, shown, embedded, hashes = (table.column(c).to_pylist()
+                                          for c in ("path", "text", "embed_text", "text_hash"))
+        damaged = sorted({p for p, s, e, h, bad in zip(paths, shown, embedded, hashes, bad_vector)
+                          if bad or not e.endswith(s) or hashlib.sha1(e.encode("utf-8")).hexdigest() != h})
+        for begin in range(0, len(damaged), 200):
+            self._chunks.delete(in_list("path", damaged[begin:begin + 200]))
+        return damaged
+
     def drop_all(self) -> None:
         if self.local:
             for child in Path(self.uri).iterdir():
@@ -206,6 +234,16 @@ class Store:
             where = in_list("path", part) + (f" AND NOT ({' OR '.join(keep)})" if keep else "")
             self._chunks.delete(where)
         return len(stale)
+
+    def unfinished(self) -> bool:
+        """The last sync stopped before `finish` completed (a crash, a full disk): the full-text index
+        or the versions it publishes are missing, and no later sync would otherwise notice."""
+        if self._chunks.count_rows() == 0:
+            return False
+        meta = self.meta()
+        published = (meta.get("chunks_version"), meta.get("files_version"))
+        return (published != (str(self._chunks.version), str(self.files_table.version))
+                or not any(i.index_type == "FTS" for i in self._chunks.list_indices()))
 
     def finish(self) -> None:
         """Make sure the full-text index exists; compact only once small fragments pile up.

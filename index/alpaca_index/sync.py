@@ -136,7 +136,7 @@ def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] 
         report.deleted = gone
     final = {p: e["sha256"] for p, e in store.catalog().items()}
     orphans = store.delete_orphans(final)
-    if report.changed or orphans or report.chunks_written:
+    if report.changed or orphans or report.chunks_written or store.unfinished():
         progress("optimize", 0, 1, "")
         store.finish()
     report.seconds = time.perf_counter() - started

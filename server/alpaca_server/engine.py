@@ -233,7 +233,7 @@ class Engine:
             self.on_message("error", f"Alpaca: {self.error}")
             self._opened.set()  # waiters get NotReady with the message instead of hanging
             return False
-        if getattr(self.index, "open_error", None) and self.index.rebuilt:
+        if getattr(self.index, "open_error", None) and (self.index.rebuilt or self.index.damaged):
             self.on_message("warning", f"Alpaca: {self.index.open_error}; re-indexing the docs")
         self._refresh_counts()
         self._opened.set()
