@@ -13,8 +13,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from cattrs import transform_error
+from cattrs.errors import ClassValidationError
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from alpaca_server import __version__
 from alpaca_server.engine import Config, Engine
@@ -32,8 +36,35 @@ _LEVELS = {"error": types.MessageType.Error, "warning": types.MessageType.Warnin
            "info": types.MessageType.Info}
 
 
+class AlpacaProtocol(LanguageServerProtocol):
+    """pygls drops a request whose params don't fit the LSP types without answering it (the client
+    waits forever) and turns a non-array `arguments` into one (a search for the word "query"):
+    answer both with InvalidParams saying what was wrong."""
+
+    def structure_message(self, data):
+        is_message = isinstance(data, dict) and "jsonrpc" in data  # (nested objects come here too)
+        if is_message and data.get("method") == types.WORKSPACE_EXECUTE_COMMAND:
+            params = data.get("params")
+            if isinstance(params, dict) and not isinstance(params.get("arguments", []), list):
+                self._refuse(data, "`arguments` must be an array")
+                raise JsonRpcInvalidParams()
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            cause = exc.__cause__
+            detail = "; ".join(transform_error(cause)) if isinstance(cause, ClassValidationError) else str(cause)
+            self._refuse(data, detail)
+            raise
+
+    def _refuse(self, data, detail: str) -> None:
+        if isinstance(data, dict) and "method" in data and isinstance(data.get("id"), (str, int)):  # a request
+            self._send_response(data["id"], error=types.ResponseError(
+                code=JsonRpcInvalidParams.CODE, message=f"{data['method']}: invalid params: {detail}"))
+
+
 class AlpacaServer(LanguageServer):
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("protocol_cls", AlpacaProtocol)
         super().__init__("alpaca-server", __version__, *args,
                          text_document_sync_kind=types.TextDocumentSyncKind.Full, **kwargs)
         self.settings = Settings()
