@@ -53,8 +53,7 @@ class DocsIndex:
         self.open_error = f"index at {self.db} was unreadable and has been rebuilt ({type(exc).__name__})"
         self.store.drop_all()
         self.store.ensure(self.embedder.dim, self.embedder.name, repr(self.chunking))
-        if hasattr(self, "vectors"):
-            self.vectors.reset()
+        self.vectors.reset()
         return True
 
     def sync(self, roots: list[str | Path], ignore: list[str] | None = None,

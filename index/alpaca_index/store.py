@@ -108,7 +108,7 @@ class Store:
             self.db.create_table(FILES, schema=FILE_SCHEMA)
         self._chunks = self.db.open_table(CHUNKS)
         self.files_table = self.db.open_table(FILES)
-        self._check_readable()
+        self.check_readable()
         if not rebuilt and meta.get("chunking", chunking) != chunking:
             self.files_table.delete("true")
         if any(meta.get(k) != v for k, v in {**wanted, "chunking": chunking}.items()):
@@ -125,7 +125,7 @@ class Store:
                                f"not {model} ({dim}d)")
         self._chunks = self.db.open_table(CHUNKS)
         self.files_table = self.db.open_table(FILES)
-        self._check_readable()
+        self.check_readable()
 
     def version(self) -> dict:
         """Table versions readers see now; `published` is what the writer recorded after its last sync."""
@@ -133,7 +133,7 @@ class Store:
         return {"chunks": self._chunks.version, "files": self.files_table.version,
                 "published": {k: int(meta[f"{k}_version"]) for k in (CHUNKS, FILES) if meta.get(f"{k}_version")}}
 
-    def _check_readable(self) -> None:
+    def check_readable(self) -> None:
         """Touch every data file (one narrow column) and the full-text index: a file lost from the
         folder must show here, not as a failing search later."""
         try:
@@ -143,9 +143,6 @@ class Store:
                 self._chunks.search("probe", query_type="fts", fts_columns=FTS_COLUMN).limit(1).to_list()
         except Exception as exc:  # lance raises a variety of IO/format errors
             raise IndexCorrupt(f"index tables unreadable: {exc}") from exc
-
-    def check_readable(self) -> None:
-        self._check_readable()
 
     def drop_damaged(self) -> list[str]:
         """Read every column of every row (a damaged data page must fail here, not in every later
