@@ -19,6 +19,7 @@ CHUNKS, FILES, META = "chunks", "files", "meta"
 SCHEMA_VERSION = 1
 FTS_COLUMN = "embed_text"
 COMPACT_FRAGMENTS = 24  # each sync adds a fragment or two; compacting every time costs seconds
+LOCAL_GRACE = timedelta(minutes=1)  # old versions a local query in flight may still be reading
 
 
 class IndexCorrupt(RuntimeError):
@@ -208,10 +209,13 @@ class Store:
 
     # -- writes (order matters for crash safety: chunks first, catalog last) -----------------
     def replace_files(self, paths: list[str], rows: list[dict], catalog_rows: list[dict]) -> None:
+        """One commit per batch: a reader never sees a file's old rows gone and its new ones not yet
+        there (a delete then an add let a question asked in between find nothing)."""
         for begin in range(0, len(paths), 200):
-            self._chunks.delete(in_list("path", paths[begin:begin + 200]))
-        if rows:
-            self._chunks.add(rows)
+            part = set(paths[begin:begin + 200])
+            new = pa.Table.from_pylist([r for r in rows if r["path"] in part], schema=self._chunks.schema)
+            (self._chunks.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+             .when_not_matched_by_source_delete(in_list("path", sorted(part))).execute(new))
         if catalog_rows:
             (self.files_table.merge_insert("path").when_matched_update_all()
              .when_not_matched_insert_all().execute(catalog_rows))
@@ -254,8 +258,9 @@ class Store:
             if len(table.to_lance().get_fragments()) > COMPACT_FRAGMENTS:
                 with warnings.catch_warnings():  # we are the only writer; readers re-check out the latest
                     warnings.simplefilter("ignore", UserWarning)
-                    # a shared index keeps old versions an hour: other machines may be mid-read or mirroring one
-                    table.optimize(cleanup_older_than=timedelta(seconds=0) if self.local else timedelta(hours=1))
+                    # old versions stay a while: a query in flight may still read them (an hour for a
+                    # shared index: other machines may be mid-read or mirroring one)
+                    table.optimize(cleanup_older_than=LOCAL_GRACE if self.local else timedelta(hours=1))
         # the versions that form this sync's consistent snapshot (the shared-index cache copies exactly these)
         self.set_meta(last_sync=str(time.time()), chunks_version=str(self._chunks.version),
                       files_version=str(self.files_table.version))

@@ -110,3 +110,40 @@ def test_new_chunk_settings_rechunk_everything_but_reuse_vectors(tmp_path, embed
     fresh = DocsIndex(tmp_path / "fresh", embedder=embedder, chunking=ChunkSettings(title_chunks=False))
     fresh.sync([docs_dir])
     assert table_state(without_titles) == table_state(fresh)
+
+
+def test_a_reader_never_sees_an_edited_file_missing(index, tmp_path):
+    """Each file's old rows and new rows swap in one commit: a search during a sync that rewrites
+    every file still finds each of them (a delete-then-add left a window with no rows at all)."""
+    import threading
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    names = [f"page{i}.md" for i in range(12)]
+
+    def write(version: int) -> None:
+        for i, name in enumerate(names):
+            (docs / name).write_text(f"# Kestrel page {i}\n\nKestrel notes, revision {version}.\n\n"
+                                     f"## Detail\n\nSection {i} of revision {version}.\n")
+
+    write(0)
+    index.sync([docs])
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            table = index.store.chunks.to_lance().to_table(columns=["path"])
+            seen.append(len(set(table.column("path").to_pylist())))
+            seen.append(len(index.search_files("kestrel notes", 20)))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for version in range(1, 6):
+            write(version)
+            assert sorted(index.sync([docs]).modified) == sorted(names)
+    finally:
+        stop.set()
+        reader.join()
+    assert len(seen) > 10 and set(seen) == {len(names)}, sorted(set(seen))
