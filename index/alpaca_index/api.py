@@ -57,7 +57,8 @@ class DocsIndex:
         return True
 
     def sync(self, roots: list[str | Path], ignore: list[str] | None = None,
-             progress: Progress | None = None) -> SyncReport:
+             progress: Progress | None = None, rehash: bool = False) -> SyncReport:
+        """Make the index equal to the files; `rehash` reads every file instead of trusting size + mtime."""
         if self.read_only:
             raise PermissionError(f"index at {self.db} was opened read-only")
         with self._sync_lock:
@@ -66,7 +67,7 @@ class DocsIndex:
             except IndexCorrupt as exc:
                 self.rebuilt = self._rebuild(exc)
             report = sync(self.store, self.embedder, [Path(r) for r in roots], ignore, self.max_bytes,
-                          self.chunking, progress)
+                          self.chunking, progress, rehash)
             report.rebuilt = self.rebuilt
             self.rebuilt = False
             return report

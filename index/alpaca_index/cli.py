@@ -75,14 +75,16 @@ def print_hits(hits) -> None:
 def index_cmd(roots: Annotated[list[Path], typer.Argument(help="Docs folders to index.")],
               db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
               ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Extra gitignore-style pattern.")] = None,
-              quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False):
+              quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+              rehash: Annotated[bool, typer.Option("--rehash", help="Read every file, even those whose size "
+                                                   "and modification time are unchanged.")] = False):
     """Index (or incrementally re-index) docs folders."""
     for root in roots:
         if not root.is_dir():
             fail(f"docs folder not found: {root}")
     idx = open_index(db, must_exist=False)
     with sync_progress(enabled=not quiet and not as_json) as progress:
-        report = idx.sync(roots, ignore=ignore, progress=progress)
+        report = idx.sync(roots, ignore=ignore, progress=progress, rehash=rehash)
     status = idx.status()
 
     def render() -> None:

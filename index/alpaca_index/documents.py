@@ -15,6 +15,7 @@ class SourceFile:
     rel: str  # posix path relative to the root's parent-qualified name (the id used everywhere)
     size: int
     mtime: float
+    read_at: float = 0.0  # wall-clock time the sync read the file (see sync._vouching_mtime)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +23,7 @@ from alpaca_index.store import Store
 
 Progress = Callable[[str, int, int, str], None]  # (stage, done, total, current item)
 BATCH_FILES = 64
+RACY_SECONDS = 2.0  # file clocks are coarse (a few ms) and may lag the wall clock a little
 
 
 @dataclass
@@ -67,7 +68,9 @@ def _noop(stage: str, done: int, total: int, current: str) -> None:
 
 def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] | None = None,
          max_bytes: int = DEFAULT_MAX_BYTES, settings: ChunkSettings = ChunkSettings(),
-         progress: Progress | None = None) -> SyncReport:
+         progress: Progress | None = None, rehash: bool = False) -> SyncReport:
+    """`rehash` reads every file; otherwise a file whose size and mtime match its catalog entry is
+    taken as unchanged without reading it."""
     started = time.perf_counter()
     progress = progress or _noop
     report = SyncReport()
@@ -79,9 +82,14 @@ def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] 
     healthy = {p: e for p, e in catalog.items() if counts.get((p, e["sha256"]), 0) == e["chunks"]}
     report.repaired = sorted(set(catalog) - set(healthy))
 
-    contents: dict[str, tuple[SourceFile, bytes, str]] = {}
+    contents: dict[str, tuple[SourceFile, bytes | None, str]] = {}
     for n, file in enumerate(listing.files):
         progress("scan", n, len(listing.files), file.rel)
+        entry = healthy.get(file.rel)
+        if not rehash and entry and entry["mtime"] > 0 and (entry["mtime"], entry["size"]) == (file.mtime, file.size):
+            contents[file.rel] = (file, None, entry["sha256"])  # same size and mtime: same bytes (like git)
+            continue
+        file = replace(file, read_at=time.time())
         try:  # the file may have changed since it was listed: check again what we read
             data = _read_capped(file, max_bytes)
         except ValueError as exc:
@@ -93,6 +101,7 @@ def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] 
         contents[file.rel] = (file, data, hashlib.sha256(data).hexdigest())
 
     todo = [rel for rel, (_, _, sha) in contents.items() if healthy.get(rel, {}).get("sha256") != sha]
+    restamped = _restamp(store, contents, healthy, set(todo))
     gone = sorted(set(catalog) - set(contents))
     report.unchanged = len(contents) - len(todo)
     gone_by_sha = {catalog[p]["sha256"]: p for p in gone}
@@ -136,11 +145,32 @@ def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] 
         report.deleted = gone
     final = {p: e["sha256"] for p, e in store.catalog().items()}
     orphans = store.delete_orphans(final)
-    if report.changed or orphans or report.chunks_written or store.unfinished():
+    if report.changed or orphans or report.chunks_written or restamped or store.unfinished():
         progress("optimize", 0, 1, "")
         store.finish()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _restamp(store: Store, contents: dict, healthy: dict[str, dict], todo: set[str]) -> int:
+    """Unchanged files read only because their mtime could not vouch for them (e.g. a fresh checkout)
+    get the mtime that lets the next sync skip them."""
+    rows = []
+    for rel, (file, data, _) in contents.items():
+        if data is not None and rel not in todo:
+            mtime = _vouching_mtime(file)
+            if mtime > 0 and (mtime, file.size) != (healthy[rel]["mtime"], healthy[rel]["size"]):
+                rows.append({**healthy[rel], "mtime": mtime, "size": file.size})
+    if rows:
+        store.files_table.merge_insert("path").when_matched_update_all().execute(rows)
+    return len(rows)
+
+
+def _vouching_mtime(file: SourceFile) -> float:
+    """The catalog's mtime lets a later sync skip reading the file, so record it only when any later
+    write must change it: a write in the same clock tick as our read can keep size and mtime (the
+    "racy git" problem), so a file modified just before we read it gets -1 and is read again."""
+    return file.mtime if file.mtime < file.read_at - RACY_SECONDS else -1.0
 
 
 def _read_capped(file: SourceFile, max_bytes: int) -> bytes:
@@ -186,7 +216,7 @@ def _write(store: Store, embedder: Embedder, batch: list[_Prepared], known: dict
             row.update(root=str(item.file.root), text_hash=h, file_sha=item.sha, mtime=item.file.mtime, vector=known[h])
             rows.append(row)
         catalog_rows.append({"path": item.file.rel, "root": str(item.file.root), "sha256": item.sha,
-                             "size": item.file.size, "mtime": item.file.mtime, "chunks": len(item.chunks)})
+                             "size": item.file.size, "mtime": _vouching_mtime(item.file), "chunks": len(item.chunks)})
     report.chunks_written += len(rows)
     report.chunks_reused += len(rows) - len(missing)
     store.replace_files([item.file.rel for item in batch], rows, catalog_rows)

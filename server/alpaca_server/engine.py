@@ -6,8 +6,8 @@ the event loop. Queries run on the caller's thread (a pool in the server) and ar
 sync runs (DocsIndex guarantees that).
 
 Freshness: `request_sync(paths, delay)` marks paths as pending and (re)arms a debounce timer, so a
-storm of saves coalesces into one pass. A pass is `DocsIndex.sync(all roots)`: it re-hashes the
-files and re-chunks/re-embeds only the ones whose bytes changed (the index has no per-file sync).
+storm of saves coalesces into one pass. A pass is `DocsIndex.sync(all roots)`: it reads the files
+whose size or mtime changed and re-chunks/re-embeds only the ones whose bytes changed.
 Requests arriving during a pass schedule exactly one more pass.
 """
 
@@ -76,6 +76,7 @@ class Engine:
         self._wake = threading.Condition(self._lock)
         self._pending: set[str] = set()
         self._pending_all = False
+        self._rehash = False
         self._due: float | None = None  # monotonic time the next pass may start
         self._first_request: float | None = None
         self._reopen = False
@@ -101,11 +102,12 @@ class Engine:
             self._said.clear()
             self._wake.notify_all()
 
-    def request_sync(self, paths: list[str] | None = None, delay: float = 0.0) -> threading.Event:
+    def request_sync(self, paths: list[str] | None = None, delay: float = 0.0, rehash: bool = False) -> threading.Event:
         """Schedule a pass after `delay` seconds of quiet; returns an event set when a pass that
-        started after this request has finished."""
+        started after this request has finished. `rehash` makes the pass read every file."""
         done = threading.Event()
         with self._wake:
+            self._rehash |= rehash
             if paths:
                 self._pending.update(paths)
             else:
@@ -191,7 +193,8 @@ class Engine:
                     self._wake.wait(timeout)
                 if self._stopped:
                     return
-                config, reopen = self.config, self._reopen
+                config, reopen, rehash = self.config, self._reopen, self._rehash
+                self._rehash = False
                 paths = sorted(self._pending)
                 self._pending.clear()
                 self._pending_all = False
@@ -201,7 +204,7 @@ class Engine:
                 waiters, self._waiters = self._waiters, []
                 self._pass = _Pass(requested=len(paths), waiters=waiters)
             try:
-                self._one_pass(config, reopen, paths)
+                self._one_pass(config, reopen, paths, rehash)
             except Exception as exc:  # the worker must survive anything
                 log.exception("sync pass failed")
                 self._set_state("error", f"indexing failed: {type(exc).__name__}: {exc}")
@@ -239,7 +242,7 @@ class Engine:
         self._opened.set()
         return True
 
-    def _one_pass(self, config: Config, reopen: bool, paths: list[str]) -> None:
+    def _one_pass(self, config: Config, reopen: bool, paths: list[str], rehash: bool = False) -> None:
         if reopen or self.index is None:
             if not self._open(config):
                 return
@@ -255,7 +258,7 @@ class Engine:
         self._set_state("indexing")
         self.on_progress("begin", {"title": "Alpaca: indexing docs",
                                    "message": f"{len(paths)} changed file(s)" if paths else "scanning"})
-        report = self.index.sync(roots, progress=self._progress)
+        report = self.index.sync(roots, progress=self._progress, rehash=rehash)
         self.last_report = {k: v for k, v in report.to_dict().items() if k != "skipped"}
         self.last_report["skipped"] = len(report.skipped)
         if report.changed or report.rebuilt or self.generation == 0:

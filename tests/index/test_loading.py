@@ -58,3 +58,11 @@ def test_decode_handles_encodings_and_rejects_binary():
         decode(b"# caf\xe9 \xff\n")
     with pytest.raises(ValueError, match="empty"):
         decode(b"  \n\n")
+
+
+def test_a_fifo_named_like_a_doc_is_skipped_not_read(tmp_path):
+    os.mkfifo(tmp_path / "pipe.md")  # opening it for reading would block the sync forever
+    (tmp_path / "real.md").write_text("# Real\n\ntext\n")
+    listing = list_files([tmp_path])
+    assert [f.rel for f in listing.files] == ["real.md"]
+    assert [(s.path, s.reason) for s in listing.skipped] == [("pipe.md", "not a regular file")]

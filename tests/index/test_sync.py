@@ -147,3 +147,48 @@ def test_a_reader_never_sees_an_edited_file_missing(index, tmp_path):
         stop.set()
         reader.join()
     assert len(seen) > 10 and set(seen) == {len(names)}, sorted(set(seen))
+
+
+def test_unchanged_size_and_mtime_skip_reading_but_a_racy_file_is_read_again(index, tmp_path, monkeypatch):
+    """Like git: a file whose size and mtime match the catalog is not read again, unless it was
+    modified so close to when it was read that a later same-size write could keep its mtime."""
+    import os
+    import time as clock
+
+    from alpaca_index import sync as sync_module
+
+    reads: list[str] = []
+    real_read = sync_module._read_capped
+    monkeypatch.setattr(sync_module, "_read_capped", lambda f, cap: reads.append(f.rel) or real_read(f, cap))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    old = clock.time() - 600
+    for name in ("aged.md", "fresh.md"):
+        (docs / name).write_text(f"# {name}\n\nGannet colony v1.\n")
+    os.utime(docs / "aged.md", (old, old))
+
+    index.sync([docs])
+    assert sorted(reads) == ["aged.md", "fresh.md"]
+    reads.clear()
+    assert not index.sync([docs]).changed and reads == ["fresh.md"], "only the racy file is read again"
+
+    # same size, same mtime, new bytes: a fresh file is still caught (its mtime could not vouch)
+    stamp = (docs / "fresh.md").stat().st_mtime
+    (docs / "fresh.md").write_text("# fresh.md\n\nGannet colony v2.\n")
+    os.utime(docs / "fresh.md", (stamp, stamp))
+    assert index.sync([docs]).modified == ["fresh.md"]
+
+    # once a file is old enough its mtime is recorded, and it is no longer read
+    os.utime(docs / "fresh.md", (old, old))
+    reads.clear()
+    index.sync([docs])
+    assert reads == ["fresh.md"]
+    reads.clear()
+    assert not index.sync([docs]).changed and reads == []
+
+    # a same-size, same-mtime rewrite of an aged file is invisible to size+mtime; --rehash finds it
+    (docs / "aged.md").write_text("# aged.md\n\nGannet colony v3.\n")
+    os.utime(docs / "aged.md", (old, old))
+    assert not index.sync([docs]).changed
+    assert index.sync([docs], rehash=True).modified == ["aged.md"]
+    assert index.search_files("gannet colony v3", 1)[0].path == "aged.md"

@@ -74,7 +74,7 @@ async def reindex(ls: AlpacaServer, *args):
     p = arguments(args)
     if ls.engine.config is None:
         raise invalid("the server is not initialized yet")
-    done = ls.engine.request_sync(None, delay=0)
+    done = ls.engine.request_sync(None, delay=0, rehash=True)  # forced: trust no size/mtime
     if p.get("wait"):
         await asyncio.get_running_loop().run_in_executor(None, done.wait, ADD_WAIT)
     return ls.status()
