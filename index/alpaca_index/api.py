@@ -109,8 +109,12 @@ class DocsIndex:
         if path in catalog:
             return path
         absolute = Path(path).resolve()
-        for rel, entry in catalog.items():
-            if Path(entry["root"]) / rel == absolute:
+        for root in {entry["root"] for entry in catalog.values()}:
+            try:
+                rel = absolute.relative_to(root).as_posix()
+            except ValueError:
+                continue
+            if catalog.get(rel, {}).get("root") == root:
                 return rel
         return None
 

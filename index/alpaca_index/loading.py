@@ -103,7 +103,7 @@ def _walk_root(root: Path, spec: pathspec.PathSpec, max_bytes: int, listing: Lis
         dirnames[:] = sorted(d for d in dirnames if not ignored(prefix + d, True))
         for name in sorted(filenames):
             rel = prefix + name
-            if Path(name).suffix.lower() not in DOC_EXTENSIONS or ignored(rel, False):
+            if os.path.splitext(name)[1].lower() not in DOC_EXTENSIONS or ignored(rel, False):
                 continue
             _add_file(root, real, here / name, rel, max_bytes, listing, seen_rel)
 
@@ -125,7 +125,7 @@ def _add_file(root: Path, real_dir: Path, path: Path, rel: str, max_bytes: int, 
     except (OSError, RuntimeError) as exc:
         listing.skipped.append(Skipped(rel, f"unreadable: {getattr(exc, 'strerror', None) or exc}"))
         return
-    if root not in real.parents:
+    if not str(real).startswith(str(root).rstrip(os.sep) + os.sep):
         listing.skipped.append(Skipped(rel, "symlink points outside the docs root"))
         return
     if not stat.S_ISREG(st.st_mode):  # a FIFO or device named *.md would block or never end

@@ -70,6 +70,8 @@ class Store:
         self.db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0),
                                   storage_options=storage_options)
         self._chunks = None
+        self._catalog: tuple | None = None
+        self._counts: tuple | None = None
 
     # -- tables -----------------------------------------------------------------------------
     def _names(self) -> set[str]:
@@ -135,10 +137,11 @@ class Store:
                 "published": {k: int(meta[f"{k}_version"]) for k in (CHUNKS, FILES) if meta.get(f"{k}_version")}}
 
     def check_readable(self) -> None:
-        """Touch every data file (one narrow column) and the full-text index: a file lost from the
-        folder must show here, not as a failing search later."""
+        """Touch every data file (the narrow columns a sync reads first) and the full-text index: a
+        file lost from the folder must show here, not as a failing search later."""
         try:
-            self._chunks.to_lance().to_table(columns=["path"])
+            self._counts = None
+            self.chunk_counts()  # kept for the sync that follows
             self.files_table.to_lance().to_table(columns=["path"])
             if any(i.index_type == "FTS" for i in self._chunks.list_indices()):
                 self._chunks.search("probe", query_type="fts", fts_columns=FTS_COLUMN).limit(1).to_list()
@@ -179,6 +182,7 @@ class Store:
             for name in self._names():
                 self.db.drop_table(name)
         self._chunks = None
+        self._catalog = self._counts = None  # caches keyed on tables that are gone
 
     @property
     def chunks(self):
@@ -186,14 +190,22 @@ class Store:
 
     # -- catalog ----------------------------------------------------------------------------
     def catalog(self) -> dict[str, dict]:
-        rows = self.files_table.to_arrow().to_pylist()
-        return {r["path"]: r for r in rows}
+        """path → catalog row, read once per version of the files table (hovers and related ask often).
+        Shared between callers: treat it as read-only."""
+        table = self.files_table
+        key = (id(table), table.version)
+        if self._catalog is None or self._catalog[0] != key:
+            self._catalog = (key, {r["path"]: r for r in table.to_arrow().to_pylist()})
+        return self._catalog[1]
 
     def chunk_counts(self) -> dict[tuple[str, str], int]:
         """(path, file_sha) → number of chunk rows: used to detect half-written files."""
-        table = self._chunks.to_lance().to_table(columns=["path", "file_sha"])
-        counts = table.group_by(["path", "file_sha"]).aggregate([("path", "count")]).to_pylist()
-        return {(r["path"], r["file_sha"]): r["path_count"] for r in counts}
+        key = (id(self._chunks), self._chunks.version)
+        if self._counts is None or self._counts[0] != key:
+            table = self._chunks.to_lance().to_table(columns=["path", "file_sha"])
+            rows = table.group_by(["path", "file_sha"]).aggregate([("path", "count")]).to_pylist()
+            self._counts = (key, {(r["path"], r["file_sha"]): r["path_count"] for r in rows})
+        return self._counts[1]
 
     def vectors_for(self, hashes: set[str]) -> dict[str, list[float]]:
         """Existing vectors by embedded-text hash, so unchanged/renamed text is never re-encoded."""

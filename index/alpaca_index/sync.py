@@ -80,6 +80,9 @@ def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] 
     catalog = store.catalog()
     counts = store.chunk_counts()
     healthy = {p: e for p, e in catalog.items() if counts.get((p, e["sha256"]), 0) == e["chunks"]}
+    # rows no catalog entry vouches for (a crash's leftovers); without them, the atomic per-file
+    # swaps below cannot leave any, and the closing check is skipped
+    leftovers = any(catalog.get(p, {}).get("sha256") != sha for p, sha in counts)
     report.repaired = sorted(set(catalog) - set(healthy))
 
     contents: dict[str, tuple[SourceFile, bytes | None, str]] = {}
@@ -143,8 +146,7 @@ def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] 
     if gone:
         store.delete_files(gone)
         report.deleted = gone
-    final = {p: e["sha256"] for p, e in store.catalog().items()}
-    orphans = store.delete_orphans(final)
+    orphans = store.delete_orphans({p: e["sha256"] for p, e in store.catalog().items()}) if leftovers else 0
     if report.changed or orphans or report.chunks_written or restamped or store.unfinished():
         progress("optimize", 0, 1, "")
         store.finish()

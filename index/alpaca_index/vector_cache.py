@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 ADDRESS = "_rowaddr"
+MAX_CHUNKS = 32
 
 
 class VectorCache:
@@ -52,27 +53,30 @@ class VectorCache:
         self._version = version
 
     def _apply(self, keep: np.ndarray, fresh: pa.Table | None) -> None:
-        parts, matrices, addrs = [], [], []
+        parts, matrices, addrs, paths, kinds = [], [], [], [], []
         if self._data is not None and keep.any():
             parts.append(self._data.filter(pa.array(keep)))
-            matrices.append(self._matrix[keep])
-            addrs.append(self._addrs[keep])
+            for out, mine in ((matrices, self._matrix), (addrs, self._addrs), (paths, self._paths),
+                              (kinds, self._kinds)):
+                out.append(mine[keep])
         if fresh is not None and fresh.num_rows:
             vectors = fresh.column("vector").combine_chunks()
             dim = vectors.type.list_size
             matrices.append(vectors.values.to_numpy(zero_copy_only=False).reshape(-1, dim).astype(np.float32))
             addrs.append(fresh.column(ADDRESS).to_numpy().astype(np.uint64))
+            paths.append(np.array(fresh.column("path").to_pylist(), dtype=object))
+            kinds.append(np.array(fresh.column("kind").to_pylist(), dtype=object))
             parts.append(fresh.select(self.columns))
         if not parts:
             self._data, self._matrix = None, np.zeros((0, 0), dtype=np.float32)
             self._addrs = np.zeros(0, dtype=np.uint64)
             self._paths = self._kinds = np.array([], dtype=object)
             return
-        self._data = pa.concat_tables(parts).combine_chunks()
+        data = pa.concat_tables(parts)
+        # a few edits leave a few chunks; many would slow `take`, so merge them now and then
+        self._data = data.combine_chunks() if data.column(0).num_chunks > MAX_CHUNKS else data
         self._matrix = np.ascontiguousarray(np.concatenate(matrices))
-        self._addrs = np.concatenate(addrs)
-        self._paths = np.array(self._data.column("path").to_pylist(), dtype=object)
-        self._kinds = np.array(self._data.column("kind").to_pylist(), dtype=object)
+        self._addrs, self._paths, self._kinds = (np.concatenate(a) for a in (addrs, paths, kinds))
 
     def reset(self) -> None:
         """Forget everything (the table was rebuilt: its row addresses start over)."""

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from alpaca_server.memory import release_memory
+
 log = logging.getLogger(__name__)
 
 STAGE_SPAN = {"scan": (0, 15), "chunk": (15, 30), "embed": (30, 95), "optimize": (95, 100)}
@@ -212,6 +214,7 @@ class Engine:
             finally:
                 with self._lock:
                     self._pass = None
+                release_memory()  # the pass's peak (reads, encoding, merges) need not stay resident
                 for w in waiters:
                     w.set()
                 self.on_progress("end", {"message": self.error or "up to date"})
