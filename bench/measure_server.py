@@ -96,7 +96,8 @@ async def _run(docs: Path, index: Path, saves: int, work: Path) -> dict:
         await asyncio.sleep(0.2)
     ready_s = time.perf_counter() - t0
     out: dict = {"docs": status["docs"], "chunks": status["chunks"], "initialize_ms": round(init_ms, 1),
-                 "first_index_ready_s": round(ready_s, 1), "state": status["state"]}
+                 "first_index_ready_s": round(ready_s, 1), "state": status["state"],
+                 "server_rss_ready_mb": rss_mb(pid)}  # index open and synced, no query yet
 
     timings = []
     for q in QUERIES * 3:

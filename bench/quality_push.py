@@ -78,11 +78,7 @@ class Variants:
         """Rocchio: move the query vector towards its top-3 chunks, search again."""
         vector = self.index.embedder.encode_query(q)
         first = self.index.search(q, 3)
-        rows = self.index.vectors
-        with rows._lock:
-            rows._load(self.table)
-            position = {r["id"]: i for i, r in enumerate(rows._rows)}
-            top = rows._matrix[[position[h.id] for h in first if h.id in position]]
+        top = self.index.vectors.vectors_of(self.table, [h.id for h in first])
         moved = vector + 0.5 * top.mean(axis=0) if len(top) else vector
         return self._files(moved / np.linalg.norm(moved), q)
 

@@ -98,6 +98,14 @@ class VectorCache:
         vector = matrix[titles[0]] if len(titles) else matrix[idx].mean(axis=0)
         return vector / (np.linalg.norm(vector) or 1.0)
 
+    def vectors_of(self, table, ids: list[str]) -> np.ndarray:
+        """The stored vectors of these chunk ids (those still in the table), in the given order."""
+        data, _, _, matrix = self._snapshot(table)
+        if data is None:
+            return np.zeros((0, 0), dtype=np.float32)
+        position = {chunk_id: i for i, chunk_id in enumerate(data.column("id").to_pylist())}
+        return matrix[[position[i] for i in ids if i in position]]
+
     def search(self, table, vector: np.ndarray, limit: int, path_prefix: str | None = None,
                exclude_path: str | None = None) -> list[dict]:
         """Top rows by cosine similarity (vectors are normalised), each with `_distance` like LanceDB's."""

@@ -64,3 +64,14 @@ def test_a_cache_opened_on_a_rebuilt_table_starts_over(tmp_path, embedder, docs_
     rebuilt = DocsIndex(tmp_path / "db", embedder=embedder)
     cache.reset()
     assert cache.search(rebuilt.store.chunks, embedder.encode_query("autoscaling"), 5) == []
+
+
+def test_vectors_of_returns_the_stored_vectors_in_order(tmp_path, embedder, docs_dir):
+    index = DocsIndex(tmp_path / "db", embedder=embedder)
+    index.sync([docs_dir])
+    hits = index.search("autoscaling an asynchronous endpoint", 3)
+    got = index.vectors.vectors_of(index.store.chunks, [h.id for h in reversed(hits)] + ["no-such-id"])
+    stored = table_rows(index)
+    assert got.shape == (3, embedder.dim)
+    for vector, hit in zip(got, reversed(hits)):
+        assert tuple(np.round(vector, 5)) == stored[hit.id][3]
