@@ -87,10 +87,12 @@ def last_status(client: LanguageClient) -> dict | None:
     return items[-1] if items else None
 
 
-async def wait_ready(client: LanguageClient, timeout: float = 90.0) -> dict:
+async def wait_ready(client: LanguageClient, timeout: float = 90.0, settled: bool = False) -> dict:
+    """Until the server says ready; `settled` also waits for no file changes queued for a next pass
+    (after a storm, watcher events can still arrive when the last pass has already finished)."""
     async def ready():
         status = await command(client, "alpaca.status")
-        return status if status["state"] == "ready" else None
+        return status if status["state"] == "ready" and not (settled and status["pending"]) else None
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
