@@ -215,3 +215,33 @@ async def test_watcher_edit_and_delete(client: LanguageClient):
 def _status_files(client, n):
     s = client.alpaca["alpaca/status"]
     return s and s[-1]["state"] == "ready" and s[-1]["docs"] == n
+
+
+async def test_reindex_reads_files_a_save_trusts_unchanged(client: LanguageClient):
+    """A pass after a save skips files whose size and mtime match the index (like git); Reindex
+    reads them all, so a same-size rewrite that kept its old mtime is found only then."""
+    import os
+
+    await wait_ready(client, settled=True)
+    page = client.docs / "inference-pipelines.md"
+    old = time.time() - 3600
+    os.utime(page, (old, old))
+    await command(client, "alpaca.reindex", {"wait": True})  # records the old mtime as trustworthy
+    text = page.read_text()
+    first = text.index("\n") + 1
+    word = "wombatwidget"
+    line_end = text.index("\n", first + len(word) + 1)
+    rewritten = text[:first] + (word + " " + text[first:line_end])[: line_end - first] + text[line_end:]
+    assert len(rewritten.encode()) == len(text.encode()) and rewritten != text
+    page.write_text(rewritten)
+    os.utime(page, (old, old))
+    client.text_document_did_save(types.DidSaveTextDocumentParams(
+        text_document=types.TextDocumentIdentifier(uri=page.as_uri())))
+    await asyncio.sleep(0.5)
+    await wait_ready(client, settled=True)
+    found = await command(client, "alpaca.search", {"query": word, "k": 3})
+    assert not any(word in r["snippet"] for r in found["results"]), "size+mtime unchanged: not re-read"
+    status = await command(client, "alpaca.reindex", {"wait": True})
+    assert status["last_report"]["modified"] == ["inference-pipelines.md"]
+    found = await command(client, "alpaca.search", {"query": word, "k": 3})
+    assert found["results"][0]["path"] == "inference-pipelines.md" and word in found["results"][0]["snippet"]
