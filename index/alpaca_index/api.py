@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alpaca_index.chunking import ChunkSettings
 from alpaca_index.embedding import DEFAULT_MODEL, Embedder
 from alpaca_index.loading import DEFAULT_MAX_BYTES
-from alpaca_index.search import _COLUMNS, Hit, SearchSettings, best_per_file, hybrid
+from alpaca_index.search import (_COLUMNS, Hit, SearchSettings, best_per_file, fuse, hybrid, text_candidates,
+                                  vector_candidates)
 from alpaca_index.store import CHUNKS, IndexCorrupt, Store
 from alpaca_index.vector_cache import VectorCache
 from alpaca_index.sync import Progress, SyncReport, sync
@@ -16,6 +18,7 @@ from alpaca_index.sync import Progress, SyncReport, sync
 __all__ = ["DocsIndex", "Hit", "SyncReport", "IndexCorrupt"]
 
 RELATED_QUERY_TOKENS = 200
+_FULL_TEXT = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alpaca-fulltext")
 
 
 class DocsIndex:
@@ -75,10 +78,18 @@ class DocsIndex:
     def search(self, query: str, k: int = 10, path_prefix: str | None = None,
                exclude_path: str | None = None) -> list[Hit]:
         query = (query or "").strip()
-        if not query or self.store.chunks.count_rows() == 0:
+        table = self.store.chunks
+        if not query or table.count_rows() == 0:
             return []
-        vector = self.embedder.encode_query(query)
-        return hybrid(self.store.chunks, vector, query, k, self.searching, path_prefix, exclude_path, self.vectors)
+        depth = max(self.searching.candidates, k)
+        # the full-text half runs while the query is encoded (LanceDB and torch both release the GIL)
+        text = _FULL_TEXT.submit(text_candidates, table, query, depth, self.searching, path_prefix, exclude_path)
+        try:
+            vector_rows = vector_candidates(table, self.embedder.encode_query(query), depth, path_prefix,
+                                            exclude_path, self.vectors)
+        finally:
+            text_rows = text.result()
+        return fuse(vector_rows, text_rows, k, depth, self.searching)
 
     def search_files(self, query: str, k: int = 5, path_prefix: str | None = None,
                      exclude_path: str | None = None) -> list[Hit]:

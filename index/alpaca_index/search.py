@@ -61,23 +61,35 @@ def _where(path_prefix: str | None, exclude_path: str | None) -> str | None:
 def hybrid(table, query_vector: np.ndarray, query_text: str, k: int, settings: SearchSettings,
            path_prefix: str | None = None, exclude_path: str | None = None, vectors=None) -> list[Hit]:
     """`vectors` (a VectorCache) answers the vector half from memory; else LanceDB scans the table."""
-    where = _where(path_prefix, exclude_path)
     depth = max(settings.candidates, k)
-    if vectors is not None:
-        vector_rows = vectors.search(table, query_vector, depth, path_prefix, exclude_path)
-    else:
-        vq = table.search(query_vector, vector_column_name="vector").distance_type("cosine")
-        if where:
-            vq = vq.where(where, prefilter=True)
-        vector_rows = vq.select(_COLUMNS + ["_distance"]).limit(depth).to_list()
-    text_rows: list[dict] = []
-    words = keyword_query(query_text)
-    if words and settings.text_weight > 0:
-        tq = table.search(words, query_type="fts", fts_columns=FTS_COLUMN)
-        if where:
-            tq = tq.where(where, prefilter=True)
-        text_rows = tq.select(_COLUMNS + ["_score"]).limit(depth).to_list()
+    vector_rows = vector_candidates(table, query_vector, depth, path_prefix, exclude_path, vectors)
+    text_rows = text_candidates(table, query_text, depth, settings, path_prefix, exclude_path)
+    return fuse(vector_rows, text_rows, k, depth, settings)
 
+
+def vector_candidates(table, query_vector: np.ndarray, depth: int, path_prefix: str | None = None,
+                      exclude_path: str | None = None, vectors=None) -> list[dict]:
+    if vectors is not None:
+        return vectors.search(table, query_vector, depth, path_prefix, exclude_path)
+    vq = table.search(query_vector, vector_column_name="vector").distance_type("cosine")
+    if where := _where(path_prefix, exclude_path):
+        vq = vq.where(where, prefilter=True)
+    return vq.select(_COLUMNS + ["_distance"]).limit(depth).to_list()
+
+
+def text_candidates(table, query_text: str, depth: int, settings: SearchSettings, path_prefix: str | None = None,
+                    exclude_path: str | None = None) -> list[dict]:
+    words = keyword_query(query_text)
+    if not words or settings.text_weight <= 0:
+        return []
+    tq = table.search(words, query_type="fts", fts_columns=FTS_COLUMN)
+    if where := _where(path_prefix, exclude_path):
+        tq = tq.where(where, prefilter=True)
+    return tq.select(_COLUMNS + ["_score"]).limit(depth).to_list()
+
+
+def fuse(vector_rows: list[dict], text_rows: list[dict], k: int, depth: int, settings: SearchSettings) -> list[Hit]:
+    """Weighted reciprocal rank fusion of the two candidate lists."""
     fused: dict[str, float] = {}
     rows: dict[str, dict] = {}
     similarity: dict[str, float] = {}

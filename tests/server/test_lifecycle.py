@@ -133,7 +133,10 @@ async def test_queries_answer_during_a_full_index(client: LanguageClient):
               watch=False, debounceMs=50)
     await wait_until(lambda: (s := last_status(client)) and s["state"] == "indexing", timeout=30)
     hover_doc = client.base / "q.py"
-    hover_doc.write_text("x = dict(ProductionVariants=[])\n")
+    symbols = ["ProductionVariants", "KmsKeyId", "InitialInstanceCount", "VolumeKmsKeyId", "MaxConcurrency",
+               "EndpointConfigName", "InstanceType", "VariantName", "ScalingPolicy", "DataCaptureConfig",
+               "ExecutionRoleArn", "ModelDataUrl"]
+    hover_doc.write_text("".join(f"x = dict({name}=[])\n" for name in symbols))
     client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
         uri=hover_doc.as_uri(), language_id="python", version=1, text=hover_doc.read_text())))
     times, hovers = [], []
@@ -143,18 +146,20 @@ async def test_queries_answer_during_a_full_index(client: LanguageClient):
         times.append((time.perf_counter() - t) * 1000)
         assert result["results"]
         t = time.perf_counter()
-        await client.text_document_hover_async(types.HoverParams(
+        await client.text_document_hover_async(types.HoverParams(  # a new symbol each time: not cached
             text_document=types.TextDocumentIdentifier(uri=hover_doc.as_uri()),
-            position=types.Position(line=0, character=12)))
-        hovers.append((time.perf_counter() - t) * 1000)
+            position=types.Position(line=len(hovers) % len(symbols), character=12)))
+        if len(times) <= len(symbols):
+            hovers.append((time.perf_counter() - t) * 1000)
     status = await wait_ready(client, timeout=120)
     assert status["docs"] > 30
     times.sort()
     hovers.sort()
     if times:
         print(f"\nduring full index ({len(times)} samples): search p50 {times[len(times) // 2]:.0f} ms "
-              f"max {times[-1]:.0f} ms; hover p50 {hovers[len(hovers) // 2]:.0f} ms max {hovers[-1]:.0f} ms")
-        assert times[len(times) // 2] < 1000
+              f"max {times[-1]:.0f} ms; uncached hover p50 {hovers[len(hovers) // 2]:.0f} ms max {hovers[-1]:.0f} ms")
+        # the bar: a hover or search during a full index answers within 200 ms
+        assert times[len(times) // 2] < 200 and hovers[len(hovers) // 2] < 200
 
 
 async def test_corrupt_index_is_rebuilt_with_a_message(client: LanguageClient):
