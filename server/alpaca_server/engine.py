@@ -205,8 +205,9 @@ class Engine:
                 self._reopen = False
                 waiters, self._waiters = self._waiters, []
                 self._pass = _Pass(requested=len(paths), waiters=waiters)
+            completed = False
             try:
-                self._one_pass(config, reopen, paths, rehash)
+                completed = self._one_pass(config, reopen, paths, rehash)
             except Exception as exc:  # the worker must survive anything
                 log.exception("sync pass failed")
                 self._set_state("error", f"indexing failed: {type(exc).__name__}: {exc}")
@@ -214,10 +215,13 @@ class Engine:
             finally:
                 with self._lock:
                     self._pass = None
+                # progress ends before the status says ready: a client that sees "ready" has its bar closed
+                self.on_progress("end", {"message": self.error or "up to date"})
+                if completed:
+                    self._set_state("ready")
                 release_memory()  # the pass's peak (reads, encoding, merges) need not stay resident
                 for w in waiters:
                     w.set()
-                self.on_progress("end", {"message": self.error or "up to date"})
                 if self.state != "error":
                     self.on_status(self.status())
 
@@ -245,17 +249,18 @@ class Engine:
         self._opened.set()
         return True
 
-    def _one_pass(self, config: Config, reopen: bool, paths: list[str], rehash: bool = False) -> None:
+    def _one_pass(self, config: Config, reopen: bool, paths: list[str], rehash: bool = False) -> bool:
+        """One sync pass; True when it ran to the end (the caller then reports ready)."""
         if reopen or self.index is None:
             if not self._open(config):
-                return
+                return False
         roots = [r for r in config.roots if r.is_dir()]
         missing = [r for r in config.roots if not r.is_dir()]
         if not roots:
             what = ", ".join(str(r) for r in config.roots) or "(none configured)"
             self._set_state("error", f"docs folder not found: {what}")
             self.on_message("error", f"Alpaca: docs folder not found: {what}. Set alpaca.docsPaths to an existing folder.")
-            return
+            return False
         if missing:
             self.on_message("warning", "Alpaca: docs folder not found, skipped: " + ", ".join(map(str, missing)))
         self._set_state("indexing")
@@ -273,12 +278,12 @@ class Engine:
             more = f" (+{len(unreadable) - 3} more)" if len(unreadable) > 3 else ""
             self.on_message("warning", f"Alpaca: {len(unreadable)} file(s) could not be read: {shown}{more}")
         log.info("sync: %s", self.last_report)
-        self._set_state("ready")
+        return True
 
     def _progress(self, stage: str, done: int, total: int, current: str) -> None:
         p = self._pass
         if p is None:
-            return
+            return False
         lo, hi = STAGE_SPAN.get(stage, (0, 100))
         frac = (done / total) if total else 0.0
         with self._lock:

@@ -41,8 +41,10 @@ async def test_initialize_reaches_ready_with_counts_and_progress(client: Languag
     assert status["last_sync"] and status["pending"] == 0 and status["percent"] == 100
     states = [s["state"] for s in client.alpaca["alpaca/status"]]
     assert "indexing" in states and states[-1] == "ready"
-    kinds = [v.kind for reports in client.progress_reports.values() for v in reports]
-    assert kinds[0] == "begin" and "report" in kinds and kinds[-1] == "end"
+    # $/progress is a notification stream of its own: the closing `end` may trail the status reply
+    kinds = await wait_until(lambda: (k := [v.kind for reports in client.progress_reports.values() for v in reports])
+                             and k[-1] == "end" and k, timeout=10)
+    assert kinds[0] == "begin" and "report" in kinds
 
 
 async def test_search_finds_the_right_page(client: LanguageClient):
