@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +88,21 @@ class Embedder:
         return out
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        """One query on a one-thread torch: a second OpenMP thread only spins against LanceDB's own
+        threads for a text this short (2 cores: query p50 65 → 38 ms, bench/search_latency.py)."""
+        self.model  # noqa: B018 - load outside the query thread, so a first query can't block it for seconds
+        return _QUERY_THREAD.submit(lambda: self.encode([text])[0]).result()
+
+
+def _one_torch_thread() -> None:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.ones(8, 8) @ torch.ones(8, 8)  # torch sets a thread's OpenMP size on its first op; limit after it
+    threadpool_limits(1)  # this thread only: bulk encoding elsewhere keeps every core
+
+
+_QUERY_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alpaca-query", initializer=_one_torch_thread)
 
 
 def _quantized(model):
