@@ -52,7 +52,7 @@ def write_report(results: Path, suffix: str, out: Path) -> None:
              "measured in the same run (same section). Raw numbers: `bench/results/`.", ""]
     indexing = _load(results, "indexing", suffix)
     machine = next((d["machine"] for d in [indexing, *(_load(results, n, suffix) for n in
-                    ("quality", "ablations", "answers", "server"))] if d and "machine" in d), None)
+                    ("quality", "ablations", "answers", "server", "search"))] if d and "machine" in d), None)
     if machine:
         versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v)
         parts += [f"**Machine:** {machine['cpus']} cores ({machine['cpu']}), {machine['memory_gib']} GiB, "
@@ -113,7 +113,8 @@ def write_report(results: Path, suffix: str, out: Path) -> None:
                            "chunks/s": i8[n]["encode_chunks_per_s"]} for n in ("fp32", "int8")],
                          ["backend", "recall@5", "MRR@10", "chunks/s"]),
                   "", f"int8 speed-up: {i8['int8_speedup']}×", ""]
-    for name, title in (("answers", "Answers (llama.cpp)"), ("server", "Language server")):
+    for name, title in (("answers", "Answers (llama.cpp)"), ("server", "Language server"),
+                        ("search", "Query latency by stage (index API, quiet machine)")):
         data = _load(results, name, suffix)
         if data:
             body = {k: v for k, v in data.items() if k != "machine"}

@@ -28,7 +28,7 @@ from alpaca_index.evaluation import load_questions  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = Path(__file__).resolve().parent / ".cache"  # docs copy + index shared by sections (gitignored)
-SECTIONS = ("indexing", "quality", "ablations", "answers", "server")
+SECTIONS = ("indexing", "quality", "ablations", "answers", "server", "search")
 
 
 def prepared_docs(pages: list[str], work: Path, fresh: bool) -> tuple[Path, Path, bool]:
@@ -79,15 +79,21 @@ def section_indexing(pages, questions, tmp: Path, work: Path) -> dict:
     }
 
 
-def section_quality(pages, questions, tmp: Path, work: Path) -> dict:
-    import quality_push
-
+def built_index(pages: list[str], work: Path):
+    """The shared index, built first if no earlier section left one: (db, DocsIndex, reused)."""
     from alpaca_index.api import DocsIndex
 
     docs, db, reused = prepared_docs(pages, work, fresh=False)
     index = DocsIndex(db)
     if not reused:
         index.sync([docs])
+    return db, index, reused
+
+
+def section_quality(pages, questions, tmp: Path, work: Path) -> dict:
+    import quality_push
+
+    db, index, reused = built_index(pages, work)
     return quality_push.run(db, questions, index) | {"pages": len(pages), "index_reused": reused}
 
 
@@ -118,6 +124,14 @@ def section_server(pages, questions, tmp: Path, work: Path) -> dict:
     return measure_server.run(docs, db) | {"index_reused": reused}
 
 
+def section_search(pages, questions, tmp: Path, work: Path) -> dict:
+    import search_latency
+
+    _, index, reused = built_index(pages, work)
+    return search_latency.measure(index, [q.question for q in questions]) | {"pages": len(pages),
+                                                                             "index_reused": reused}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small subset, a few minutes")
@@ -134,9 +148,9 @@ def main() -> None:
     else:
         full = corpus_pages(CORPUS)
         ablation = subset(CORPUS, questions, distractors=300)
-    plan = {"indexing": full, "quality": full, "ablations": ablation, "answers": full, "server": full}
+    plan = {"indexing": full, "quality": full, "ablations": ablation, "answers": full, "server": full, "search": full}
     runners = {"indexing": section_indexing, "quality": section_quality, "ablations": section_ablations,
-               "answers": section_answers, "server": section_server}
+               "answers": section_answers, "server": section_server, "search": section_search}
     suffix = "-quick" if args.quick else ""
     for name in args.only:
         print(f"== {name} ({len(plan[name])} pages)", file=sys.stderr, flush=True)

@@ -20,6 +20,7 @@ SCHEMA_VERSION = 1
 FTS_COLUMN = "embed_text"
 COMPACT_FRAGMENTS = 24  # each sync adds a fragment or two; compacting every time costs seconds
 LOCAL_GRACE = timedelta(minutes=1)  # old versions a local query in flight may still be reading
+CHECK_BATCH_ROWS = 2048  # rows per batch when the open reads the whole chunks table
 
 
 class IndexCorrupt(RuntimeError):
@@ -154,22 +155,17 @@ class Store:
         embedded text (which ends with the text shown). The files of rows that fail lose all their
         chunk rows: their catalog entries then disagree with the chunks and the next sync redoes just
         those files. Returns their paths."""
-        try:
-            table = self._chunks.to_lance().to_table()
-            self.files_table.to_lance().to_table()
+        damaged: set[str] = set()
+        try:  # batch by batch: the whole table at once would leave its peak in the allocator for good
+            for batch in self._chunks.to_lance().to_batches(batch_size=CHECK_BATCH_ROWS):
+                damaged |= _damaged_paths(batch)
+            for _ in self.files_table.to_lance().to_batches():
+                pass
         except Exception as exc:  # lance raises a variety of IO/format errors
             raise IndexCorrupt(f"index tables unreadable: {exc}") from exc
-        if table.num_rows == 0:
-            return []
-        vectors = table.column("vector").combine_chunks()
-        matrix = np.asarray(vectors.flatten(), dtype=np.float32).reshape(len(vectors), -1)
-        with np.errstate(all="ignore"):
-            norms = np.linalg.norm(matrix, axis=1)
-        bad_vector = ~np.isfinite(norms) | ((norms > 1e-6) & (np.abs(norms - 1.0) > 1e-3))  # vectors are normalised
-        paths, shown, embedded, hashes = (table.column(c).to_pylist()
-                                          for c in ("path", "text", "embed_text", "text_hash"))
-        damaged = sorted({p for p, s, e, h, bad in zip(paths, shown, embedded, hashes, bad_vector)
-                          if bad or not e.endswith(s) or hashlib.sha1(e.encode("utf-8")).hexdigest() != h})
+        finally:
+            pa.default_memory_pool().release_unused()
+        damaged = sorted(damaged)
         for begin in range(0, len(damaged), 200):
             self._chunks.delete(in_list("path", damaged[begin:begin + 200]))
         return damaged
@@ -276,3 +272,17 @@ class Store:
         # the versions that form this sync's consistent snapshot (the shared-index cache copies exactly these)
         self.set_meta(last_sync=str(time.time()), chunks_version=str(self._chunks.version),
                       files_version=str(self.files_table.version))
+
+
+def _damaged_paths(batch: pa.RecordBatch) -> set[str]:
+    """Paths of rows whose vector is not unit length or whose texts don't match their hash."""
+    if batch.num_rows == 0:
+        return set()
+    vectors = batch.column("vector")
+    matrix = np.asarray(vectors.flatten(), dtype=np.float32).reshape(len(vectors), -1)
+    with np.errstate(all="ignore"):
+        norms = np.linalg.norm(matrix, axis=1)
+    bad_vector = ~np.isfinite(norms) | ((norms > 1e-6) & (np.abs(norms - 1.0) > 1e-3))  # vectors are normalised
+    paths, shown, embedded, hashes = (batch.column(c).to_pylist() for c in ("path", "text", "embed_text", "text_hash"))
+    return {p for p, s, e, h, bad in zip(paths, shown, embedded, hashes, bad_vector)
+            if bad or not e.endswith(s) or hashlib.sha1(e.encode("utf-8")).hexdigest() != h}

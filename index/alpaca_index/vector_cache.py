@@ -51,6 +51,7 @@ class VectorCache:
             if fresh_ids else None
         self._apply(keep, fresh)
         self._version = version
+        pa.default_memory_pool().release_unused()  # the scan's buffers, else kept by the allocator
 
     def _apply(self, keep: np.ndarray, fresh: pa.Table | None) -> None:
         parts, matrices, addrs, paths, kinds = [], [], [], [], []

@@ -16,7 +16,7 @@ pytest.importorskip("langchain_text_splitters", reason="bench extra not installe
 @pytest.mark.skipif(not (SHARED_CORPUS.exists() and DEV_QUESTIONS.exists()), reason="shared corpus not available")
 def test_quick_bench_writes_results_and_charts(tmp_path):
     cmd = [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--only", "indexing", "quality", "ablations",
-           "--results", str(tmp_path / "results"), "--report", str(tmp_path / "RESULTS.md"),
+           "search", "--results", str(tmp_path / "results"), "--report", str(tmp_path / "RESULTS.md"),
            "--work", str(tmp_path / "work")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -28,6 +28,9 @@ def test_quick_bench_writes_results_and_charts(tmp_path):
     assert set(ablations["chunking"]) >= {"no heading context", "128-token chunks"}
     push = json.loads((tmp_path / "results" / "quality-quick.json").read_text())
     assert push["index_reused"] and "fusion: RRF k=20" in push["variants"] and push["keyword_queries"]
+    search = json.loads((tmp_path / "results" / "search-quick.json").read_text())
+    assert search["index_reused"] and search["search_files"]["n"] > 0 and search["stage_encode_query"]["p50_ms"] > 0
     report = (tmp_path / "RESULTS.md").read_text()
     assert "| cold index (s) |" in report and "Ablations" in report and "Quality push" in report
+    assert "Query latency by stage" in report
     assert (tmp_path / "indexing-quick.png").stat().st_size > 1000
