@@ -114,7 +114,7 @@ def write_report(results: Path, suffix: str, out: Path) -> None:
                          ["backend", "recall@5", "MRR@10", "chunks/s"]),
                   "", f"int8 speed-up: {i8['int8_speedup']}×", ""]
     for name, title in (("answers", "Answers (llama.cpp)"), ("server", "Language server"),
-                        ("search", "Query latency by stage (index API, quiet machine)")):
+                        ("search", "Query latency by stage (index API; the whole call and each stage alone)")):
         data = _load(results, name, suffix)
         if data:
             body = {k: v for k, v in data.items() if k != "machine"}
