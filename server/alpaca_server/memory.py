@@ -1,8 +1,9 @@
 """Give freed heap back to the system after big steps (opening the index, a sync pass).
 
 Reading the chunks table, encoding and merging allocate and free tens of MB at a time; glibc keeps
-the freed pages (and Arrow's allocator its own), so a server that stays up all day would hold its peak forever. `malloc_trim`
-returns them (~60–100 MB on the full corpus) in a few milliseconds.
+the freed pages (and Arrow's allocator its own), so a server that stays up all day would hold its
+peak forever. `malloc_trim` and Arrow's `release_unused` return them (~60–100 MB on the full corpus)
+in a few milliseconds.
 """
 
 from __future__ import annotations
