@@ -230,6 +230,9 @@ def _register_optional() -> None:
     except ImportError:
         return
     register(app)
+    from alpaca_index.models.cli import register as register_models
+
+    register_models(app)
 
 
 _register_optional()

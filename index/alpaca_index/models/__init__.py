@@ -1,0 +1,1 @@
+"""Getting an answer model: GGUF files from the Hugging Face hub, a local Ollama, and the remembered choice."""
