@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# the answer model chosen with `alpaca model use` lives in the user's config file: the suite never
+# reads the developer's own choice (tests that need one write their own)
+os.environ["ALPACA_CONFIG"] = str(Path(tempfile.mkdtemp(prefix="alpaca-config-")) / "config.json")
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DOCS = REPO / "samples" / "docs"
