@@ -12,7 +12,7 @@ QUESTIONS := "What is SageMaker?" \
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 E2E_DEBS := chromium build-essential pkg-config libkrb5-dev libxkbfile-dev libsecret-1-dev libx11-dev
 
-.PHONY: demo test install system-deps node-deps extension clean
+.PHONY: demo demo-install test install system-deps node-deps extension clean
 
 # torch first: pip takes the CPU wheel from local disk; a bare `torch` dependency would pull CUDA.
 $(BIN)/.installed: pyproject.toml
@@ -24,7 +24,23 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-demo: install
+# The demo installs only what it runs: no test, bench or llm extras (llama-cpp-python builds from
+# source for minutes). A full install from `make test` serves it too.
+$(BIN)/.installed-demo: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e .
+	touch $@
+
+demo-install: $(if $(wildcard $(BIN)/.installed),$(BIN)/.installed,$(BIN)/.installed-demo)
+
+# A GGUF model chosen with `alpaca model use` / `pull` (or ALPACA_MODEL) answers the demo: then,
+# and only then, llama-cpp-python is installed. An endpoint (e.g. Ollama) needs nothing more.
+demo: demo-install
+	@$(BIN)/python -c "import sys; from alpaca_index.answer import AnswerSettings as S; s = S.from_env(); \
+		sys.exit(0 if s.model_path and not s.endpoint else 1)" && ! $(BIN)/python -c "import llama_cpp" 2>/dev/null \
+		&& { echo "A GGUF model is configured: installing llama-cpp-python (a source build takes minutes)"; \
+		     $(BIN)/pip install -q -e '.[llm]'; } || true
 	$(BIN)/alpaca index samples/docs --db $(DB)
 	@for q in $(QUESTIONS); do echo; echo "## $$q"; $(BIN)/alpaca ask "$$q" --db $(DB); done
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from alpaca_index.answer import AnswerSettings, answer
+from alpaca_index.answer import answer
 
 from alpaca_server.queries import file_uri
 
@@ -24,9 +24,7 @@ def _with_uri(entry: dict) -> dict:
 
 def run_answer(index, question: str, k: int, settings, emit: Callable[[str], None],
                cancelled: Callable[[], bool]) -> dict:
-    answer_settings = AnswerSettings(model_path=settings.model_path or None, endpoint=settings.endpoint_url or None,
-                                     allow_remote=settings.allow_remote, k=k)
-    result = answer(index, question, answer_settings, on_text=emit, cancelled=cancelled)
+    result = answer(index, question, settings.answer_settings(k), on_text=emit, cancelled=cancelled)
     if result.cancelled:
         raise Cancelled()
     return {

@@ -217,9 +217,9 @@ def _running_loop():
 
 
 def create_server() -> AlpacaServer:
-    from alpaca_server.features import ask, commands, documents, hover, lifecycle
+    from alpaca_server.features import ask, commands, documents, hover, lifecycle, models
 
     server = AlpacaServer()
-    for module in (lifecycle, documents, commands, ask, hover):
+    for module in (lifecycle, documents, commands, ask, hover, models):
         module.register(server)
     return server

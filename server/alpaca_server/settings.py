@@ -22,6 +22,8 @@ class Settings:
     index_path: str = ""
     model_path: str = ""  # generation model (GGUF) for answers
     endpoint_url: str = ""  # OpenAI-compatible endpoint for answers
+    endpoint_model: str = ""  # the model name sent to the endpoint ("" = the answer path's default)
+    endpoint_context: int = 0  # the endpoint model's context size in tokens (0 = the answer path's default)
     allow_remote: bool = False
     results_count: int = DEFAULT_RESULTS
     hover: bool = True
@@ -41,15 +43,36 @@ class Settings:
 
     def _destination(self) -> tuple[str, str]:
         """The answer path's own rule (an endpoint wins over a model file), so status never differs from it."""
-        from alpaca_index.answer import AnswerSettings, destination
+        from alpaca_index.answer import destination
 
-        return destination(AnswerSettings(model_path=self.model_path or None, endpoint=self.endpoint_url or None,
-                                          allow_remote=self.allow_remote))
+        return destination(self.answer_settings())
+
+    def answer_settings(self, k: int | None = None):
+        """What answers use: the editor's settings, else the model chosen with `alpaca model use` / the
+        editor's set-up (the user config file). The endpoint's API key comes from the server's
+        environment (ALPACA_API_KEY, set by the editor from its secret storage), never from settings."""
+        import os
+
+        from alpaca_index.answer import AnswerSettings
+        from alpaca_index.models.config import answer_model
+
+        chosen = {"model_path": self.model_path or None, "endpoint": self.endpoint_url or None}
+        if not self.model_path and not self.endpoint_url:
+            chosen.update(answer_model())
+        if self.endpoint_model:
+            chosen["endpoint_model"] = self.endpoint_model
+        if self.endpoint_context:
+            chosen["endpoint_ctx"] = self.endpoint_context
+        if k is not None:
+            chosen["k"] = k
+        return AnswerSettings(allow_remote=self.allow_remote, api_key=os.environ.get("ALPACA_API_KEY") or None,
+                              **{key: value for key, value in chosen.items() if value is not None})
 
 
 _KEYS = {
     "docsPaths": ("docs_paths", list), "indexPath": ("index_path", str), "modelPath": ("model_path", str),
     "endpointUrl": ("endpoint_url", str), "allowRemote": ("allow_remote", bool),
+    "endpointModel": ("endpoint_model", str), "endpointContextSize": ("endpoint_context", int),
     "resultsCount": ("results_count", int), "hover": ("hover", bool),
     "embeddingModel": ("embedding_model", str), "debounceMs": ("debounce_ms", int),
     "watch": ("watch", bool),
