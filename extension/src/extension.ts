@@ -10,6 +10,7 @@ import { onDidChangePythonInterpreter, watchPythonExtension } from './common/pyt
 import { AlpacaServer } from './common/server';
 import { AnswerPanel } from './ui/answerPanel';
 import { registerCommands } from './ui/commands';
+import { registerModelSetup } from './ui/modelSetup';
 import { registerOpenCommand } from './ui/navigation';
 import { RelatedView } from './ui/relatedView';
 import { StatusBar } from './ui/statusBar';
@@ -28,6 +29,7 @@ export function activate(context: ExtensionContext): void {
         new StatusBar(server),
         registerOpenCommand(),
         ...registerCommands(server, panel, () => related.refresh()),
+        ...registerModelSetup(context, server),
         workspace.onDidChangeConfiguration((e) => {
             if (needsRestart(e)) {
                 log.info('interpreter setting changed; restarting the server');

@@ -123,7 +123,11 @@ def parse(raw, base: Settings | None = None) -> Settings:
                 continue
             changes[attr] = value
         elif kind is int:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 100_000:
+            if attr == "endpoint_context" and value == 0:  # 0: the answer path's default
+                changes[attr] = 0
+                continue
+            limit = 10_000_000 if attr == "endpoint_context" else 100_000  # contexts reach 128k+ tokens
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= limit:
                 warnings.append(f"setting alpaca.{key} must be a positive number; ignored")
                 continue
             changes[attr] = int(value)

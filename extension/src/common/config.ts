@@ -42,6 +42,7 @@ export function affectsServer(e: ConfigurationChangeEvent): boolean {
     return SERVER_KEYS.some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
 }
 
+/** `alpaca.server.installSource`; empty: the wheel shipped in the .vsix. */
 export function installSource(): string {
-    return (workspace.getConfiguration(SECTION).get<string>('server.installSource') ?? '').trim() || 'alpaca-docs';
+    return (workspace.getConfiguration(SECTION).get<string>('server.installSource') ?? '').trim();
 }

@@ -13,13 +13,14 @@ import {
     State,
 } from 'vscode-languageclient/node';
 import { describeSource } from '../core/interpreter';
+import { ModelProgress } from '../core/models';
 import { AnswerMessage, Notification, RelatedNotification, SERVER_MODULE, ServerCommand, ServerSettings, ServerStatus } from '../core/protocol';
 import { configurationPayload, sameSettings } from '../core/settings';
 import { ClientState } from '../core/status';
 import { readInterpreterSettings, readServerSettings, workspaceFolderPath } from './config';
 import { getLog, log, showLog } from './log';
 import { probe, resolveInterpreter } from './python';
-import { explainProblem } from './setup';
+import { explainProblem, readApiKey } from './setup';
 
 export class ServerNotRunning extends Error {
     constructor(reason: string) {
@@ -41,10 +42,12 @@ export class AlpacaServer implements Disposable {
     private readonly statusEmitter = new EventEmitter<ServerStatus>();
     private readonly answerEmitter = new EventEmitter<AnswerMessage>();
     private readonly relatedEmitter = new EventEmitter<RelatedNotification>();
+    private readonly modelProgressEmitter = new EventEmitter<ModelProgress>();
     readonly onDidChangeState = this.stateEmitter.event;
     readonly onStatus = this.statusEmitter.event;
     readonly onAnswer = this.answerEmitter.event;
     readonly onRelated = this.relatedEmitter.event;
+    readonly onModelProgress = this.modelProgressEmitter.event;
 
     constructor(private readonly context: ExtensionContext) {}
 
@@ -94,10 +97,13 @@ export class AlpacaServer implements Disposable {
 
     private async startClient(python: string): Promise<void> {
         const settings = readServerSettings(this.context);
+        // the endpoint's API key lives in the editor's secret storage and reaches the server only
+        // through its environment: never in settings payloads, which are logged
+        const apiKey = await readApiKey(this.context);
         const serverOptions: ServerOptions = {
             command: python,
             args: ['-m', SERVER_MODULE],
-            options: { cwd: workspaceFolderPath(), env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+            options: { cwd: workspaceFolderPath(), env: { ...process.env, PYTHONUNBUFFERED: '1', ...(apiKey ? { ALPACA_API_KEY: apiKey } : {}) } },
         };
         const clientOptions: LanguageClientOptions = {
             documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
@@ -127,6 +133,7 @@ export class AlpacaServer implements Disposable {
             }),
             client.onNotification(Notification.answer, (m: AnswerMessage) => this.answerEmitter.fire(m)),
             client.onNotification(Notification.related, (m: RelatedNotification) => this.relatedEmitter.fire(m)),
+            client.onNotification(Notification.modelProgress, (m: ModelProgress) => this.modelProgressEmitter.fire(m)),
             client.onDidChangeState((e) => {
                 if (e.newState === State.Stopped && this.client === client && this.state === 'running') {
                     this.setState('stopped');
@@ -210,5 +217,6 @@ export class AlpacaServer implements Disposable {
         this.statusEmitter.dispose();
         this.answerEmitter.dispose();
         this.relatedEmitter.dispose();
+        this.modelProgressEmitter.dispose();
     }
 }

@@ -19,6 +19,7 @@ export const Notification = {
     related: 'alpaca/related',
     status: 'alpaca/status',
     activeDocument: 'alpaca/activeDocument',
+    modelProgress: 'alpaca/modelProgress',
 } as const;
 
 /** The `alpaca` settings section the server reads (initializationOptions / didChangeConfiguration). */
@@ -27,6 +28,10 @@ export interface ServerSettings {
     indexPath: string;
     modelPath: string;
     endpointUrl: string;
+    /** The model name sent to the endpoint ('' = the server's default). */
+    endpointModel: string;
+    /** The endpoint model's context size in tokens (0 = the server's default). */
+    endpointContextSize: number;
     allowRemote: boolean;
     resultsCount: number;
     hover: boolean;

@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 import uuid
+from importlib.util import find_spec
 from pathlib import Path
 
 from alpaca_server.features.commands import arguments, invalid
@@ -51,7 +52,8 @@ def _status(ls: AlpacaServer) -> dict:  # off the event loop: looking for Ollama
     except hub.ModelError:
         models = []
     repo, filename = hub.CATALOG[hub.DEFAULT]
-    return {"answer": {"modelPath": settings.model_path or "", "endpoint": settings.endpoint or "",
+    return {"llamaCpp": find_spec("llama_cpp") is not None,  # a GGUF model needs it in the server's environment
+            "answer": {"modelPath": settings.model_path or "", "endpoint": settings.endpoint or "",
                        "endpointModel": settings.endpoint_model if settings.endpoint else ""},
             "backend": backend, "egress": egress, "configPath": str(config.config_path()),
             "modelsDir": str(config.models_dir()), "default": {"name": hub.DEFAULT, "repo": repo, "file": filename},

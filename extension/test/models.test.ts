@@ -1,0 +1,58 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { humanSize, installPlan, isGguf, pipProgress, ProgressTracker } from '../src/core/models';
+
+describe('model set-up', () => {
+    it('shows sizes the way the CLI does', () => {
+        assert.equal(humanSize(4_368_439_584), '4.37 GB');
+        assert.equal(humanSize(512), '512 B');
+        assert.equal(humanSize(null), 'unknown size');
+    });
+
+    it('turns progress reports into withProgress increments that add up to 100', () => {
+        const t = new ProgressTracker();
+        const steps = [0, 250, 250, 900, 1000].map((d) => t.step(d, 1000));
+        assert.equal(steps.reduce((a, s) => a + s.increment, 0), 100);
+        assert.ok(steps.every((s) => s.increment >= 0));
+        assert.equal(steps[3].message, '900 B of 1.00 KB (90%)');
+        assert.equal(new ProgressTracker().step(5_000_000, null, 'pulling manifest').message, 'pulling manifest 5.00 MB');
+    });
+
+    it('recognises a GGUF header', () => {
+        assert.ok(isGguf(new Uint8Array([0x47, 0x47, 0x55, 0x46, 3, 0])));
+        assert.ok(!isGguf(new TextEncoder().encode('<html>')));
+        assert.ok(!isGguf(new Uint8Array([0x47])));
+    });
+});
+
+describe('install plan', () => {
+    const base = { source: '/ext/python/alpaca_docs-0.1.0-py3-none-any.whl', torchIndex: 'https://download.pytorch.org/whl/cpu', llamaCppIndex: '' };
+
+    it('installs torch from the CPU index first on Linux when the package needs it, then the package, then llama.cpp', () => {
+        const steps = installPlan({ ...base, platform: 'linux', extras: ['llm'], needsTorch: true });
+        assert.equal(steps.length, 3);
+        assert.deepEqual(steps[0].args.slice(-3), ['torch', '--index-url', 'https://download.pytorch.org/whl/cpu']);
+        assert.equal(steps[1].args.at(-1), base.source);
+        assert.equal(steps[2].args.at(-1), `${base.source}[llm]`);
+        assert.ok(steps[2].optional && !steps[1].optional);
+        assert.match(steps[2].message, /several minutes/);
+    });
+
+    it('skips torch when the package no longer needs it, and elsewhere than Linux', () => {
+        assert.equal(installPlan({ ...base, platform: 'linux', extras: ['llm'], needsTorch: false }).length, 2);
+        assert.equal(installPlan({ ...base, platform: 'darwin', extras: [], needsTorch: true }).length, 1);
+        assert.equal(installPlan({ ...base, platform: 'linux', extras: ['tune'], needsTorch: true })[1].args.at(-1), `${base.source}[tune]`);
+    });
+
+    it('uses a prebuilt llama-cpp-python index when one is set', () => {
+        const steps = installPlan({ ...base, llamaCppIndex: 'https://example.org/whl/cpu', platform: 'darwin', extras: ['llm', 'bad extra'], needsTorch: false });
+        assert.deepEqual(steps[1].args.slice(-4), [`${base.source}[llm]`, '--extra-index-url', 'https://example.org/whl/cpu', '--prefer-binary']);
+        assert.doesNotMatch(steps[1].message, /several minutes/);
+    });
+
+    it('shows a source build in the progress', () => {
+        assert.match(pipProgress('  Building wheel for llama-cpp-python (pyproject.toml): started') ?? '', /from source/);
+        assert.equal(pipProgress('Collecting lancedb>=0.40'), 'collecting lancedb>=0.40');
+        assert.equal(pipProgress('random noise'), undefined);
+    });
+});
