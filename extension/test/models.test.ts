@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { humanSize, installPlan, isGguf, pipProgress, ProgressTracker } from '../src/core/models';
+import { humanSize, installPlan, isGguf, needsTorchScript, pipProgress, ProgressTracker } from '../src/core/models';
 
 describe('model set-up', () => {
     it('shows sizes the way the CLI does', () => {
@@ -54,5 +54,30 @@ describe('install plan', () => {
         assert.match(pipProgress('  Building wheel for llama-cpp-python (pyproject.toml): started') ?? '', /from source/);
         assert.equal(pipProgress('Collecting lancedb>=0.40'), 'collecting lancedb>=0.40');
         assert.equal(pipProgress('random noise'), undefined);
+    });
+});
+
+describe("the wheel's torch requirement", () => {
+    // a real interpreter reads a real wheel's METADATA, as the install does
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+    const { mkdtempSync } = require('node:fs') as typeof import('node:fs');
+    const { join } = require('node:path') as typeof import('node:path');
+    const { tmpdir } = require('node:os') as typeof import('node:os');
+    const python = process.env.PYTHON || 'python3';
+
+    function wheel(requires: string[]): string {
+        const file = join(mkdtempSync(join(tmpdir(), 'whl-')), 'alpaca_docs-0.1.0-py3-none-any.whl');
+        const meta = ['Metadata-Version: 2.4', 'Name: alpaca-docs', ...requires.map((r) => `Requires-Dist: ${r}`)].join('\n');
+        execFileSync(python, ['-c', `import zipfile,sys; zipfile.ZipFile(sys.argv[1], "w").writestr("alpaca_docs-0.1.0.dist-info/METADATA", sys.argv[2])`, file, meta]);
+        return file;
+    }
+    const needs = (file: string, extras: string[]) => execFileSync(python, ['-c', needsTorchScript(file, extras)]).toString().trim();
+
+    it('is read from Requires-Dist: unconditional, or through an asked-for extra only', () => {
+        assert.equal(needs(wheel(['torch>=2.2', 'lancedb>=0.40']), ['llm']), '1');
+        const onnx = wheel(['onnxruntime>=1.18', 'torch>=2.2; extra == "tune"', 'torchvision; extra == "tune"', 'llama-cpp-python>=0.3; extra == "llm"']);
+        assert.equal(needs(onnx, ['llm']), '0');
+        assert.equal(needs(onnx, ['llm', 'tune']), '1');
+        assert.equal(needs(wheel(['torchmetrics>=1']), []), '0');
     });
 });

@@ -136,7 +136,7 @@ export function needsTorchScript(wheel: string, extras: string[]): string {
         'import re, sys, zipfile',
         `z = zipfile.ZipFile(${JSON.stringify(wheel)})`,
         'meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))',
-        'reqs = [l[14:] for l in z.read(meta).decode().splitlines() if l.startswith("Requires-Dist: ")]',
+        'reqs = [l[15:].strip() for l in z.read(meta).decode().splitlines() if l.startswith("Requires-Dist: ")]',
         `extras = set(${JSON.stringify(extras)})`,
         'hit = lambda r: re.match(r"torch\\b", r) and (";" not in r or any(("extra == \\"%s\\"" % e) in r for e in extras))',
         'print(1 if any(hit(r) for r in reqs) else 0)',
