@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
+
+
+def alpaca(*args, env=None, check=True) -> subprocess.CompletedProcess:
+    """The `alpaca` CLI as a user runs it (a subprocess), with extra environment."""
+    cmd = [sys.executable, "-c", "from alpaca_index.cli import main; main()", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
 
 
 @pytest.fixture(autouse=True)

@@ -13,17 +13,10 @@ import time
 import pytest
 
 from alpaca_index.models import config, hub
+from tests.models.conftest import alpaca
 from tests.models.standins import FakeHub
 
 REPO, FILE = "someone/tiny-GGUF", "tiny.Q4_K_M.gguf"
-
-
-def alpaca(*args, env=None, check=True):
-    cmd = [sys.executable, "-c", "from alpaca_index.cli import main; main()", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def test_pull_shows_size_then_downloads_verifies_and_remembers(gguf_bytes, monkeypatch):

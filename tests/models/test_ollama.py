@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from alpaca_index.models import config, hub, ollama
+from tests.models.conftest import alpaca
 from tests.models.standins import FakeOllama
-
-
-def alpaca(*args, env=None, check=True):
-    cmd = [sys.executable, "-c", "from alpaca_index.cli import main; main()", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 @pytest.fixture()

@@ -38,7 +38,7 @@ async def setup(tmp_path_factory):
         config = ClientServerConfig(server_command=[sys.executable, "-m", "alpaca_server"], client_factory=make_client,
                                     server_env=env)
         client = await config.start()
-        docs = copy_docs(base / "ws" / "docs")
+        copy_docs(base / "ws" / "docs")
         await client.initialize_session(init_params(base / "ws", {"alpaca": {"debounceMs": 100}}))
         client.base, client.hub, client.ollama = base, hub, ollama
         yield client
