@@ -124,3 +124,30 @@ def test_use_refuses_a_non_gguf_file_and_accepts_a_gguf(tmp_path, gguf_bytes):
     out = json.loads(alpaca("model", "use", str(good), "--json").stdout)
     assert out["answer"] == {"model_path": str(good)}
     assert json.loads(alpaca("model", "use", "--none", "--json").stdout)["answer"] == {}
+
+
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A real 2 MB file system (tmpfs; needs root), so a 3 MB download runs out of space midway."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_disk_that_fills_up_midway_is_a_clear_error_and_keeps_the_part(gguf_bytes, small_disk, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    # the size check before starting passes (as when something else fills the disk during the download)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 0, 10**9))
+    monkeypatch.setenv("ALPACA_MODELS_DIR", str(small_disk))
+    with FakeHub({(REPO, FILE): gguf_bytes}) as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        remote = hub.remote(REPO, FILE)
+        with pytest.raises(hub.ModelError, match="disk is full"):
+            hub.pull(remote)
+    assert 0 < remote.partial.stat().st_size < len(gguf_bytes) and not remote.target.exists()
