@@ -8,6 +8,7 @@ reported back as warnings, never as a crash.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -51,8 +52,6 @@ class Settings:
         """What answers use: the editor's settings, else the model chosen with `alpaca model use` / the
         editor's set-up (the user config file). The endpoint's API key comes from the server's
         environment (ALPACA_API_KEY, set by the editor from its secret storage), never from settings."""
-        import os
-
         from alpaca_index.answer import AnswerSettings
         from alpaca_index.models.config import answer_model
 
