@@ -25,7 +25,8 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 # The demo installs only what it runs: no test, bench or llm extras (llama-cpp-python builds from
-# source for minutes). A full install from `make test` serves it too.
+# source for minutes). A full install from `make test` serves it too. Measured in a fresh clone
+# (warm pip cache): 3 min 18 s of CPU in all (user+sys) for install, index and four answers.
 $(BIN)/.installed-demo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
