@@ -23,15 +23,16 @@ def _with_uri(entry: dict) -> dict:
 
 
 def run_answer(index, question: str, k: int, settings, emit: Callable[[str], None],
-               cancelled: Callable[[], bool]) -> dict:
+               cancelled: Callable[[], bool], history=None, context: str | None = None) -> dict:
     answer_settings = AnswerSettings(model_path=settings.model_path or None, endpoint=settings.endpoint_url or None,
                                      allow_remote=settings.allow_remote, k=k)
-    result = answer(index, question, answer_settings, on_text=emit, cancelled=cancelled)
+    result = answer(index, question, answer_settings, on_text=emit, cancelled=cancelled, history=history,
+                    context=context)
     if result.cancelled:
         raise Cancelled()
     return {
         "answer": result.answer, "sources": [_with_uri(s) for s in result.sources],
         "related": [_with_uri(r) for r in result.related], "backend": result.backend, "noModel": result.no_model,
         "refused": result.refused, "notice": result.notice, "invalidCitations": result.invalid_citations,
-        "timings": result.timings,
+        "timings": result.timings, "query": result.query, "rewrittenBy": result.rewritten_by,
     }
