@@ -75,6 +75,9 @@ describe('turnParts and renderPastTurn', () => {
         const model = turnParts(turn('and for async?', { final: final({ query: 'How do I scale an async endpoint?', rewrittenBy: 'model' }) }));
         assert.match(model.queryHtml, /rewritten by the model/);
         assert.equal(turnParts(turn('plain')).queryHtml, '');
+        const selected = turnParts(turn('What does this do?', { context: 'AsyncInferenceConfig', final: final({ query: 'What does this do? AsyncInferenceConfig' }) }));
+        assert.match(selected.queryHtml, /\(with the selected text\u2019s terms\)/);
+        assert.ok(!selected.queryHtml.includes('earlier question'), selected.queryHtml);
     });
 
     it('shows the selected text as escaped context, cut to a preview', () => {

@@ -79,12 +79,16 @@ function contextHtml(context: string | undefined): string {
     return `<div class="context-label">About the selected text</div><pre class="context-text">${escapeHtml(shown)}</pre>`;
 }
 
-function queryHtml(final: AnswerFinal | undefined): string {
+function queryHtml(turn: Turn): string {
+    const final = turn.final;
     if (!final?.query) {
         return '';
     }
-    const by = final.rewrittenBy === 'model' ? 'rewritten by the model' : 'with the earlier question\u2019s terms';
-    return `Searched for: <q>${escapeHtml(final.query)}</q> <span class="by">(${by})</span>`;
+    const how = [
+        final.rewrittenBy === 'model' ? 'rewritten by the model' : final.rewrittenBy === 'rule' ? 'with the earlier question\u2019s terms' : '',
+        turn.context ? 'with the selected text\u2019s terms' : '',
+    ].filter(Boolean);
+    return `Searched for: <q>${escapeHtml(final.query)}</q>${how.length ? ` <span class="by">(${how.join(', ')})</span>` : ''}`;
 }
 
 function notices(turn: Turn): string {
@@ -126,7 +130,7 @@ export function turnParts(turn: Turn): TurnParts {
     return {
         question: turn.question,
         contextHtml: contextHtml(turn.context),
-        queryHtml: queryHtml(final),
+        queryHtml: queryHtml(turn),
         notice: notices(turn),
         answerHtml,
         verdictHtml: '',

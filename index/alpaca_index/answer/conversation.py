@@ -44,7 +44,7 @@ possible available there's here let lets one ones like want wants""".split())
 # what a docs question asks to do: a follow-up naming its own action ("how do I invoke it?") keeps
 # it, and only the previous question's subject is carried, not its action ("create")
 _ACTIONS = set("""create configure set setup enable disable invoke call deploy delete remove update change check
-monitor scale encrypt decrypt list add install run start stop train test connect choose specify define write read
+monitor scale autoscale encrypt decrypt list add install run start stop train test connect choose specify define write read
 access grant attach register upload download view find debug troubleshoot migrate import export host serve
 schedule rotate restrict allow deny share copy move rename tag track log measure estimate""".split())
 _TOKEN = re.compile(r"[A-Za-z0-9][\w./:-]*[A-Za-z0-9]|[A-Za-z0-9]")
@@ -106,11 +106,17 @@ def key_terms(text: str) -> list[str]:
     for i, match in enumerate(_TOKEN.finditer(_CITATION.sub(" ", text))):
         word = match.group(0).strip(".:/-")
         low = word.lower()
-        if not word or low in _STOP or low in seen or (len(word) < 3 and not word.isupper()):
+        if not word or low in _STOP or _stem(word) in seen or (len(word) < 3 and not word.isupper()):
             continue
-        seen.add(low)
+        seen.add(_stem(word))
         (names if _is_name(word, first=i == 0) else words).append(word)
     return names + words
+
+
+def _stem(word: str) -> str:
+    """Case and a plural "s" aside ("endpoints" is "endpoint"): how terms are compared."""
+    low = word.lower()
+    return low[:-1] if len(low) > 3 and low.endswith("s") and not low.endswith("ss") else low
 
 
 def _is_name(word: str, first: bool) -> bool:
@@ -127,8 +133,8 @@ def is_follow_up(question: str, history: list[Turn]) -> bool:
     if _CONTINUATION.match(question):
         return True
     terms = key_terms(question)
-    before = {t.lower() for turn in history for t in key_terms(turn.standalone)}
-    if any(_is_name(t, first=question.lstrip().startswith(t)) and t.lower() not in before for t in terms):
+    before = {_stem(t) for turn in history for t in key_terms(turn.standalone)}
+    if any(_is_name(t, first=question.lstrip().startswith(t)) and _stem(t) not in before for t in terms):
         return False
     return len(terms) <= 2 or (bool(_REFERENCE.search(question)) and len(terms) <= 4)
 
@@ -138,10 +144,10 @@ def rule_rewrite(question: str, history: list[Turn]) -> str:
     that it lacks, in brackets; anything else is searched as typed."""
     if not is_follow_up(question, history):
         return question
-    own = {t.lower() for t in key_terms(question)}
+    own = {_stem(t) for t in key_terms(question)}
     acts = bool(own & _ACTIONS)
     carried = [t for t in key_terms(history[-1].standalone)
-               if t.lower() not in own and not (acts and t.lower() in _ACTIONS)][:MAX_CARRIED]
+               if _stem(t) not in own and not (acts and _stem(t) in _ACTIONS)][:MAX_CARRIED]
     return f"{question.strip()} ({' '.join(carried)})" if carried else question
 
 
@@ -164,7 +170,7 @@ def render_history(turns: list[Turn], older: list[Turn] = ()) -> str:
     if older:  # turns that no longer fit, summarised to their topics
         topics = []
         for turn in older:
-            topics += [t for t in key_terms(turn.standalone) if t.lower() not in {x.lower() for x in topics}]
+            topics += [t for t in key_terms(turn.standalone) if _stem(t) not in {_stem(x) for x in topics}]
         lines.append(f"(Earlier, the user asked about: {', '.join(topics[:12])}.)")
     for turn in turns:
         lines.append(f"User: {' '.join(turn.question.split())}")
@@ -250,8 +256,8 @@ def plan(question: str, history: list[Turn] | None = None, context: str | None =
     if context:
         room = min(MAX_CONTEXT_CHARS, MAX_PROMPT_QUESTION - len(prompt_question) - 40)
         selected = defuse(context[:room]) + ("…" if len(context) > room else "")  # document text may be selected too
-        own = {t.lower() for t in key_terms(query)}
-        extra = [t for t in key_terms(context) if t.lower() not in own][:MAX_SELECTION_TERMS]
+        own = {_stem(t) for t in key_terms(query)}
+        extra = [t for t in key_terms(context) if _stem(t) not in own][:MAX_SELECTION_TERMS]
         query = f"{query} {' '.join(extra)}".strip()
         if room > 0:
             prompt_question = f"{prompt_question} (about this selected text: \"{selected}\")"
