@@ -9,23 +9,26 @@ from typing import Annotated, Optional
 
 import typer
 
+# the answer options `ask` and `chat` share
+ModelOption = Annotated[Optional[Path], typer.Option("--model", envvar="ALPACA_MODEL",
+                                                     help="GGUF model file (e.g. Mistral 7B Instruct).")]
+EndpointOption = Annotated[Optional[str], typer.Option("--endpoint", envvar="ALPACA_ENDPOINT",
+                                                       help="OpenAI-compatible server URL.")]
+EndpointModelOption = Annotated[Optional[str], typer.Option("--endpoint-model", envvar="ALPACA_ENDPOINT_MODEL",
+                                                            help="Model name sent to the endpoint.")]
+AllowRemoteOption = Annotated[bool, typer.Option("--allow-remote", envvar="ALPACA_ALLOW_REMOTE",
+                                                 help="Allow a non-loopback endpoint (documents leave this machine).")]
+KOption = Annotated[int, typer.Option("--k", "-k", min=1, max=20, help="Passages given to the model.")]
+NCtxOption = Annotated[int, typer.Option("--n-ctx", min=512, help="Model context size.")]
+
 
 def register(app: typer.Typer) -> None:
     from alpaca_index.cli import DEFAULT_DB, DbOption, JsonOption, emit, fail, open_index, stdout
 
     @app.command()
     def ask(question: str, db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
-            model: Annotated[Optional[Path], typer.Option("--model", envvar="ALPACA_MODEL",
-                                                         help="GGUF model file (e.g. Mistral 7B Instruct).")] = None,
-            endpoint: Annotated[Optional[str], typer.Option("--endpoint", envvar="ALPACA_ENDPOINT",
-                                                            help="OpenAI-compatible server URL.")] = None,
-            endpoint_model: Annotated[Optional[str], typer.Option("--endpoint-model", envvar="ALPACA_ENDPOINT_MODEL",
-                                                                  help="Model name sent to the endpoint.")] = None,
-            allow_remote: Annotated[bool, typer.Option("--allow-remote", envvar="ALPACA_ALLOW_REMOTE",
-                                                       help="Allow a non-loopback endpoint (documents leave "
-                                                            "this machine).")] = False,
-            k: Annotated[int, typer.Option("--k", "-k", min=1, max=20, help="Passages given to the model.")] = 8,
-            n_ctx: Annotated[int, typer.Option("--n-ctx", min=512, help="Model context size.")] = 4096):
+            model: ModelOption = None, endpoint: EndpointOption = None, endpoint_model: EndpointModelOption = None,
+            allow_remote: AllowRemoteOption = False, k: KOption = 8, n_ctx: NCtxOption = 4096):
         """Answer a question from the docs, citing numbered sources."""
         from alpaca_index.answer import AnswerSettings, answer
 
@@ -73,16 +76,8 @@ def register_chat(app: typer.Typer) -> None:
 
     @app.command()
     def chat(db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
-             model: Annotated[Optional[Path], typer.Option("--model", envvar="ALPACA_MODEL",
-                                                          help="GGUF model file, loaded once.")] = None,
-             endpoint: Annotated[Optional[str], typer.Option("--endpoint", envvar="ALPACA_ENDPOINT",
-                                                             help="OpenAI-compatible server URL.")] = None,
-             endpoint_model: Annotated[Optional[str], typer.Option("--endpoint-model", envvar="ALPACA_ENDPOINT_MODEL",
-                                                                   help="Model name sent to the endpoint.")] = None,
-             allow_remote: Annotated[bool, typer.Option("--allow-remote", envvar="ALPACA_ALLOW_REMOTE",
-                                                        help="Allow a non-loopback endpoint.")] = False,
-             k: Annotated[int, typer.Option("--k", "-k", min=1, max=20, help="Passages given to the model.")] = 8,
-             n_ctx: Annotated[int, typer.Option("--n-ctx", min=512, help="Model context size.")] = 4096):
+             model: ModelOption = None, endpoint: EndpointOption = None, endpoint_model: EndpointModelOption = None,
+             allow_remote: AllowRemoteOption = False, k: KOption = 8, n_ctx: NCtxOption = 4096):
         """A conversation: questions are read line by line from stdin and follow-ups keep their context
         ("/new" starts over). The model stays loaded between questions. --json: one object per turn."""
         from alpaca_index.answer import AnswerSettings, BackendError, answer, make_backend
