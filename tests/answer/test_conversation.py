@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -213,7 +214,8 @@ def test_mcp_ask_docs_takes_history(sample_index):
 
     async def run():
         params = StdioServerParameters(command=sys.executable, args=[
-            "-c", "from alpaca_index.cli import main; main()", "mcp", "--db", str(sample_index.db)])
+            "-c", "from alpaca_index.cli import main; main()", "mcp", "--db", str(sample_index.db)],
+            env=dict(os.environ))  # the SDK passes only a few variables on by default (not PYTHONPATH)
         async with stdio_client(params) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()

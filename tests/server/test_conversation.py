@@ -34,7 +34,7 @@ async def ask(client: LanguageClient, request_id: str, **params) -> dict:
 
 
 async def test_follow_up_with_history_is_searched_with_its_context(client: LanguageClient):
-    await wait_ready(client)
+    await wait_ready(client, timeout=600)  # a loaded machine: the embedding model takes a while
     first = await ask(client, "c1", question="How do I create an asynchronous inference endpoint?",
                       conversationId="conv-1")
     assert first["conversationId"] == "conv-1" and first["query"] is None and first["rewrittenBy"] is None
@@ -49,7 +49,7 @@ async def test_follow_up_with_history_is_searched_with_its_context(client: Langu
 
 
 async def test_selected_text_is_context(client: LanguageClient):
-    await wait_ready(client)
+    await wait_ready(client, timeout=600)  # a loaded machine: the embedding model takes a while
     final = await ask(client, "c4", question="What does this do?",
                       context="ServerlessConfig: MemorySizeInMB: 2048 MaxConcurrency: 5")
     assert "ServerlessConfig" in final["query"] and "MemorySizeInMB" in final["query"]
