@@ -130,7 +130,8 @@ def test_model_rewrites_the_follow_up_then_answers_it(sample_index, chat_server)
     assert "rewrite_ms" in result.timings
 
 
-@pytest.mark.parametrize("reply", [[""], ["\n\n"], ["x" * 2000]])
+@pytest.mark.parametrize("reply", [[""], ["\n\n"], ["x" * 2000],
+                                   [GEO]])  # the earlier question again: the follow-up's own terms are lost
 def test_an_unusable_model_rewrite_falls_back_to_the_rule(sample_index, chat_server, reply):
     chat_server.replies = [reply, ["Answer [1]."]]
     result = answer(sample_index, GEO_FOLLOW_UP, AnswerSettings(endpoint=chat_server.url),

@@ -12,6 +12,8 @@ import { AlpacaServer } from '../common/server';
 import { openResult } from './navigation';
 
 const RENDER_INTERVAL_MS = 60;
+/** How long a new panel's page may take to load before the question is sent anyway. */
+const PAGE_LOAD_WAIT_MS = 5000;
 
 export interface AskOptions {
     /** Text the user selected: sent as context, shown with the question. */
@@ -38,6 +40,9 @@ export class AnswerPanel implements Disposable {
     private turns: Turn[] = [];
     private conversationId = newRequestId();
     private nextTurnId = 1;
+    /** Resolves when the panel's page has loaded and can show the first streamed piece. */
+    private pageLoaded: Promise<void> = Promise.resolve();
+    private onPageLoaded: () => void = () => undefined;
     private renderTimer: NodeJS.Timeout | undefined;
     private readonly disposables: Disposable[] = [];
 
@@ -65,6 +70,11 @@ export class AnswerPanel implements Disposable {
         this.turns.push(turn);
         this.show();
         this.render();
+        // a fast answer (quoted passages) must not finish before a new panel can show it streaming
+        await Promise.race([this.pageLoaded, new Promise((resolve) => setTimeout(resolve, PAGE_LOAD_WAIT_MS))]);
+        if (!this.turns.includes(turn)) {
+            return; // "New conversation" or a closed panel meanwhile
+        }
         const params: AskParams = { question, requestId: turn.requestId, conversationId: this.conversationId };
         if (history.length) {
             params.history = history;
@@ -100,6 +110,7 @@ export class AnswerPanel implements Disposable {
             return;
         }
         const media = Uri.joinPath(this.context.extensionUri, 'media');
+        this.pageLoaded = new Promise((resolve) => (this.onPageLoaded = resolve));
         const panel = window.createWebviewPanel('alpaca.answer', 'Alpaca: Answer', { viewColumn: ViewColumn.Beside, preserveFocus: true }, {
             enableScripts: true,
             enableFindWidget: true,
@@ -225,6 +236,7 @@ export class AnswerPanel implements Disposable {
         const c = typeof message.turn === 'number' ? this.turns.find((t) => t.id === message.turn) : this.current;
         switch (message.type) {
             case 'ready':
+                this.onPageLoaded();
                 this.render();
                 break;
             case 'cancel':

@@ -225,6 +225,10 @@ def _clean_rewrite(reply: str, question: str) -> str | None:
     line = line.strip().strip('"“”\'`').strip()
     if len(line) < 3 or len(line) > 3 * len(question) + 300 or not key_terms(line):
         return None
+    # a small model sometimes answers with an earlier question: the follow-up's own terms must survive
+    own, kept = {_stem(t) for t in key_terms(question)}, {_stem(t) for t in key_terms(line)}
+    if own and 2 * len(own & kept) < len(own):
+        return None
     return line
 
 
