@@ -172,10 +172,10 @@ def render_history(turns: list[Turn], older: list[Turn] = ()) -> str:
         for turn in older:
             topics += [t for t in key_terms(turn.standalone) if _stem(t) not in {_stem(x) for x in topics}]
         lines.append(f"(Earlier, the user asked about: {', '.join(topics[:12])}.)")
-    for turn in turns:
-        lines.append(f"User: {' '.join(turn.question.split())}")
+    for turn in turns:  # earlier answers quote documents: data, like the sources of a prompt
+        lines.append(f"User: {defuse(' '.join(turn.question.split()))}")
         if turn.answer:
-            lines.append(f"Assistant: {_summary(turn)}")
+            lines.append(f"Assistant: {defuse(_summary(turn))}")
     return "\n".join(lines)
 
 
