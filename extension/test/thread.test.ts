@@ -1,17 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { AnswerFinal, Source } from '../src/core/protocol';
+import { AnswerFinal } from '../src/core/protocol';
+import { source } from './fixtures';
 import { historyFromChat, historyOf, MAX_HISTORY_ANSWER_CHARS, MAX_HISTORY_TURNS, renderPastTurn, selectionContext, Turn, turnParts } from '../src/core/thread';
 
-const source = (n: number): Source => ({
-    n,
-    title: `Doc ${n}`,
-    heading_path: `Doc ${n} › Section`,
-    path: `guide/doc-${n}.md`,
-    uri: `file:///docs/guide/doc-${n}.md`,
-    start_line: 10 * n,
-    end_line: 10 * n + 5,
-});
 
 const final = (extra: Partial<AnswerFinal> = {}): AnswerFinal => ({
     requestId: 'r',
