@@ -9,6 +9,7 @@ import { createLog, log } from './common/log';
 import { onDidChangePythonInterpreter, watchPythonExtension } from './common/python';
 import { AlpacaServer } from './common/server';
 import { AnswerPanel } from './ui/answerPanel';
+import { registerChatParticipant } from './ui/chatParticipant';
 import { registerCommands } from './ui/commands';
 import { registerModelSetup } from './ui/modelSetup';
 import { registerOpenCommand } from './ui/navigation';
@@ -28,6 +29,7 @@ export function activate(context: ExtensionContext): void {
         related,
         new StatusBar(server),
         registerOpenCommand(),
+        ...[registerChatParticipant(context, server)].filter((d) => d !== undefined),
         ...registerCommands(server, panel, () => related.refresh()),
         ...registerModelSetup(context, server),
         workspace.onDidChangeConfiguration((e) => {

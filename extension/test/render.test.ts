@@ -1,18 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { Source } from '../src/core/protocol';
+import { source } from './fixtures';
 import { escapeHtml, renderMarkdown, renderRelated, renderSources } from '../src/core/render';
 
-const source = (n: number, extra: Partial<Source> = {}): Source => ({
-    n,
-    title: `Doc ${n}`,
-    heading_path: `Doc ${n} › Section`,
-    path: `guide/doc-${n}.md`,
-    uri: `file:///docs/guide/doc-${n}.md`,
-    start_line: 10 * n,
-    end_line: 10 * n + 5,
-    ...extra,
-});
 
 describe('renderMarkdown', () => {
     it('renders markdown', () => {

@@ -108,9 +108,11 @@ def build_server(holder: IndexHolder, docs_root: str | None = None):
         return {"query": query, "results": [hit_result(h, docs_root) for h in hits]}
 
     @server.tool()
-    def ask_docs(question: str, k: int = 6) -> dict:
+    def ask_docs(question: str, k: int = 6, history: list[dict] | None = None) -> dict:
         """Answer a question from the docs with numbered citations [n]; `sources` lists each cited
-        section with path, heading_path, lines and link. Says so when the docs do not cover it."""
+        section with path, heading_path, lines and link. Says so when the docs do not cover it.
+        For a follow-up, pass the earlier turns as `history` ([{question, answer}], oldest first):
+        the question is then searched with their context (`query` shows what was searched)."""
         if not question.strip():
             raise ValueError("the question is empty")
         index = holder.get()
@@ -123,7 +125,7 @@ def build_server(holder: IndexHolder, docs_root: str | None = None):
 
         settings = AnswerSettings.from_env(k=k)
         check_endpoint(settings.endpoint)  # a remote model endpoint must declare a US region
-        result = answer(index, question, settings).to_dict()
+        result = answer(index, question, settings, history=history).to_dict()
         result["sources"] = [_with_links(s, docs_root) for s in result.get("sources", [])]
         result["related"] = [_with_links(s, docs_root) for s in result.get("related", [])]
         return result

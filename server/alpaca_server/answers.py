@@ -23,13 +23,14 @@ def _with_uri(entry: dict) -> dict:
 
 
 def run_answer(index, question: str, k: int, settings, emit: Callable[[str], None],
-               cancelled: Callable[[], bool]) -> dict:
-    result = answer(index, question, settings.answer_settings(k), on_text=emit, cancelled=cancelled)
+               cancelled: Callable[[], bool], history=None, context: str | None = None) -> dict:
+    result = answer(index, question, settings.answer_settings(k), on_text=emit, cancelled=cancelled,
+                    history=history, context=context)
     if result.cancelled:
         raise Cancelled()
     return {
         "answer": result.answer, "sources": [_with_uri(s) for s in result.sources],
         "related": [_with_uri(r) for r in result.related], "backend": result.backend, "noModel": result.no_model,
         "refused": result.refused, "notice": result.notice, "invalidCitations": result.invalid_citations,
-        "timings": result.timings,
+        "timings": result.timings, "query": result.query, "rewrittenBy": result.rewritten_by,
     }

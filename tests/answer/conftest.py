@@ -14,6 +14,7 @@ class FakeChatServer:
 
     def __init__(self):
         self.reply: list[str] = ["ok"]
+        self.replies: list[list[str]] = []  # one scripted reply per request, in order (then `reply`)
         self.prompts: list[str] = []
         self.requests: list[dict] = []
         self.status = 200
@@ -32,7 +33,8 @@ class FakeChatServer:
                 self.send_response(server.status)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                for n, piece in enumerate(server.reply):
+                reply = server.replies.pop(0) if server.replies else server.reply
+                for n, piece in enumerate(reply):
                     if n == server.stall_after:
                         server.release.wait(30)
                         return

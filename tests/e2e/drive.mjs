@@ -26,6 +26,11 @@ const cfg = {
         process.env.NEW_TEXT ||
         'Zorblatt quantization keeps the flux capacitor calibrated during long batch transform jobs. To enable it, set the Zorblatt level on the transform job, choose a calibration window in minutes, and review the Zorblatt drift metric after each run. If the drift exceeds the threshold, rerun the calibration before starting the next job.',
     readyTimeout: Number(process.env.READY_TIMEOUT_MS || 300_000),
+    // conversation: a follow-up typed in the answer panel, then Ask About Selection (empty: skipped)
+    followUp: process.env.FOLLOW_UP || '',
+    selectFile: process.env.SELECT_FILE || 'async-inference.md',
+    selectWord: process.env.SELECT_WORD || 'AsyncInferenceConfig',
+    selectQuestion: process.env.SELECT_QUESTION || 'What does this configure?',
 };
 const result = { steps: {}, errors: [], screenshots: {}, timings: {} };
 const t0 = Date.now();
@@ -123,6 +128,72 @@ async function step(name, fn) {
         await shot(page, `fail-${name}`).catch(() => {});
     }
     result.timings[name] = Date.now() - started;
+}
+
+async function waitAnswered(frame, turns) {
+    await frame.locator(`body[data-turns="${turns}"]`).waitFor({ timeout: 60_000 });
+    await frame.locator('body[data-state="done"], body[data-state="error"]').waitFor({ timeout: 180_000 });
+    return frame.locator('body').getAttribute('data-state');
+}
+
+// A follow-up typed into the answer panel's box joins the thread and is searched with its context;
+// Ask About Selection (its keybinding, on a selected word) shows the selection in a new thread.
+async function conversationSteps(page) {
+    await step('followUp', async () => {
+        const frame = answerFrame(page);
+        const before = Number(await frame.locator('body').getAttribute('data-turns'));
+        const input = frame.locator('#follow-up-input');
+        await input.click();
+        await input.fill(cfg.followUp);
+        await input.press('Enter');
+        const state = await waitAnswered(frame, before + 1);
+        await frame.locator('#current').scrollIntoViewIfNeeded().catch(() => {});
+        await shot(page, '11-follow-up-thread');
+        return {
+            state,
+            turns: Number(await frame.locator('body').getAttribute('data-turns')),
+            history: await frame.locator('#history .turn.past').count(),
+            earlierQuestion: ((await frame.locator('#history .turn.past h2').first().textContent()) || '').trim(),
+            question: ((await frame.locator('#question').textContent()) || '').trim(),
+            query: ((await frame.locator('#query').textContent()) || '').trim(),
+            sources: (await frame.locator('#sources li').allTextContents()).map((t) => t.trim()),
+            citations: await frame.locator('#answer a.cite').count(),
+        };
+    });
+
+    await step('askAboutSelection', async () => {
+        await quickOpen(page, cfg.selectFile);
+        const word = page.locator('.editor-group-container.active .monaco-editor .view-lines span', { hasText: cfg.selectWord }).first();
+        await word.waitFor({ timeout: 10000 });
+        await word.dblclick(); // selects the word under the pointer (or its token)
+        await page.waitForTimeout(300);
+        await page.keyboard.press('Control+Alt+A'); // the keybinding: with a selection, Ask About Selection
+        const box = page.locator('.quick-input-widget', { hasText: 'Ask About Selection' });
+        await box.waitFor({ timeout: 10000 });
+        const prompt = ((await box.locator('.quick-input-message').textContent().catch(() => '')) || '').trim();
+        await page.locator('.quick-input-widget input.input').fill(cfg.selectQuestion);
+        await page.keyboard.press('Enter');
+        const frame = answerFrame(page);
+        await frame.locator('#question', { hasText: cfg.selectQuestion }).waitFor({ timeout: 30000 });
+        const state = await waitAnswered(frame, 1);
+        await shot(page, '12-ask-about-selection');
+        return {
+            state,
+            prompt,
+            context: ((await frame.locator('#context').textContent()) || '').trim(),
+            query: ((await frame.locator('#query').textContent()) || '').trim(),
+            sources: (await frame.locator('#sources li').allTextContents()).map((t) => t.trim()),
+        };
+    });
+
+    await step('searchKeybinding', async () => {
+        await page.keyboard.press('Escape');
+        await page.keyboard.press('Control+Alt+S');
+        const title = page.locator('.quick-input-widget .quick-input-title', { hasText: 'Alpaca: Search Docs' });
+        await title.waitFor({ timeout: 10000 });
+        await page.keyboard.press('Escape');
+        return { opened: true };
+    });
 }
 
 const browser = await chromium.launch({
@@ -246,6 +317,10 @@ try {
         return { file: fileName, line, expectedPath };
     });
     await shot(page, '03-citation-opened');
+
+    if (cfg.followUp) {
+        await conversationSteps(page);
+    }
 
     await step('relatedReading', async () => {
         await palette(page, 'Alpaca: Focus on Related Reading View');

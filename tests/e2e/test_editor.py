@@ -183,7 +183,8 @@ def run(editor, tmp_path_factory) -> dict:
     (incoming / "quokkafrost-retention.md").write_text(ADD_DOC)
     return drive(editor, QUESTION="How do I create an asynchronous inference endpoint?",
                  RELATED_FILE="async-inference.md", EDIT_FILE="batch-transform.md",
-                 ADD_FILE=str(incoming / "quokkafrost-retention.md"), ADD_WORD="Quokkafrost")
+                 ADD_FILE=str(incoming / "quokkafrost-retention.md"), ADD_WORD="Quokkafrost",
+                 FOLLOW_UP=FOLLOW_UP)
 
 
 def _step(result: dict, name: str):
@@ -207,6 +208,32 @@ def test_ask_streams_answer_with_citations(run):
     assert "streaming" in ask["rendered"] and ask["rendered"][-1] == "done", ask
     assert ask["updates"] >= 2, ask
     assert Path(run["screenshots"]["02-answer-panel"]).stat().st_size > 10_000
+
+
+FOLLOW_UP = "how do I monitor it?"
+
+
+def test_follow_up_answer_joins_the_thread(run):
+    """Typed in the panel's follow-up box after the first answer: the thread shows both turns and the
+    follow-up was searched with the first question's terms (no model: the rule), citing the monitor page."""
+    follow = _step(run, "followUp")
+    assert follow["state"] == "done" and follow["turns"] == 2 and follow["history"] == 1, follow
+    assert follow["earlierQuestion"] == "How do I create an asynchronous inference endpoint?", follow
+    assert follow["question"] == FOLLOW_UP
+    assert follow["query"].startswith(f"Searched for: {FOLLOW_UP} (") and "asynchronous" in follow["query"], follow
+    assert any("async-inference-monitor.md" in s for s in follow["sources"]), follow
+    assert follow["citations"] >= 1
+    assert Path(run["screenshots"]["11-follow-up-thread"]).stat().st_size > 10_000
+
+
+def test_ask_about_selection_sends_the_selection_as_context(run):
+    asked = _step(run, "askAboutSelection")
+    assert asked["state"] == "done", asked
+    assert "sent as context" in asked["prompt"], asked
+    assert "About the selected text" in asked["context"] and "AsyncInferenceConfig" in asked["context"], asked
+    assert "AsyncInferenceConfig" in asked["query"], asked  # the selection joined the search
+    assert Path(run["screenshots"]["12-ask-about-selection"]).is_file()
+    assert _step(run, "searchKeybinding")["opened"]
 
 
 def test_citation_opens_the_cited_file_at_its_line(run):

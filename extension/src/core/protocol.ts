@@ -84,6 +84,29 @@ export interface AnswerFinal {
     invalidCitations?: number[];
     cancelled?: boolean;
     error?: string;
+    /** A follow-up's standalone question, when retrieval searched for other words than were typed. */
+    query?: string | null;
+    /** Who rewrote the follow-up: the model, or the rule that carries the previous question's key terms. */
+    rewrittenBy?: 'model' | 'rule' | null;
+    conversationId?: string;
+}
+
+/** One earlier turn of a conversation, as `alpaca.ask` takes it in `history` (oldest first). */
+export interface HistoryTurn {
+    question: string;
+    answer: string;
+    query?: string;
+}
+
+/** `alpaca.ask` parameters: a question, and for a follow-up the conversation so far and/or selected text. */
+export interface AskParams {
+    question: string;
+    requestId?: string;
+    k?: number;
+    conversationId?: string;
+    history?: HistoryTurn[];
+    /** Text the user selected in the editor: searched with the question and shown to the model. */
+    context?: string;
 }
 
 export type AnswerMessage = AnswerPartial | AnswerFinal;

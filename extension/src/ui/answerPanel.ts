@@ -1,28 +1,26 @@
-// "Alpaca: Ask the Docs": a webview panel that streams `alpaca/answer` partials as rendered
-// markdown, then the final answer with clickable citations, sources and related reading.
+// "Alpaca: Ask the Docs": a webview panel holding a conversation. Each turn streams
+// `alpaca/answer` partials as rendered markdown, then the final answer with clickable citations,
+// sources and related reading; a follow-up box below asks the next question with the thread as
+// history, and "New conversation" starts over. Closing the panel ends the conversation.
 
 import { Disposable, env, ExtensionContext, Uri, ViewColumn, WebviewPanel, window } from 'vscode';
 import { findSource } from '../core/citations';
-import { AnswerFinal, AnswerMessage, ServerCommand, Source } from '../core/protocol';
-import { renderMarkdown, renderRelated, renderSources, escapeHtml } from '../core/render';
-import { backendLabel } from '../core/status';
+import { AnswerMessage, AskParams, ServerCommand } from '../core/protocol';
+import { historyOf, isRunning, renderPastTurn, Turn, turnParts } from '../core/thread';
 import { log } from '../common/log';
 import { AlpacaServer } from '../common/server';
 import { openResult } from './navigation';
 
-type AnswerState = 'waiting' | 'streaming' | 'done' | 'cancelled' | 'error';
-
-interface Conversation {
-    requestId: string;
-    question: string;
-    text: string;
-    state: AnswerState;
-    final?: AnswerFinal;
-    error?: string;
-    started: number;
-}
-
 const RENDER_INTERVAL_MS = 60;
+/** How long a new panel's page may take to load before the question is sent anyway. */
+const PAGE_LOAD_WAIT_MS = 5000;
+
+export interface AskOptions {
+    /** Text the user selected: sent as context, shown with the question. */
+    context?: string;
+    /** Start a new conversation instead of following up on the open one. */
+    newConversation?: boolean;
+}
 
 function newRequestId(): string {
     return `ask-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -39,7 +37,12 @@ function nonce(): string {
 
 export class AnswerPanel implements Disposable {
     private panel: WebviewPanel | undefined;
-    private current: Conversation | undefined;
+    private turns: Turn[] = [];
+    private conversationId = newRequestId();
+    private nextTurnId = 1;
+    /** Resolves when the panel's page has loaded and can show the first streamed piece. */
+    private pageLoaded: Promise<void> = Promise.resolve();
+    private onPageLoaded: () => void = () => undefined;
     private renderTimer: NodeJS.Timeout | undefined;
     private readonly disposables: Disposable[] = [];
 
@@ -50,25 +53,55 @@ export class AnswerPanel implements Disposable {
         this.disposables.push(server.onAnswer((m) => this.onAnswer(m)));
     }
 
-    async ask(question: string): Promise<void> {
-        if (this.current && (this.current.state === 'streaming' || this.current.state === 'waiting')) {
+    private get current(): Turn | undefined {
+        return this.turns[this.turns.length - 1];
+    }
+
+    /** Asks in the open conversation (a follow-up when it has answers), or in a new one. */
+    async ask(question: string, options: AskOptions = {}): Promise<void> {
+        if (isRunning(this.current)) {
             void this.cancel();
         }
-        const conversation: Conversation = { requestId: newRequestId(), question, text: '', state: 'waiting', started: Date.now() };
-        this.current = conversation;
+        if (options.newConversation || !this.panel) {
+            this.reset();
+        }
+        const history = historyOf(this.turns);
+        const turn: Turn = { id: this.nextTurnId++, requestId: newRequestId(), question, context: options.context, text: '', state: 'waiting', started: Date.now() };
+        this.turns.push(turn);
         this.show();
         this.render();
+        // a fast answer (quoted passages) must not finish before a new panel can show it streaming
+        await Promise.race([this.pageLoaded, new Promise((resolve) => setTimeout(resolve, PAGE_LOAD_WAIT_MS))]);
+        if (!this.turns.includes(turn)) {
+            return; // "New conversation" or a closed panel meanwhile
+        }
+        const params: AskParams = { question, requestId: turn.requestId, conversationId: this.conversationId };
+        if (history.length) {
+            params.history = history;
+        }
+        if (turn.context) {
+            params.context = turn.context;
+        }
         try {
-            const reply = await this.server.request<{ requestId?: string }>(ServerCommand.ask, { question, requestId: conversation.requestId });
-            if (reply?.requestId && reply.requestId !== conversation.requestId) {
-                conversation.requestId = reply.requestId;
+            const reply = await this.server.request<{ requestId?: string }>(ServerCommand.ask, params);
+            if (reply?.requestId && reply.requestId !== turn.requestId) {
+                turn.requestId = reply.requestId;
             }
         } catch (err) {
-            conversation.state = 'error';
-            conversation.error = err instanceof Error ? err.message : String(err);
-            log.error(`ask failed: ${conversation.error}`);
+            turn.state = 'error';
+            turn.error = err instanceof Error ? err.message : String(err);
+            log.error(`ask failed: ${turn.error}`);
             this.render();
         }
+    }
+
+    /** "New conversation": forget the thread (a running answer is stopped). */
+    private reset(): void {
+        if (isRunning(this.current)) {
+            void this.cancel();
+        }
+        this.turns = [];
+        this.conversationId = newRequestId();
     }
 
     private show(): void {
@@ -77,6 +110,7 @@ export class AnswerPanel implements Disposable {
             return;
         }
         const media = Uri.joinPath(this.context.extensionUri, 'media');
+        this.pageLoaded = new Promise((resolve) => (this.onPageLoaded = resolve));
         const panel = window.createWebviewPanel('alpaca.answer', 'Alpaca: Answer', { viewColumn: ViewColumn.Beside, preserveFocus: true }, {
             enableScripts: true,
             enableFindWidget: true,
@@ -96,36 +130,47 @@ export class AnswerPanel implements Disposable {
 <link href="${css}" rel="stylesheet">
 <title>Alpaca: Answer</title>
 </head>
-<body data-state="waiting">
-<header>
-  <h2 id="question"></h2>
+<body data-state="waiting" data-turns="0">
+<header class="toolbar">
+  <span class="title">Conversation</span>
   <div class="actions">
     <span id="badge" class="badge"></span>
     <button id="cancel" class="secondary" title="Stop this answer">Cancel</button>
-    <button id="copy" title="Copy the answer as markdown">Copy</button>
+    <button id="copy" class="secondary" title="Copy the answer as markdown">Copy</button>
+    <button id="new" class="secondary" title="Forget this thread and start over">New conversation</button>
   </div>
 </header>
-<div id="notice" class="notice" hidden></div>
-<article id="answer" aria-live="polite"></article>
-<section id="sources-section" hidden><h3>Sources</h3><div id="sources"></div></section>
-<section id="related-section" hidden><h3>Related reading</h3><div id="related"></div></section>
-<footer id="meta"></footer>
+<div id="history"></div>
+<section id="current" class="turn current">
+  <h2 id="question"></h2>
+  <div id="context" class="context" hidden></div>
+  <div id="query" class="query" hidden></div>
+  <div id="notice" class="notice" hidden></div>
+  <article id="answer" aria-live="polite"></article>
+  <div id="verdict" class="verdict" hidden></div>
+  <section id="sources-section" hidden><h3>Sources</h3><div id="sources"></div></section>
+  <section id="related-section" hidden><h3>Related reading</h3><div id="related"></div></section>
+  <footer id="meta"></footer>
+</section>
+<form id="follow-up" class="follow-up">
+  <textarea id="follow-up-input" rows="2" placeholder="Ask a follow-up question… (Enter to send, Shift+Enter for a new line)" aria-label="Follow-up question"></textarea>
+  <button id="send" type="submit" title="Ask in this conversation">Ask</button>
+</form>
 <script nonce="${n}" src="${js}"></script>
 </body>
 </html>`;
         webview.onDidReceiveMessage((m) => this.onMessage(m), undefined, this.disposables);
         panel.onDidDispose(() => {
             this.panel = undefined;
-            if (this.current && (this.current.state === 'streaming' || this.current.state === 'waiting')) {
-                void this.cancel();
-            }
+            this.reset();
         }, undefined, this.disposables);
         this.panel = panel;
     }
 
     private onAnswer(message: AnswerMessage): void {
-        const c = this.current;
-        if (!c || message.requestId !== c.requestId || c.state === 'done' || c.state === 'cancelled') {
+        // an earlier turn stopped by a newer question still gets its (cancelled) final message
+        const c = this.turns.find((t) => t.requestId === message.requestId);
+        if (!c || !isRunning(c)) {
             return;
         }
         if (message.kind === 'partial') {
@@ -158,47 +203,19 @@ export class AnswerPanel implements Disposable {
             this.renderTimer = undefined;
         }
         const c = this.current;
-        if (!this.panel || !c) {
+        if (!this.panel) {
             return;
         }
-        const final = c.final;
-        const sources: Source[] = final?.sources ?? [];
-        const notices: string[] = [];
-        if (c.state === 'error') {
-            notices.push(`Could not answer: ${escapeHtml(c.error ?? 'unknown error')}`);
-        } else {
-            if (final?.refused) {
-                notices.push('Your docs do not cover this question.');
-            } else if (final?.noModel) {
-                notices.push('Answering without a model: these are the most relevant passages from your docs, quoted with their sources.');
-            }
-            if (final?.notice) {
-                notices.push(escapeHtml(final.notice));
-            }
-        }
-        const notice = notices.join('<br>');
-        let meta = '';
-        if (final) {
-            const total = final.timings?.server_total_ms ?? final.timings?.total_ms;
-            meta = [backendLabel(final.backend), total !== undefined ? `${(total / 1000).toFixed(1)} s` : '', c.state === 'cancelled' ? 'cancelled' : '']
-                .filter(Boolean)
-                .join(' · ');
-        }
-        const answerHtml =
-            c.state === 'waiting' && !c.text
-                ? '<p class="waiting">Searching your docs…</p>'
-                : renderMarkdown(c.text, { sources, final: c.state !== 'streaming' && c.state !== 'waiting' });
+        const parts = c ? turnParts(c) : undefined;
         void this.panel.webview.postMessage({
             type: 'update',
-            state: c.state,
-            question: c.question,
-            answerHtml,
-            sourcesHtml: renderSources(sources),
-            relatedHtml: renderRelated(final?.related ?? []),
-            notice,
-            noModel: !!final?.noModel,
-            refused: !!final?.refused,
-            meta,
+            turn: c?.id ?? 0,
+            turns: this.turns.length,
+            state: c?.state ?? 'empty',
+            historyHtml: this.turns.slice(0, -1).map(renderPastTurn).join(''),
+            ...(parts ?? {}),
+            noModel: !!c?.final?.noModel,
+            refused: !!c?.final?.refused,
         });
     }
 
@@ -214,14 +231,25 @@ export class AnswerPanel implements Disposable {
         }
     }
 
-    private async onMessage(message: { type: string; n?: number; i?: number; href?: string }): Promise<void> {
-        const c = this.current;
+    private async onMessage(message: { type: string; n?: number; i?: number; href?: string; turn?: number; text?: string }): Promise<void> {
+        // a click in an earlier turn names it; everything else is about the current one
+        const c = typeof message.turn === 'number' ? this.turns.find((t) => t.id === message.turn) : this.current;
         switch (message.type) {
             case 'ready':
+                this.onPageLoaded();
                 this.render();
                 break;
             case 'cancel':
                 await this.cancel();
+                break;
+            case 'followUp':
+                if (message.text && message.text.trim()) {
+                    await this.ask(message.text.trim());
+                }
+                break;
+            case 'new':
+                this.reset();
+                this.render();
                 break;
             case 'copy':
                 if (c) {

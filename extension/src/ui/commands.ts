@@ -1,5 +1,5 @@
-// Command palette commands: Ask the Docs, Search Docs, Reindex Docs, Add Documents…, Show Status,
-// Restart Server. (IDs differ from the server's `alpaca.*` executeCommand names on purpose: the
+// Command palette commands: Ask the Docs, Ask About Selection, Search Docs, Reindex Docs, Add
+// Documents…, Show Status, Restart Server. (IDs differ from the server's `alpaca.*` executeCommand names on purpose: the
 // language client registers those itself.)
 
 import * as path from 'path';
@@ -7,6 +7,7 @@ import { commands, Disposable, ProgressLocation, QuickPickItem, QuickPickItemKin
 import { describe } from '../core/citations';
 import { AddDocumentsResponse, DocResult, SearchResponse, ServerCommand, ServerStatus } from '../core/protocol';
 import { statusLines } from '../core/status';
+import { selectionContext } from '../core/thread';
 import { log, showLog } from '../common/log';
 import { AlpacaServer, ServerNotRunning } from '../common/server';
 import { openSettings } from '../common/setup';
@@ -16,6 +17,7 @@ import { SHOW_STATUS_COMMAND } from './statusBar';
 
 export const Command = {
     ask: 'alpaca.askDocs',
+    askAboutSelection: 'alpaca.askAboutSelection',
     search: 'alpaca.searchDocs',
     reindex: 'alpaca.reindexDocs',
     addDocuments: 'alpaca.addDocs',
@@ -43,18 +45,35 @@ async function reportFailure(err: unknown, what: string): Promise<void> {
 export async function askDocs(panel: AnswerPanel, question?: string): Promise<void> {
     let q = typeof question === 'string' ? question : undefined;
     if (!q) {
-        const editor = window.activeTextEditor;
-        const selected = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection).trim().slice(0, 500) : '';
         q = await window.showInputBox({
             title: 'Alpaca: Ask the Docs',
-            prompt: 'Ask a question about your docs',
+            prompt: 'Ask a question about your docs (a follow-up when the answer panel is open)',
             placeHolder: 'e.g. How do I check if an endpoint is KMS encrypted?',
-            value: selected,
             ignoreFocusOut: true,
         });
     }
     if (q && q.trim()) {
         await panel.ask(q.trim());
+    }
+}
+
+/** The selection travels as context, shown in the thread; the question is typed by the user. */
+export async function askAboutSelection(panel: AnswerPanel): Promise<void> {
+    const editor = window.activeTextEditor;
+    const context = editor && !editor.selection.isEmpty ? selectionContext(editor.document.getText(editor.selection)) : undefined;
+    if (!context) {
+        void window.showInformationMessage('Alpaca: select some text first, then ask about it.');
+        return;
+    }
+    const lines = context.split('\n').length;
+    const q = await window.showInputBox({
+        title: 'Alpaca: Ask About Selection',
+        prompt: `Ask about the selected text (${lines} line${lines === 1 ? '' : 's'}, sent as context)`,
+        placeHolder: 'e.g. What does this setting do?',
+        ignoreFocusOut: true,
+    });
+    if (q && q.trim()) {
+        await panel.ask(q.trim(), { context, newConversation: true });
     }
 }
 
@@ -234,6 +253,7 @@ export async function showStatus(server: AlpacaServer): Promise<void> {
 export function registerCommands(server: AlpacaServer, panel: AnswerPanel, refreshRelated: () => unknown): Disposable[] {
     return [
         commands.registerCommand(Command.ask, (question?: string) => askDocs(panel, question)),
+        commands.registerCommand(Command.askAboutSelection, () => askAboutSelection(panel)),
         commands.registerCommand(Command.search, () => searchDocs(server)),
         commands.registerCommand(Command.reindex, () => reindexDocs(server)),
         commands.registerCommand(Command.addDocuments, () => addDocuments(server)),

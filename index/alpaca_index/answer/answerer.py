@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 from urllib.parse import urlparse
 
-from alpaca_index.answer import citations, extractive
+from alpaca_index.answer import citations, conversation, extractive
 from alpaca_index.answer.backends import BackendError, Endpoint, LlamaCpp, is_loopback
 from alpaca_index.answer.prompt import NOT_COVERED, Source, pack, user_message
 
@@ -72,6 +72,8 @@ class AnswerResult:
     invalid_citations: list[int] = field(default_factory=list)
     cancelled: bool = False
     timings: dict = field(default_factory=dict)
+    query: str | None = None  # a follow-up's standalone question, when retrieval searched for other words
+    rewritten_by: str | None = None  # "model" | "rule": who rewrote the follow-up
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,16 +107,41 @@ def destination(settings: AnswerSettings) -> tuple[str, str]:
 
 
 def answer(index, question: str, settings: AnswerSettings | None = None, on_text: Callable[[str], None] | None = None,
-           cancelled: Callable[[], bool] = lambda: False, backend=None) -> AnswerResult:
-    """Answer from the docs. `on_text` receives streamed pieces; `cancelled()` stops generation."""
+           cancelled: Callable[[], bool] = lambda: False, backend=None, history=None,
+           context: str | None = None) -> AnswerResult:
+    """Answer from the docs. `on_text` receives streamed pieces; `cancelled()` stops generation.
+    `history` (earlier turns, oldest first: `conversation.Turn`s or `{question, answer, query?}`)
+    makes the question a follow-up; `context` is text the user selected (see `conversation`)."""
     started = time.perf_counter()
-    result = _answer(index, question, settings, on_text, cancelled, backend)
+    settings = settings or AnswerSettings.from_env()
+    turn = None
+    if history or (context and context.strip()):
+        turns = conversation.parse_history(history)
+        if turns and backend is None:  # the model rewrites the follow-up, then answers it
+            backend = _backend_or_none(settings)
+        turn = conversation.plan(question, turns, context, backend,
+                                 getattr(backend, "n_ctx", settings.n_ctx), cancelled)
+    result = _answer(index, turn.prompt_question if turn else question, settings, on_text, cancelled, backend,
+                     turn.query if turn else None)
+    if turn:
+        result.question = turn.question
+        result.query = turn.query if turn.query != turn.question else None
+        result.rewritten_by = turn.rewritten_by
+        if turn.rewrite_ms is not None:
+            result.timings["rewrite_ms"] = turn.rewrite_ms
     result.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return result
 
 
-def _answer(index, question, settings, on_text, cancelled, backend) -> AnswerResult:
-    settings = settings or AnswerSettings.from_env()
+def _backend_or_none(settings: AnswerSettings):
+    try:
+        return make_backend(settings)
+    except BackendError:
+        return None  # _answer tries again and says why, with the no-model answer
+
+
+def _answer(index, question, settings, on_text, cancelled, backend, query=None) -> AnswerResult:
+    """`query`: what to search for and quote by, when it differs from the question the model answers."""
     streamed = []  # whether any text went out, so a fallback can start on a fresh paragraph
 
     def emit(text: str) -> None:
@@ -125,7 +152,8 @@ def _answer(index, question, settings, on_text, cancelled, backend) -> AnswerRes
     if not question:
         raise ValueError("the question is empty")
     started = time.perf_counter()
-    hits = index.search(question, k=max(settings.k * 3, 20))
+    query = " ".join((query or question).split())[:MAX_QUESTION_CHARS]
+    hits = index.search(query, k=max(settings.k * 3, 20))
     retrieval_ms = (time.perf_counter() - started) * 1000
     timings = {"retrieval_ms": round(retrieval_ms, 1)}
     best = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
@@ -146,7 +174,7 @@ def _answer(index, question, settings, on_text, cancelled, backend) -> AnswerRes
     top = _distinct_chunks(hits, settings.k)
     if backend is None:
         sources = [Source(n, h) for n, h in enumerate(top[:4], 1)]
-        text = extractive.compose(question, sources)
+        text = extractive.compose(query, sources)
         emit(text)
         return _finish(question, text, sources, hits, "none", timings, notice or ADD_MODEL_HINT, no_model=True)
 
@@ -159,7 +187,7 @@ def _answer(index, question, settings, on_text, cancelled, backend) -> AnswerRes
     except BackendError as exc:
         log.warning("%s", exc)
         sources = [Source(n, h) for n, h in enumerate(top[:4], 1)]
-        text = extractive.compose(question, sources)
+        text = extractive.compose(query, sources)
         emit(f"\n\n{text}" if any(streamed) else text)  # the model's partial text stays on screen above
         return _finish(question, text, sources, hits, "none", timings,
                        f"{exc} — answering from the passages instead.", no_model=True)

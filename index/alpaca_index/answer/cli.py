@@ -1,6 +1,7 @@
 """`alpaca ask`: streamed, cited answers in the terminal (or --json)."""
 
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -8,23 +9,26 @@ from typing import Annotated, Optional
 
 import typer
 
+# the answer options `ask` and `chat` share
+ModelOption = Annotated[Optional[Path], typer.Option("--model", envvar="ALPACA_MODEL",
+                                                     help="GGUF model file (e.g. Mistral 7B Instruct).")]
+EndpointOption = Annotated[Optional[str], typer.Option("--endpoint", envvar="ALPACA_ENDPOINT",
+                                                       help="OpenAI-compatible server URL.")]
+EndpointModelOption = Annotated[Optional[str], typer.Option("--endpoint-model", envvar="ALPACA_ENDPOINT_MODEL",
+                                                            help="Model name sent to the endpoint.")]
+AllowRemoteOption = Annotated[bool, typer.Option("--allow-remote", envvar="ALPACA_ALLOW_REMOTE",
+                                                 help="Allow a non-loopback endpoint (documents leave this machine).")]
+KOption = Annotated[int, typer.Option("--k", "-k", min=1, max=20, help="Passages given to the model.")]
+NCtxOption = Annotated[int, typer.Option("--n-ctx", min=512, help="Model context size.")]
+
 
 def register(app: typer.Typer) -> None:
     from alpaca_index.cli import DEFAULT_DB, DbOption, JsonOption, emit, fail, open_index, stdout
 
     @app.command()
     def ask(question: str, db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
-            model: Annotated[Optional[Path], typer.Option("--model", envvar="ALPACA_MODEL",
-                                                         help="GGUF model file (e.g. Mistral 7B Instruct).")] = None,
-            endpoint: Annotated[Optional[str], typer.Option("--endpoint", envvar="ALPACA_ENDPOINT",
-                                                            help="OpenAI-compatible server URL.")] = None,
-            endpoint_model: Annotated[Optional[str], typer.Option("--endpoint-model", envvar="ALPACA_ENDPOINT_MODEL",
-                                                                  help="Model name sent to the endpoint.")] = None,
-            allow_remote: Annotated[bool, typer.Option("--allow-remote", envvar="ALPACA_ALLOW_REMOTE",
-                                                       help="Allow a non-loopback endpoint (documents leave "
-                                                            "this machine).")] = False,
-            k: Annotated[int, typer.Option("--k", "-k", min=1, max=20, help="Passages given to the model.")] = 8,
-            n_ctx: Annotated[int, typer.Option("--n-ctx", min=512, help="Model context size.")] = 4096):
+            model: ModelOption = None, endpoint: EndpointOption = None, endpoint_model: EndpointModelOption = None,
+            allow_remote: AllowRemoteOption = False, k: KOption = 8, n_ctx: NCtxOption = 4096):
         """Answer a question from the docs, citing numbered sources."""
         from alpaca_index.answer import AnswerSettings, answer
 
@@ -62,6 +66,69 @@ def register(app: typer.Typer) -> None:
         extra += f" · {t['tokens_per_s']:.1f} tokens/s" if "tokens_per_s" in t else ""
         stdout.print(f"[dim]{result.backend} · retrieval {t['retrieval_ms']:.0f} ms{extra} · "
                      f"total {t['total_ms']:.0f} ms[/]", highlight=False)
+
+
+    register_chat(app)
+
+
+def register_chat(app: typer.Typer) -> None:
+    from alpaca_index.cli import DEFAULT_DB, DbOption, JsonOption, open_index, stdout
+
+    @app.command()
+    def chat(db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
+             model: ModelOption = None, endpoint: EndpointOption = None, endpoint_model: EndpointModelOption = None,
+             allow_remote: AllowRemoteOption = False, k: KOption = 8, n_ctx: NCtxOption = 4096):
+        """A conversation: questions are read line by line from stdin and follow-ups keep their context
+        ("/new" starts over). The model stays loaded between questions. --json: one object per turn."""
+        from alpaca_index.answer import AnswerSettings, BackendError, answer, make_backend
+        from alpaca_index.answer.conversation import Turn
+
+        settings = AnswerSettings.from_env(model_path=str(model) if model else None, endpoint=endpoint,
+                                           endpoint_model=endpoint_model, allow_remote=allow_remote or None,
+                                           k=k, n_ctx=n_ctx)
+        index = open_index(db)
+        try:
+            backend = make_backend(settings)  # one instance for the whole session
+        except BackendError as exc:
+            backend = None
+            print(f"note: {exc} — answering from the passages.", file=sys.stderr)
+        history: list[Turn] = []
+        interactive = sys.stdin.isatty() and not as_json
+        while True:
+            if interactive:
+                print("? ", end="", file=sys.stderr, flush=True)
+            line = sys.stdin.readline()
+            if not line:
+                break
+            question = line.strip()
+            if question in ("/new", "/reset"):
+                history.clear()
+                if not as_json:
+                    stdout.print("[dim]New conversation.[/]")
+                continue
+            if question in ("/quit", "/exit"):
+                break
+            if not question:
+                continue
+            result = answer(index, question, settings, backend=backend, history=history,
+                            on_text=None if as_json else _write)
+            history.append(Turn(result.question, result.answer, result.query))
+            if as_json:
+                sys.stdout.write(json.dumps({"turn": len(history), **result.to_dict()}, ensure_ascii=False,
+                                            default=str) + "\n")
+                sys.stdout.flush()
+                continue
+            sys.stdout.write("\n")
+            if result.query:
+                stdout.print(f"[dim]searched for: {result.query} ({result.rewritten_by})[/]", highlight=False)
+            for s in result.sources:
+                stdout.print(f"  [{s['n']}] {s['heading_path']} — {_where(s)}", highlight=False, markup=False)
+            stdout.print("")
+
+
+def _write(piece: str) -> None:
+    sys.stdout.write(piece)
+    sys.stdout.flush()
 
 
 def _where(entry: dict) -> str:

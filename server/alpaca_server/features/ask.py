@@ -1,9 +1,15 @@
 """alpaca.ask / alpaca.cancel: answers stream as `alpaca/answer` notifications.
 
-`alpaca.ask {question, k?, requestId?}` returns `{requestId}` at once; a worker thread sends
-`{requestId, kind: "partial", text}` pieces, then `{requestId, kind: "final", answer, sources,
-related, backend, noModel, timings}`. A cancelled or failed answer still ends with a final message
-(`cancelled: true` or `error: "..."`) so the client can always close its view.
+`alpaca.ask {question, k?, requestId?, conversationId?, history?, context?}` returns `{requestId}`
+at once; a worker thread sends `{requestId, kind: "partial", text}` pieces, then `{requestId, kind:
+"final", answer, sources, related, backend, noModel, timings}`. A cancelled or failed answer still
+ends with a final message (`cancelled: true` or `error: "..."`) so the client can always close its view.
+
+Follow-ups: the client keeps its thread and sends `history` (earlier turns, oldest first:
+`[{question, answer, query?}]`) and optionally the text the user selected as `context`; the final
+message then also carries `query` (the standalone question searched for, if it differs),
+`rewrittenBy` ("model" | "rule") and the `conversationId` it was given. The server keeps no
+conversation state: a restart loses nothing the client shows.
 """
 
 from __future__ import annotations
@@ -33,16 +39,36 @@ def ask(ls: AlpacaServer, *args):
     if not isinstance(request_id, (str, int)):
         raise invalid("requestId must be a string")
     request_id = str(request_id)
+    conversation = _conversation(p)
     if request_id in ls.answers:
         raise invalid(f"an answer with requestId {request_id!r} is already running")
     flag = threading.Event()
     ls.answers[request_id] = flag
-    threading.Thread(target=_answer, args=(ls, request_id, question.strip(), int(k), flag),
+    threading.Thread(target=_answer, args=(ls, request_id, question.strip(), int(k), flag, conversation),
                      name=f"alpaca-ask-{request_id}", daemon=True).start()
     return {"requestId": request_id}
 
 
-def _answer(ls: AlpacaServer, request_id: str, question: str, k: int, flag: threading.Event) -> None:
+def _conversation(p: dict) -> dict:
+    """The follow-up parameters, validated here so a bad shape is an error reply, not a failed answer."""
+    from alpaca_index.answer.conversation import parse_history
+
+    try:
+        history = parse_history(p.get("history"))
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
+    context, conversation_id = p.get("context"), p.get("conversationId")
+    if context is not None and not isinstance(context, str):
+        raise invalid("context must be a string (the selected text)")
+    if conversation_id is not None and not isinstance(conversation_id, (str, int)):
+        raise invalid("conversationId must be a string")
+    return {"history": history, "context": context or None,
+            "conversation_id": None if conversation_id is None else str(conversation_id)}
+
+
+def _answer(ls: AlpacaServer, request_id: str, question: str, k: int, flag: threading.Event,
+            conversation: dict | None = None) -> None:
+    conversation = conversation or {}
     started = time.perf_counter()
     streamed: list[str] = []
 
@@ -55,7 +81,8 @@ def _answer(ls: AlpacaServer, request_id: str, question: str, k: int, flag: thre
     final: dict
     try:
         index = ls.engine.wait_open(60.0)
-        final = answers.run_answer(index, question, k, ls.settings, emit, flag.is_set)
+        final = answers.run_answer(index, question, k, ls.settings, emit, flag.is_set,
+                                   history=conversation.get("history"), context=conversation.get("context"))
         if flag.is_set():
             raise answers.Cancelled()
     except answers.Cancelled:
@@ -68,6 +95,8 @@ def _answer(ls: AlpacaServer, request_id: str, question: str, k: int, flag: thre
         final = _failed(ls, f"{type(exc).__name__}: {exc}")
     finally:
         ls.answers.pop(request_id, None)
+    if conversation.get("conversation_id") is not None:
+        final["conversationId"] = conversation["conversation_id"]
     final.setdefault("timings", {})
     final["timings"].setdefault("server_total_ms", round((time.perf_counter() - started) * 1000, 1))
     ls.notify(ANSWER, {"requestId": request_id, "kind": "final", **final})
