@@ -28,6 +28,7 @@ export function activate(context: ExtensionContext): void {
         new StatusBar(server),
         registerOpenCommand(),
         ...registerCommands(server, panel, () => related.refresh()),
+        workspace.onDidChangeWorkspaceFolders(() => void server?.updateSettings()),
         workspace.onDidChangeConfiguration((e) => {
             if (needsRestart(e)) {
                 log.info('interpreter setting changed; restarting the server');

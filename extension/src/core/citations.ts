@@ -53,25 +53,30 @@ export function findSource(sources: readonly Source[], n: number): Source | unde
 
 export interface Location {
     uri: string;
-    /** 0-based line for the editor. */
+    /** 0-based line for the editor (for PDF/Office files: page/slide/paragraph - 1). */
     line: number;
+    /** The server's label for where the passage is ("p. 12", "slide 4", "lines 3-9"). */
+    label?: string;
 }
 
+/** Files the editor cannot show as text: opened as files, with the passage's page/slide in a label. */
+export const BINARY_DOC = /\.(pdf|docx|pptx)$/i;
+
 /** Where a source or result opens: its URI at its start line (the contract's lines are 1-based). */
-export function locationOf(item: Pick<DocResult, 'uri' | 'start_line'> & { path?: string }): Location | undefined {
+export function locationOf(item: Pick<DocResult, 'uri' | 'start_line' | 'location'> & { path?: string }): Location | undefined {
     const uri = item.uri || (item.path && item.path.startsWith('/') ? `file://${encodeURI(item.path)}` : '');
     if (!uri) {
         return undefined;
     }
     const line = Number.isFinite(item.start_line) ? Math.max(0, Math.floor(item.start_line) - 1) : 0;
-    return { uri, line };
+    return item.location ? { uri, line, label: item.location } : { uri, line };
 }
 
-/** "Page › Section" with the path, for list items. */
-export function describe(item: Pick<DocResult, 'title' | 'heading_path' | 'path' | 'start_line'>): { label: string; detail: string } {
+/** "Page › Section" with the path (and "p. 12" / "slide 4" where lines mean nothing), for list items. */
+export function describe(item: Pick<DocResult, 'title' | 'heading_path' | 'path' | 'start_line' | 'location'>): { label: string; detail: string } {
     const label = item.heading_path || item.title || item.path;
-    const detail = `${item.path}${item.start_line ? `:${item.start_line}` : ''}`;
-    return { label, detail };
+    const where = item.location && BINARY_DOC.test(item.path) ? ` · ${item.location}` : item.start_line ? `:${item.start_line}` : '';
+    return { label, detail: `${item.path}${where}` };
 }
 
 /** The most specific heading ("Sub" of "Page › Section › Sub"), for narrow lists. */

@@ -30,6 +30,13 @@ export interface ServerSettings {
     allowRemote: boolean;
     resultsCount: number;
     hover: boolean;
+    /** Multi-root workspaces: each folder's own docsPaths (resolved by the server against that folder). */
+    folders?: FolderSettings[];
+}
+
+export interface FolderSettings {
+    path: string;
+    docsPaths: string[];
 }
 
 /** A search / related result. Lines are 1-based. */
@@ -43,6 +50,8 @@ export interface DocResult {
     anchor?: string;
     snippet?: string;
     score?: number;
+    /** Where in the file: "lines 3-9", "p. 12" (PDF), "slide 4" (PowerPoint), "¶ 7" (Word). */
+    location?: string;
 }
 
 export interface Source {
@@ -54,6 +63,7 @@ export interface Source {
     anchor?: string;
     start_line: number;
     end_line: number;
+    location?: string;
     mtime?: number | null;
 }
 
@@ -103,6 +113,8 @@ export interface ServerStatus {
     egress?: string;
     message?: string;
     roots?: string[];
+    /** The file extensions the index reads (alpaca_index.formats): the "Add Documents…" filter. */
+    extensions?: string[];
 }
 
 export interface SearchResponse {

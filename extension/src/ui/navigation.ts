@@ -1,15 +1,35 @@
 // Opening a doc at a line (citations, search results, related reading).
 
-import { commands, Position, Range, Selection, TextEditorRevealType, Uri, ViewColumn, window, workspace } from 'vscode';
-import { headingLine, Location, locationOf } from '../core/citations';
+import { commands, env, Position, Range, Selection, TextEditorRevealType, Uri, ViewColumn, window, workspace } from 'vscode';
+import { BINARY_DOC, headingLine, Location, locationOf } from '../core/citations';
 import { DocResult } from '../core/protocol';
 import { log } from '../common/log';
 
 export const OPEN_COMMAND = 'alpaca.openLocation';
 
+/**
+ * PDF, Word and PowerPoint files open as files: with a viewer extension for the type (e.g. a PDF
+ * viewer) in that viewer, else in VS Code's binary-file placeholder. Neither takes a page, so the
+ * page/slide is said in a message, with the system viewer a click away when the window is local.
+ */
+async function openBinary(uri: Uri, location: Location, column: ViewColumn): Promise<void> {
+    await commands.executeCommand('vscode.open', uri, { viewColumn: column, preview: false });
+    const where = location.label || `${/\.pdf$/i.test(uri.path) ? 'p.' : /\.pptx$/i.test(uri.path) ? 'slide' : '¶'} ${location.line + 1}`;
+    const external = env.remoteName ? [] : ['Open in System Viewer'];
+    void window.showInformationMessage(`Alpaca: ${uri.path.split('/').pop()} — the passage is on ${where}.`, ...external).then((choice) => {
+        if (choice) {
+            void env.openExternal(uri);
+        }
+    });
+}
+
 export async function openLocation(location: Location, column: ViewColumn = ViewColumn.One): Promise<void> {
     const uri = Uri.parse(location.uri);
     try {
+        if (BINARY_DOC.test(uri.path)) {
+            await openBinary(uri, location, column);
+            return;
+        }
         const doc = await workspace.openTextDocument(uri);
         let line = Math.min(location.line, Math.max(0, doc.lineCount - 1));
         if (doc.languageId === 'markdown' || /\.(md|markdown|mdx|rst)$/i.test(uri.path)) {
@@ -27,7 +47,7 @@ export async function openLocation(location: Location, column: ViewColumn = View
     }
 }
 
-export async function openResult(item: Pick<DocResult, 'uri' | 'start_line'> & { path?: string }, column?: ViewColumn): Promise<void> {
+export async function openResult(item: Pick<DocResult, 'uri' | 'start_line' | 'location'> & { path?: string }, column?: ViewColumn): Promise<void> {
     const location = locationOf(item);
     if (location) {
         await openLocation(location, column);
