@@ -9,6 +9,7 @@ PowerPoint and its paragraph number for Word; `location()` turns that into the l
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -16,7 +17,7 @@ from typing import Callable
 
 from alpaca_index.documents import ParsedDoc
 
-FILE_TIME_LIMIT = 60.0  # seconds one file's extraction may take (a 500-page PDF takes a few)
+FILE_TIME_LIMIT = 60.0  # seconds one file's extraction may take (a 500-page PDF takes about one); env ALPACA_FILE_TIME_LIMIT
 BINARY_SIZE_FACTOR = 10  # PDF/Office files carry images: their byte cap is this multiple of the text cap
 
 
@@ -78,8 +79,9 @@ def location(path: str, start: int, end: int) -> str:
 class Deadline:
     """A per-file time limit checked between pages/slides (a library call itself is not interrupted)."""
 
-    def __init__(self, seconds: float = FILE_TIME_LIMIT, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, seconds: float | None = None, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
+        seconds = _configured_limit() if seconds is None else seconds
         self.seconds = seconds
         self.until = clock() + seconds
 
@@ -87,6 +89,14 @@ class Deadline:
         if self.clock() > self.until:
             raise ValueError(f"took over {self.seconds:g} s to read (stopped at {unit} {done} of {total}); "
                              "split the file or raise the time limit")
+
+
+def _configured_limit() -> float:
+    try:
+        value = float(os.environ.get("ALPACA_FILE_TIME_LIMIT") or FILE_TIME_LIMIT)
+    except ValueError:
+        return FILE_TIME_LIMIT
+    return value if value > 0 else FILE_TIME_LIMIT
 
 
 def read(rel: str, data: bytes, deadline: Deadline | None = None) -> list[ParsedDoc]:
