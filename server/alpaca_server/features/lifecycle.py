@@ -36,8 +36,9 @@ async def _pull(ls: AlpacaServer, base: settings_mod.Settings) -> settings_mod.S
     if not (caps and caps.workspace and caps.workspace.configuration):
         return base
     folders = ls.workspace_folders()
-    items = [types.ConfigurationItem(section=settings_mod.SECTION)] + [  # then each folder's own (multi-root)
-        types.ConfigurationItem(scope_uri=folder.as_uri(), section=settings_mod.SECTION) for folder in folders]
+    scoped = folders if len(folders) > 1 else []  # multi-root: then each folder's own section
+    items = [types.ConfigurationItem(section=settings_mod.SECTION)] + [
+        types.ConfigurationItem(scope_uri=folder.as_uri(), section=settings_mod.SECTION) for folder in scoped]
     try:
         result = await asyncio.wait_for(ls.workspace_configuration_async(types.ConfigurationParams(items=items)),
                                         timeout=5)
@@ -48,9 +49,9 @@ async def _pull(ls: AlpacaServer, base: settings_mod.Settings) -> settings_mod.S
     if not result or not isinstance(result[0], dict):
         return base
     section = dict(result[0])
-    if len(folders) > 1 and len(result) == len(items):
-        section["folders"] = [{"path": str(folder), "docsPaths": (scoped or {}).get("docsPaths") or []}
-                              for folder, scoped in zip(folders, result[1:]) if isinstance(scoped, (dict, type(None)))]
+    if scoped and len(result) == len(items):
+        section["folders"] = [{"path": str(folder), "docsPaths": (own or {}).get("docsPaths") or []}
+                              for folder, own in zip(scoped, result[1:]) if isinstance(own, (dict, type(None)))]
     return settings_mod.parse({settings_mod.SECTION: section}, base)
 
 
