@@ -44,11 +44,11 @@ describe('locations', () => {
     });
 
     it('labels PDF and PowerPoint sources by page and slide, and carries the label to the opener', () => {
-        const pdf: Source = { ...s, path: 'guides/runbook.pdf', uri: 'file:///d/guides/runbook.pdf', start_line: 12, end_line: 12, location: 'p. 12' };
+        const pdf: Source = { ...s, path: 'guides/runbook.pdf', uri: 'file:///d/guides/runbook.pdf', start_line: 12, end_line: 12, place: 'p. 12' };
         assert.deepEqual(describeItem(pdf), { label: 'T › H', detail: 'guides/runbook.pdf · p. 12' });
         assert.deepEqual(locationOf(pdf), { uri: 'file:///d/guides/runbook.pdf', line: 11, label: 'p. 12' });
-        assert.equal(describeItem({ ...pdf, path: 'deck.pptx', location: 'slide 3' }).detail, 'deck.pptx · slide 3');
-        assert.equal(describeItem({ ...s, location: 'lines 12-20' }).detail, 'a/b.md:12');  // text files keep path:line
+        assert.equal(describeItem({ ...pdf, path: 'deck.pptx', place: 'slide 3' }).detail, 'deck.pptx · slide 3');
+        assert.equal(describeItem({ ...s, place: 'lines 12-20' }).detail, 'a/b.md:12');  // text files keep path:line
     });
 
     it('short labels keep the most specific heading', () => {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Callable
 
 from alpaca_index.answer import AnswerSettings, answer
-from alpaca_index.formats import location
+from alpaca_index.formats import place
 
 from alpaca_server.queries import file_uri
 
@@ -20,8 +20,8 @@ class Cancelled(Exception):
 
 
 def _with_uri(entry: dict) -> dict:
-    where = location(entry.get("path", ""), entry.get("start_line") or 0, entry.get("end_line") or 0)
-    return {**entry, "uri": file_uri(entry["abspath"]) if entry.get("abspath") else "", "location": where}
+    where = place(entry.get("path", ""), entry.get("start_line") or 0, entry.get("end_line") or 0)
+    return {**entry, "uri": file_uri(entry["abspath"]) if entry.get("abspath") else "", "place": where}
 
 
 def run_answer(index, question: str, k: int, settings, emit: Callable[[str], None],

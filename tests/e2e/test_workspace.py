@@ -16,6 +16,10 @@ FILLER = ("Operators follow the same order every time so that no request is lost
           "each step into the shift log so the next shift can see what was done and why.")
 
 
+def wrap(text: str) -> str:
+    return "\n".join(text[i:i + 90] for i in range(0, len(text), 90))
+
+
 def write_two_folders(base):
     """team-a: default docs/ folder with a PDF; team-b: its own folder setting (handbook + docs)."""
     a, b = base / "team-a", base / "team-b"
@@ -23,12 +27,11 @@ def write_two_folders(base):
     (b / "docs").mkdir(parents=True)
     (b / "handbook").mkdir()
     (b / ".vscode").mkdir()
-    make_pdf(a / "docs" / "runbook.pdf", [
-        "Wombat runbook\n\nThis runbook covers the wombat service that serves the internal catalog.",
-        "To restart the wombat service, drain the node from the load balancer first,\n"
-        "then stop the wombat daemon, wait for open connections to close, start it again\n"
-        "and check the wombat health endpoint before adding the node back.\n" + FILLER[:90] + "\n" + FILLER[90:],
-    ], title="Wombat Runbook", outline=[(0, "Restarting the service", 2)])
+    overview = "The catalog team owns this runbook; it lists contacts, dashboards and escalation paths. " + FILLER
+    restart = ("To restart the wombat service, drain the node from the load balancer first, then stop the wombat "
+               "daemon, wait for open connections to close, start it again and check the health endpoint. " + FILLER)
+    make_pdf(a / "docs" / "runbook.pdf", [wrap(overview), wrap(restart)], title="Wombat Runbook",
+             outline=[(0, "Overview", 1), (0, "Restarting the service", 2)])
     for team, folder in (("A", a), ("B", b)):
         (folder / "docs" / "index.md").write_text(
             f"# Team {team} numbat onboarding\n\nNumbat onboarding for team {team}: request access, read the "

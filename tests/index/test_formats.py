@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from alpaca_index.formats import EXTENSIONS, Deadline, location, read
+from alpaca_index.formats import EXTENSIONS, Deadline, place, read
 from tests.index.sample_files import make_docx, make_pdf, make_pptx
 
 
@@ -95,7 +95,7 @@ def test_pdf_pages_and_outline_sections(tmp_path):
     assert block_with(docs, "wombat")[:2] == ("Ops Runbook › Restarting › Checks", 2)
     assert block_with(docs, "numbat")[:2] == ("Ops Runbook › Appendix", 3)
     assert block_with(docs, "Intro")[:2] == ("Ops Runbook", 1)
-    assert location("runbook.pdf", 2, 2) == "p. 2" and location("runbook.pdf", 2, 3) == "pp. 2-3"
+    assert place("runbook.pdf", 2, 2) == "p. 2" and place("runbook.pdf", 2, 3) == "pp. 2-3"
 
 
 def test_pdf_without_metadata_or_outline_uses_the_file_name(tmp_path):
@@ -115,7 +115,7 @@ def test_docx_headings_lists_tables_and_paragraph_numbers(tmp_path):
     assert block_with(docs, "quoll") == ("Cache Design › Goals", 3, "Serve the quoll pages fast.")
     assert block_with(docs, "p95")[0] == "Cache Design › Goals"
     assert block_with(docs, "Eviction") == ("Cache Design › Goals › Non-goals", 6, "Item | Owner\nEviction | Ana")
-    assert location("design.docx", 3, 3) == "¶ 3"
+    assert place("design.docx", 3, 3) == "¶ 3"
 
 
 def test_pptx_slides_are_sections_with_notes(tmp_path):
@@ -129,7 +129,7 @@ def test_pptx_slides_are_sections_with_notes(tmp_path):
     assert block_with(docs, "Bilby") == ("Quarterly Review › Revenue", 2, "Up 10 percent\nBilby sales lead")
     assert block_with(docs, "pangolin") == ("Quarterly Review › Revenue", 2, "Notes: Mention the pangolin deal.")
     assert block_with(docs, "kiwis")[:2] == ("Quarterly Review › Risks", 3)
-    assert location("review.pptx", 3, 3) == "slide 3"
+    assert place("review.pptx", 3, 3) == "slide 3"
 
 
 @pytest.mark.parametrize("name, data, reason", [
@@ -225,7 +225,7 @@ def test_a_mixed_folder_indexes_every_format(mixed):
 def test_search_finds_each_format_with_its_place(mixed, query, path, heading_path, where):
     index, _ = mixed
     hit = index.search_files(query, 3)[0]
-    assert (hit.path, hit.heading_path, location(hit.path, hit.start_line, hit.end_line)) == (path, heading_path, where)
+    assert (hit.path, hit.heading_path, place(hit.path, hit.start_line, hit.end_line)) == (path, heading_path, where)
 
 
 def test_an_answer_cites_the_pdf_page(mixed):
@@ -234,4 +234,4 @@ def test_an_answer_cites_the_pdf_page(mixed):
     index, _ = mixed
     result = answer(index, "How do I restart the wombat service?", AnswerSettings(k=3))
     cited = [s for s in result.sources if s["path"] == "runbook.pdf"]
-    assert cited and location(cited[0]["path"], cited[0]["start_line"], cited[0]["end_line"]) == "p. 2"
+    assert cited and place(cited[0]["path"], cited[0]["start_line"], cited[0]["end_line"]) == "p. 2"

@@ -181,7 +181,7 @@ async def test_the_server_indexes_the_odd_folder_and_survives_odd_requests(clien
     assert set(ODD_NAMES) <= set(paths(found["results"]))
     assert all(r["uri"].startswith("file://") and "\n" not in r["uri"] for r in found["results"])
     pdf = (await command(client, "alpaca.search", {"query": "lapwing setting 497"}))["results"][0]
-    assert pdf["path"] == "manual-500.pdf" and pdf["location"].startswith("p") and pdf["uri"].endswith(".pdf")
+    assert pdf["path"] == "manual-500.pdf" and pdf["place"].startswith("p") and pdf["uri"].endswith(".pdf")
     assert {".pdf", ".docx", ".pptx", ".mdx", ".adoc"} <= set(status["extensions"])
     for question in QUESTIONS[2:]:
         await command(client, "alpaca.search", {"query": question})

@@ -63,19 +63,19 @@ export interface Location {
 export const BINARY_DOC = /\.(pdf|docx|pptx)$/i;
 
 /** Where a source or result opens: its URI at its start line (the contract's lines are 1-based). */
-export function locationOf(item: Pick<DocResult, 'uri' | 'start_line' | 'location'> & { path?: string }): Location | undefined {
+export function locationOf(item: Pick<DocResult, 'uri' | 'start_line' | 'place'> & { path?: string }): Location | undefined {
     const uri = item.uri || (item.path && item.path.startsWith('/') ? `file://${encodeURI(item.path)}` : '');
     if (!uri) {
         return undefined;
     }
     const line = Number.isFinite(item.start_line) ? Math.max(0, Math.floor(item.start_line) - 1) : 0;
-    return item.location ? { uri, line, label: item.location } : { uri, line };
+    return item.place ? { uri, line, label: item.place } : { uri, line };
 }
 
 /** "Page › Section" with the path (and "p. 12" / "slide 4" where lines mean nothing), for list items. */
-export function describe(item: Pick<DocResult, 'title' | 'heading_path' | 'path' | 'start_line' | 'location'>): { label: string; detail: string } {
+export function describe(item: Pick<DocResult, 'title' | 'heading_path' | 'path' | 'start_line' | 'place'>): { label: string; detail: string } {
     const label = item.heading_path || item.title || item.path;
-    const where = item.location && BINARY_DOC.test(item.path) ? ` · ${item.location}` : item.start_line ? `:${item.start_line}` : '';
+    const where = item.place && BINARY_DOC.test(item.path) ? ` · ${item.place}` : item.start_line ? `:${item.start_line}` : '';
     return { label, detail: `${item.path}${where}` };
 }
 

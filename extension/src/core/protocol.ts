@@ -51,7 +51,7 @@ export interface DocResult {
     snippet?: string;
     score?: number;
     /** Where in the file: "lines 3-9", "p. 12" (PDF), "slide 4" (PowerPoint), "¶ 7" (Word). */
-    location?: string;
+    place?: string;
 }
 
 export interface Source {
@@ -63,7 +63,7 @@ export interface Source {
     anchor?: string;
     start_line: number;
     end_line: number;
-    location?: string;
+    place?: string;
     mtime?: number | null;
 }
 

@@ -47,7 +47,7 @@ export async function openLocation(location: Location, column: ViewColumn = View
     }
 }
 
-export async function openResult(item: Pick<DocResult, 'uri' | 'start_line' | 'location'> & { path?: string }, column?: ViewColumn): Promise<void> {
+export async function openResult(item: Pick<DocResult, 'uri' | 'start_line' | 'place'> & { path?: string }, column?: ViewColumn): Promise<void> {
     const location = locationOf(item);
     if (location) {
         await openLocation(location, column);

@@ -4,7 +4,7 @@
 `initialize` result and the editor's "Add Documents…" dialog all take their extensions from here.
 
 A block's `start_line`/`end_line` is its line for text formats, its page for PDF, its slide for
-PowerPoint and its paragraph number for Word; `location()` turns that into the label citations show.
+PowerPoint and its paragraph number for Word; `place()` turns that into the label citations show.
 """
 
 from __future__ import annotations
@@ -49,20 +49,19 @@ def format_of(path: str) -> Format | None:
     return _BY_SUFFIX.get(PurePosixPath(path).suffix.lower())
 
 
+def unit_of(path: str) -> str:
+    fmt = format_of(path)
+    return fmt.unit if fmt else "line"
+
+
 def size_cap(path: str, max_bytes: int) -> int:
     fmt = format_of(path)
     return max_bytes * BINARY_SIZE_FACTOR if fmt and fmt.binary else max_bytes
 
 
-def describe() -> list[dict]:
-    """The formats as data for clients (the server's initialize result, the dialog's filters)."""
-    return [{"name": f.name, "extensions": list(f.extensions), "unit": f.unit} for f in FORMATS]
-
-
-def location(path: str, start: int, end: int) -> str:
+def place(path: str, start: int, end: int) -> str:
     """The label a citation shows: "lines 3-9", "p. 12", "pp. 12-13", "slide 4", "¶ 7"."""
-    fmt = format_of(path)
-    unit = fmt.unit if fmt else "line"
+    unit = unit_of(path)
     start, end = int(start or 0), int(end or start or 0)
     if start <= 0:
         return ""
