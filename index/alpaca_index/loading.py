@@ -14,7 +14,6 @@ import pathspec
 
 from alpaca_index.documents import Skipped, SourceFile
 from alpaca_index.formats import EXTENSIONS, size_cap
-from alpaca_index.formats.text import decode  # noqa: F401  (the one decoder; imported from here by callers)
 
 DOC_EXTENSIONS = frozenset(EXTENSIONS)
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
