@@ -219,12 +219,17 @@ if (process.env.MODE === 'workspace') {
             }
             const m = /—\s*(?:.*\/)?([^/]+\.pdf) · (p\. \d+)$/.exec(pdfCitation.title);
             await answerFrame(page).locator(`#answer a.cite[data-cite="${pdfCitation.n}"]`).first().click();
-            const tab = await activeTab(page, m[1], 30_000);
+            // no PDF viewer extension in this editor: the file is revealed in the Explorer (not dumped
+            // into a text editor) and the message names the page
             const toast = page.locator('.notification-toast', { hasText: `the passage is on ${m[2]}` }).first();
             await toast.waitFor({ timeout: 30_000 });
+            const selected = page.locator('#workbench\\.parts\\.sidebar .monaco-list-row.selected', { hasText: m[1] }).first();
+            await selected.waitFor({ timeout: 15_000 });
+            const textTab = await page.locator('.tabs-container .tab', { hasText: m[1] }).count();
             await shot(page, 'w-pdf-opened');
-            return { tab: ((await tab.textContent()) || '').trim(), page: m[2],
-                     message: ((await toast.locator('.notification-list-item-message').textContent()) || '').trim() };
+            return { revealed: ((await selected.textContent()) || '').trim(), page: m[2], textTab,
+                     message: ((await toast.locator('.notification-list-item-message').textContent()) || '').trim(),
+                     buttons: (await toast.locator('.monaco-button').allTextContents()).map((b) => b.trim()).filter(Boolean) };
         });
     } catch (err) {
         result.errors.push(`fatal: ${err && err.message ? err.message : err}`);

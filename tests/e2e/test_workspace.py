@@ -5,6 +5,7 @@ answer cites the PDF by page and clicking the citation opens the PDF (drive.mjs,
 from __future__ import annotations
 
 import json
+import textwrap
 
 import pytest
 
@@ -17,7 +18,7 @@ FILLER = ("Operators follow the same order every time so that no request is lost
 
 
 def wrap(text: str) -> str:
-    return "\n".join(text[i:i + 90] for i in range(0, len(text), 90))
+    return "\n".join(textwrap.wrap(text, 90))
 
 
 def write_two_folders(base):
@@ -79,6 +80,8 @@ def test_an_answer_cites_the_pdf_by_page(run):
     assert any(c["title"].endswith("runbook.pdf · p. 2") for c in answer["citations"])
 
 
-def test_the_pdf_citation_opens_the_pdf(run):
+def test_the_pdf_citation_opens_the_pdf_at_its_page(run):
     opened = _step(run, "pdfCitationOpens")
-    assert "runbook.pdf" in opened["tab"] and opened["page"] == "p. 2"
+    # no PDF viewer extension here: revealed in the Explorer, the page named, raw PDF never shown as text
+    assert "runbook.pdf" in opened["revealed"] and opened["page"] == "p. 2" and opened["textTab"] == 0
+    assert "Open Anyway" in opened["buttons"] and "no viewer for .pdf files" in opened["message"]

@@ -5,6 +5,7 @@ pages hiding each other, a PDF result says its page, and removing a folder drops
 from __future__ import annotations
 
 import asyncio
+import textwrap
 import time
 
 import pytest
@@ -21,7 +22,7 @@ FILLER = ("Operators follow the same order every time so that no request is lost
 
 
 def wrap(text: str) -> str:
-    return "\n".join(text[i:i + 90] for i in range(0, len(text), 90))
+    return "\n".join(textwrap.wrap(text, 90))
 
 
 def write_folders(base):

@@ -62,6 +62,28 @@ export interface Location {
 /** Files the editor cannot show as text: opened as files, with the passage's page/slide in a label. */
 export const BINARY_DOC = /\.(pdf|docx|pptx)$/i;
 
+/** A `contributes.customEditors` entry of some extension's package.json (e.g. a PDF viewer). */
+export interface CustomEditorContribution {
+    viewType?: unknown;
+    selector?: unknown;
+}
+
+/** The view type of an installed custom editor whose file name pattern ("*.pdf", also under any folder) matches. */
+export function customEditorFor(editors: readonly CustomEditorContribution[], fileName: string): string | undefined {
+    const name = fileName.toLowerCase();
+    for (const editor of editors) {
+        const selectors = Array.isArray(editor.selector) ? editor.selector : [];
+        const matches = selectors.some((s: { filenamePattern?: unknown }) => {
+            const pattern = typeof s?.filenamePattern === 'string' ? s.filenamePattern.toLowerCase().replace(/^(\*\*\/)+/, '') : '';
+            return pattern.startsWith('*.') && !pattern.slice(1).includes('*') && name.endsWith(pattern.slice(1));
+        });
+        if (matches && typeof editor.viewType === 'string') {
+            return editor.viewType;
+        }
+    }
+    return undefined;
+}
+
 /** Where a source or result opens: its URI at its start line (the contract's lines are 1-based). */
 export function locationOf(item: Pick<DocResult, 'uri' | 'start_line' | 'place'> & { path?: string }): Location | undefined {
     const uri = item.uri || (item.path && item.path.startsWith('/') ? `file://${encodeURI(item.path)}` : '');

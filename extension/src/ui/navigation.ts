@@ -1,23 +1,37 @@
 // Opening a doc at a line (citations, search results, related reading).
 
-import { commands, env, Position, Range, Selection, TextEditorRevealType, Uri, ViewColumn, window, workspace } from 'vscode';
-import { BINARY_DOC, headingLine, Location, locationOf } from '../core/citations';
+import { commands, env, extensions, Position, Range, Selection, TextEditorRevealType, Uri, ViewColumn, window, workspace } from 'vscode';
+import { BINARY_DOC, CustomEditorContribution, customEditorFor, headingLine, Location, locationOf } from '../core/citations';
 import { DocResult } from '../core/protocol';
 import { log } from '../common/log';
 
 export const OPEN_COMMAND = 'alpaca.openLocation';
 
 /**
- * PDF, Word and PowerPoint files open as files: with a viewer extension for the type (e.g. a PDF
- * viewer) in that viewer, else in VS Code's binary-file placeholder. Neither takes a page, so the
- * page/slide is said in a message, with the system viewer a click away when the window is local.
+ * PDF, Word and PowerPoint files: in the viewer extension installed for the type (e.g. a PDF
+ * viewer), else revealed in the Explorer rather than dumped into a text editor. No viewer takes a
+ * page number, so the page/slide is said in a message, with the system viewer a click away when the
+ * window is local (in a remote window the file is on the remote machine).
  */
 async function openBinary(uri: Uri, location: Location, column: ViewColumn): Promise<void> {
-    await commands.executeCommand('vscode.open', uri, { viewColumn: column, preview: false });
-    const where = location.label || `${/\.pdf$/i.test(uri.path) ? 'p.' : /\.pptx$/i.test(uri.path) ? 'slide' : '¶'} ${location.line + 1}`;
-    const external = env.remoteName ? [] : ['Open in System Viewer'];
-    void window.showInformationMessage(`Alpaca: ${uri.path.split('/').pop()} — the passage is on ${where}.`, ...external).then((choice) => {
-        if (choice) {
+    const name = uri.path.split('/').pop() ?? uri.path;
+    const installed = extensions.all.flatMap((e) => {
+        const editors = e.packageJSON?.contributes?.customEditors;
+        return Array.isArray(editors) ? (editors as CustomEditorContribution[]) : [];
+    });
+    const viewType = customEditorFor(installed, name);
+    if (viewType) {
+        await commands.executeCommand('vscode.openWith', uri, viewType, { viewColumn: column, preview: false });
+    } else {
+        await commands.executeCommand('revealInExplorer', uri);
+    }
+    const where = location.label || `${/\.pdf$/i.test(name) ? 'p.' : /\.pptx$/i.test(name) ? 'slide' : '¶'} ${location.line + 1}`;
+    const actions = [...(viewType ? [] : ['Open Anyway']), ...(env.remoteName ? [] : ['Open in System Viewer'])];
+    const noViewer = viewType ? '' : ` (no viewer for ${name.slice(name.lastIndexOf('.'))} files is installed in the editor)`;
+    void window.showInformationMessage(`Alpaca: ${name} — the passage is on ${where}${noViewer}.`, ...actions).then((choice) => {
+        if (choice === 'Open Anyway') {
+            void commands.executeCommand('vscode.open', uri, { viewColumn: column, preview: false });
+        } else if (choice) {
             void env.openExternal(uri);
         }
     });
