@@ -76,7 +76,7 @@ def root_bases(roots: list[Path]) -> dict[Path, Path]:
         while depth < len(root.parts) - 1 and any(
                 other != root and other.parts[-depth:] == root.parts[-depth:] for other in roots):
             depth += 1
-        bases[root] = root.parents[depth - 1]
+        bases[root] = root.parents[depth - 1] if root.parents else root  # "/" itself has no parent
     return bases
 
 
