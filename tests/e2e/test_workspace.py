@@ -5,20 +5,13 @@ answer cites the PDF by page and clicking the citation opens the PDF (drive.mjs,
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pytest
 
 from tests.e2e.test_editor import PYTHON, drive, launch_editor, vsix  # noqa: F401 - vsix is a fixture
-from tests.index.sample_files import make_pdf
+from tests.index.sample_files import FILLER, make_pdf, wrap
 
 QUESTION = "How do I restart the wombat service?"
-FILLER = ("Operators follow the same order every time so that no request is lost, and they write the time of "
-          "each step into the shift log so the next shift can see what was done and why.")
-
-
-def wrap(text: str) -> str:
-    return "\n".join(textwrap.wrap(text, 90))
 
 
 def write_two_folders(base):

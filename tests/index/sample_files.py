@@ -3,7 +3,17 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
+
+# prose that makes a section long enough to be a chunk of its own (tiny sections merge)
+FILLER = ("Operators follow the same order every time so that no request is lost, and they write the time of "
+          "each step into the shift log so the next shift can see what was done and why.")
+
+
+def wrap(text: str, width: int = 90) -> str:
+    """Lines that fit a PDF page (make_pdf draws one line per line)."""
+    return "\n".join(textwrap.wrap(text, width))
 
 
 def make_pdf(path: Path, pages: list[str], title: str = "", outline: list[tuple[int, str, int]] = (),

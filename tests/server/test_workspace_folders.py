@@ -5,7 +5,6 @@ pages hiding each other, a PDF result says its page, and removing a folder drops
 from __future__ import annotations
 
 import asyncio
-import textwrap
 import time
 
 import pytest
@@ -13,16 +12,10 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.index.sample_files import make_pdf
+from tests.index.sample_files import FILLER, make_pdf, wrap
 from tests.server.conftest import SERVER, command, paths, wait_ready
 
 pytestmark = pytest.mark.timeout(300)
-FILLER = ("Operators follow the same order every time so that no request is lost, and they write the time of "
-          "each step into the shift log so the next shift can see what was done and why.")
-
-
-def wrap(text: str) -> str:
-    return "\n".join(textwrap.wrap(text, 90))
 
 
 def write_folders(base):
