@@ -32,6 +32,7 @@ export function activate(context: ExtensionContext): void {
         ...[registerChatParticipant(context, server)].filter((d) => d !== undefined),
         ...registerCommands(server, panel, () => related.refresh()),
         ...registerModelSetup(context, server),
+        workspace.onDidChangeWorkspaceFolders(() => void server?.updateSettings()),
         workspace.onDidChangeConfiguration((e) => {
             if (needsRestart(e)) {
                 log.info('interpreter setting changed; restarting the server');

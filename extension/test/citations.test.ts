@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { citedNumbers, describe as describeItem, findSource, headingLine, locationOf, parseCitationGroup, shortLabel } from '../src/core/citations';
+import { citedNumbers, customEditorFor, describe as describeItem, findSource, headingLine, locationOf, parseCitationGroup, shortLabel } from '../src/core/citations';
 import { Source } from '../src/core/protocol';
 
 describe('citation parsing', () => {
@@ -41,6 +41,27 @@ describe('locations', () => {
     it('describes an item by heading path and path:line', () => {
         assert.deepEqual(describeItem(s), { label: 'T › H', detail: 'a/b.md:12' });
         assert.deepEqual(describeItem({ ...s, heading_path: '' }), { label: 'T', detail: 'a/b.md:12' });
+    });
+
+    it('labels PDF and PowerPoint sources by page and slide, and carries the label to the opener', () => {
+        const pdf: Source = { ...s, path: 'guides/runbook.pdf', uri: 'file:///d/guides/runbook.pdf', start_line: 12, end_line: 12, place: 'p. 12' };
+        assert.deepEqual(describeItem(pdf), { label: 'T › H', detail: 'guides/runbook.pdf · p. 12' });
+        assert.deepEqual(locationOf(pdf), { uri: 'file:///d/guides/runbook.pdf', line: 11, label: 'p. 12' });
+        assert.equal(describeItem({ ...pdf, path: 'deck.pptx', place: 'slide 3' }).detail, 'deck.pptx · slide 3');
+        assert.equal(describeItem({ ...s, place: 'lines 12-20' }).detail, 'a/b.md:12');  // text files keep path:line
+    });
+
+    it("finds an installed viewer for a PDF from the extensions' custom editors", () => {
+        const editors = [
+            { viewType: 'hexEditor.hexedit', selector: [{ filenamePattern: '*' }] },
+            { viewType: 'pdf.preview', selector: [{ filenamePattern: '*.pdf' }] },
+            { viewType: 'office.viewer', selector: [{ filenamePattern: '**/*.PPTX' }] },
+            { viewType: 7, selector: [{ filenamePattern: '*.docx' }] },
+        ];
+        assert.equal(customEditorFor(editors, 'Runbook.PDF'), 'pdf.preview');
+        assert.equal(customEditorFor(editors, 'deck.pptx'), 'office.viewer');
+        assert.equal(customEditorFor(editors, 'design.docx'), undefined);
+        assert.equal(customEditorFor([], 'a.pdf'), undefined);
     });
 
     it('short labels keep the most specific heading', () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { configurationPayload, sameSettings, toServerSettings } from '../src/core/settings';
+import { configurationPayload, documentFilters, sameSettings, toFolderSettings, toServerSettings } from '../src/core/settings';
 
 describe('settings mapping', () => {
     it('maps defaults, using the storage folder for the index', () => {
@@ -64,5 +64,18 @@ describe('settings mapping', () => {
         assert.ok(sameSettings(a, toServerSettings({})));
         assert.ok(!sameSettings(a, toServerSettings({ hover: false })));
         assert.ok(!sameSettings(undefined, a));
+    });
+
+    it('maps each folder of a multi-root workspace with its own ${workspaceFolder}', () => {
+        assert.deepEqual(toFolderSettings('/ws/b', ['${workspaceFolder}/handbook', 'notes', 'notes', 7], { workspaceFolder: '/ws/a', home: '/h' }), {
+            path: '/ws/b',
+            docsPaths: ['/ws/b/handbook', 'notes'],
+        });
+        assert.deepEqual(toFolderSettings('/ws/c', undefined), { path: '/ws/c', docsPaths: [] });
+    });
+
+    it("builds the Add Documents filter from the server's extensions, not a copy", () => {
+        assert.deepEqual(documentFilters(['.md', '.PDF', '.pptx', '.md']), { Documents: ['md', 'pdf', 'pptx'], 'All files': ['*'] });
+        assert.deepEqual(documentFilters(undefined), { 'All files': ['*'] });
     });
 });

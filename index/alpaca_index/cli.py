@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from alpaca_index.formats import place, unit_of
 from alpaca_index.progress import stderr, sync_progress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -59,6 +60,7 @@ def hit_json(hit) -> dict:
     data = hit.to_dict()
     data["snippet"] = " ".join(hit.text.split())[:240]
     data["location"] = f"{hit.abspath}:{hit.start_line}"
+    data["place"] = place(hit.path, hit.start_line, hit.end_line)  # "lines 3-9", "p. 12", "slide 4"
     return data
 
 
@@ -67,7 +69,9 @@ def print_hits(hits) -> None:
         stdout.print("[yellow]No matching documents.[/]")
     for n, hit in enumerate(hits, 1):
         stdout.print(f"[bold]{n}. {hit.heading_path}[/]  [dim]score {hit.score:.4f}[/]")
-        stdout.print(f"   [cyan]{hit.path}:{hit.start_line}-{hit.end_line}[/]#{hit.anchor}")
+        by_line = unit_of(hit.path) == "line"
+        where = f":{hit.start_line}-{hit.end_line}" if by_line else f" ({place(hit.path, hit.start_line, hit.end_line)})"
+        stdout.print(f"   [cyan]{hit.path}{where}[/]#{hit.anchor}")
         stdout.print("   " + " ".join(hit.text.split())[:200], highlight=False, markup=False)
 
 

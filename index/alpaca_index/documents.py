@@ -12,10 +12,16 @@ class SourceFile:
 
     root: Path
     path: Path  # absolute
-    rel: str  # posix path relative to the root's parent-qualified name (the id used everywhere)
+    rel: str  # posix path relative to `base` (the id used everywhere)
     size: int
     mtime: float
     read_at: float = 0.0  # wall-clock time the sync read the file (see sync._vouching_mtime)
+    base: Path | None = None  # what `rel` is relative to: the root, or above it when roots share names
+
+    @property
+    def stored_root(self) -> Path:
+        """The folder stored with the file's rows: stored_root / rel is the file."""
+        return self.base or self.root
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pathspec
 
 from alpaca_index.documents import Skipped, SourceFile
+from alpaca_index.formats import EXTENSIONS, size_cap
 
-DOC_EXTENSIONS = frozenset({".md", ".markdown", ".rst", ".txt", ".html", ".htm", ".csv"})
+DOC_EXTENSIONS = frozenset(EXTENSIONS)
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 ALWAYS_IGNORED = [".git/", ".alpaca/", "node_modules/", ".venv/", "__pycache__/"]
 
@@ -50,17 +51,37 @@ def list_files(
     """Walk the roots (symlinks followed only while they stay inside the root, loops cut)."""
     listing = Listing()
     seen_rel: set[str] = set()
-    for root in roots:
-        root = Path(root).resolve()
+    resolved = [Path(r).resolve() for r in roots]
+    bases = root_bases([r for r in resolved if r.is_dir()])
+    for root in resolved:
         if not root.is_dir():
             listing.skipped.append(Skipped(str(root), "docs root is not a directory"))
             continue
-        _walk_root(root, _gitignore_spec(root, ignore or []), max_bytes, listing, seen_rel)
+        _walk_root(root, bases[root], _gitignore_spec(root, ignore or []), max_bytes, listing, seen_rel)
     listing.files.sort(key=lambda f: f.rel)
     return listing
 
 
-def _walk_root(root: Path, spec: pathspec.PathSpec, max_bytes: int, listing: Listing, seen_rel: set[str]) -> None:
+def root_bases(roots: list[Path]) -> dict[Path, Path]:
+    """Where each root's paths are counted from. One root: itself (paths as before). Several (a
+    multi-root workspace): the folder above as many trailing names as tell the roots apart, so
+    `/ws/a/docs/index.md` and `/ws/b/docs/index.md` are `a/docs/index.md` and `b/docs/index.md`
+    rather than one hiding the other."""
+    roots = list(dict.fromkeys(roots))
+    if len(roots) <= 1:
+        return {r: r for r in roots}
+    bases = {}
+    for root in roots:
+        depth = 1
+        while depth < len(root.parts) - 1 and any(
+                other != root and other.parts[-depth:] == root.parts[-depth:] for other in roots):
+            depth += 1
+        bases[root] = root.parents[depth - 1] if root.parents else root  # "/" itself has no parent
+    return bases
+
+
+def _walk_root(root: Path, base: Path, spec: pathspec.PathSpec, max_bytes: int, listing: Listing,
+               seen_rel: set[str]) -> None:
     visited_dirs: set[tuple[int, int]] = set()
     nested: list[tuple[str, pathspec.PathSpec]] = []
 
@@ -105,10 +126,11 @@ def _walk_root(root: Path, spec: pathspec.PathSpec, max_bytes: int, listing: Lis
             rel = prefix + name
             if os.path.splitext(name)[1].lower() not in DOC_EXTENSIONS or ignored(rel, False):
                 continue
-            _add_file(root, real, here / name, rel, max_bytes, listing, seen_rel)
+            shown_rel = (root.relative_to(base) / rel).as_posix() if base != root else rel
+            _add_file(root, base, real, here / name, shown_rel, max_bytes, listing, seen_rel)
 
 
-def _add_file(root: Path, real_dir: Path, path: Path, rel: str, max_bytes: int, listing: Listing,
+def _add_file(root: Path, base: Path, real_dir: Path, path: Path, rel: str, max_bytes: int, listing: Listing,
               seen_rel: set[str]) -> None:
     try:  # a name that isn't UTF-8 (e.g. Latin-1 bytes) can't be stored or queried; it used to fail the whole sync
         rel.encode("utf-8")
@@ -137,31 +159,12 @@ def _add_file(root: Path, real_dir: Path, path: Path, rel: str, max_bytes: int, 
     if st.st_size == 0:
         listing.skipped.append(Skipped(rel, "empty file"))
         return
-    if st.st_size > max_bytes:
-        listing.skipped.append(Skipped(rel, f"too large ({st.st_size:,} bytes > cap {max_bytes:,})"))
+    cap = size_cap(rel, max_bytes)
+    if st.st_size > cap:
+        listing.skipped.append(Skipped(rel, f"too large ({st.st_size:,} bytes > cap {cap:,})"))
         return
     if rel in seen_rel:
         listing.skipped.append(Skipped(rel, "same relative path already indexed from another root"))
         return
     seen_rel.add(rel)
-    listing.files.append(SourceFile(root=root, path=path, rel=rel, size=st.st_size, mtime=st.st_mtime))
-
-
-def decode(data: bytes) -> str:
-    """Bytes → text, or ValueError with the reason the user will see."""
-    if not data.strip():
-        raise ValueError("empty file")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"not valid UTF-16 despite its byte-order mark (byte {exc.start})") from None
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary file (NUL bytes)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not valid UTF-8 (byte {exc.start})") from None
-    if not text.strip():
-        raise ValueError("empty file")
-    return text
+    listing.files.append(SourceFile(root=root, path=path, rel=rel, size=st.st_size, mtime=st.st_mtime, base=base))

@@ -17,8 +17,8 @@ from typing import Callable
 from alpaca_index.chunking import ChunkSettings, chunk_docs, text_hash
 from alpaca_index.documents import Chunk, Skipped, SourceFile
 from alpaca_index.embedding import Embedder
-from alpaca_index.formats import parse
-from alpaca_index.loading import DEFAULT_MAX_BYTES, decode, list_files
+from alpaca_index.formats import Deadline, read, size_cap
+from alpaca_index.loading import DEFAULT_MAX_BYTES, list_files
 from alpaca_index.store import Store
 
 Progress = Callable[[str, int, int, str], None]  # (stage, done, total, current item)
@@ -179,18 +179,18 @@ def _read_capped(file: SourceFile, max_bytes: int) -> bytes:
     real = file.path.resolve(strict=True)
     if file.root not in real.parents:
         raise ValueError("symlink points outside the docs root")
+    cap = size_cap(file.rel, max_bytes)
     with real.open("rb") as f:
-        data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ValueError(f"too large (over the cap of {max_bytes:,} bytes)")
+        data = f.read(cap + 1)
+    if len(data) > cap:
+        raise ValueError(f"too large (over the cap of {cap:,} bytes)")
     return data
 
 
 def _prepare(file: SourceFile, data: bytes, sha: str, embedder: Embedder, settings: ChunkSettings,
              report: SyncReport) -> _Prepared | None:
     try:
-        text = decode(data)
-        chunks = chunk_docs(file.rel, parse(file.rel, text), embedder.count_tokens, settings)
+        chunks = chunk_docs(file.rel, read(file.rel, data, Deadline()), embedder.count_tokens, settings)
     except ValueError as exc:
         report.skipped.append(Skipped(file.rel, str(exc)))
         return None
@@ -215,9 +215,9 @@ def _write(store: Store, embedder: Embedder, batch: list[_Prepared], known: dict
         for chunk in item.chunks:
             h = text_hash(chunk.embed_text)
             row = chunk.to_dict()
-            row.update(root=str(item.file.root), text_hash=h, file_sha=item.sha, mtime=item.file.mtime, vector=known[h])
+            row.update(root=str(item.file.stored_root), text_hash=h, file_sha=item.sha, mtime=item.file.mtime, vector=known[h])
             rows.append(row)
-        catalog_rows.append({"path": item.file.rel, "root": str(item.file.root), "sha256": item.sha,
+        catalog_rows.append({"path": item.file.rel, "root": str(item.file.stored_root), "sha256": item.sha,
                              "size": item.file.size, "mtime": _vouching_mtime(item.file), "chunks": len(item.chunks)})
     report.chunks_written += len(rows)
     report.chunks_reused += len(rows) - len(missing)

@@ -11,6 +11,8 @@ from typing import Callable
 
 from alpaca_index.answer import answer
 
+from alpaca_index.formats import place
+
 from alpaca_server.queries import file_uri
 
 
@@ -19,7 +21,8 @@ class Cancelled(Exception):
 
 
 def _with_uri(entry: dict) -> dict:
-    return {**entry, "uri": file_uri(entry["abspath"]) if entry.get("abspath") else ""}
+    where = place(entry.get("path", ""), entry.get("start_line") or 0, entry.get("end_line") or 0)
+    return {**entry, "uri": file_uri(entry["abspath"]) if entry.get("abspath") else "", "place": where}
 
 
 def run_answer(index, question: str, k: int, settings, emit: Callable[[str], None],

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from alpaca_index.formats import EXTENSIONS
+
 from alpaca_server.memory import release_memory
 
 log = logging.getLogger(__name__)
@@ -156,6 +158,7 @@ class Engine:
             "backend": cfg.backend if cfg else "none", "index_path": str(cfg.index_path) if cfg else "",
             "egress": cfg.egress if cfg else "none (local index, local model)",
             "roots": [str(r) for r in cfg.roots] if cfg else [],
+            "extensions": list(EXTENSIONS),  # what the index reads: the editor's "Add Documents…" filter
         }
         if running:
             data["stage"] = running.stage

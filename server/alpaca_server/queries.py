@@ -12,6 +12,8 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from alpaca_index.formats import place
+
 from alpaca_server.engine import Engine
 
 OPEN_TIMEOUT = 60.0  # a query waits this long for the first open of the index (model load)
@@ -46,6 +48,7 @@ def hit_result(hit) -> dict:
     return {
         "title": hit.title, "heading_path": hit.heading_path, "path": hit.path, "uri": file_uri(hit.abspath),
         "abspath": hit.abspath, "start_line": hit.start_line, "end_line": hit.end_line, "anchor": hit.anchor,
+        "place": place(hit.path, hit.start_line, hit.end_line),
         "snippet": snippet(hit.text), "score": round(float(hit.score), 6),
         "similarity": None if hit.similarity is None else round(float(hit.similarity), 4), "mtime": hit.mtime,
     }

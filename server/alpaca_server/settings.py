@@ -31,6 +31,8 @@ class Settings:
     embedding_model: str = ""  # not in the contract; "" = the index default
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
     watch: bool = True  # not in the contract: off = only didSave/didChangeWatchedFiles trigger syncs
+    # multi-root workspaces: each folder's own docsPaths (resource-scoped), relative to that folder
+    folders: tuple[tuple[str, tuple[str, ...]], ...] = ()
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -96,7 +98,7 @@ def section_of(raw) -> dict | None:
         return None
     if isinstance(raw.get(SECTION), dict):
         return raw[SECTION]
-    return raw if any(k in raw for k in _KEYS) else None
+    return raw if any(k in raw for k in (*_KEYS, "folders")) else None
 
 
 def parse(raw, base: Settings | None = None) -> Settings:
@@ -135,26 +137,67 @@ def parse(raw, base: Settings | None = None) -> Settings:
                 warnings.append(f"setting alpaca.{key} must be a string; ignored")
                 continue
             changes[attr] = value.strip()
+    if "folders" in data and data["folders"] is not None:
+        folders = _folders(data["folders"])
+        if folders is None:
+            warnings.append("setting alpaca.folders must be a list of {path, docsPaths}; ignored")
+        else:
+            changes["folders"] = folders
     if "results_count" in changes:
         changes["results_count"] = max(1, min(changes["results_count"], 50))
     return replace(base, warnings=tuple(warnings), **changes)
 
 
+def _folders(value) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
+    """`[{path: "/ws/a", docsPaths: ["handbook"]}, …]` (a `uri` instead of `path` is accepted too)."""
+    if not isinstance(value, list):
+        return None
+    out = []
+    for entry in value:
+        if not isinstance(entry, dict):
+            return None
+        where, paths = entry.get("path") or entry.get("uri"), entry.get("docsPaths") or []
+        if isinstance(paths, str):
+            paths = [paths]
+        if not isinstance(where, str) or not where or not isinstance(paths, list) \
+                or not all(isinstance(p, str) for p in paths):
+            return None
+        if where.startswith("file:"):
+            from pygls.uris import to_fs_path
+
+            where = to_fs_path(where) or where
+        out.append((where, tuple(p for p in paths if p.strip())))
+    return tuple(out)
+
+
+def _under(folder: Path, paths) -> list[Path]:
+    out = []
+    for p in paths:
+        path = Path(p).expanduser()
+        out.append((path if path.is_absolute() else folder / path).resolve())
+    return out
+
+
+def _default_root(folder: Path) -> Path:
+    docs = folder / "docs"
+    return (docs if docs.is_dir() else folder).resolve()
+
+
 def resolve_docs_roots(settings: Settings, folders: list[Path]) -> list[Path]:
-    """Configured docs paths (relative ones against the first workspace folder), else each
-    workspace folder's `docs/` folder if present, else the workspace folder itself."""
-    if settings.docs_paths:
-        anchor = folders[0] if folders else Path.cwd()
+    """Per-folder docs paths when the client sends them (multi-root: each folder's own setting,
+    relative to that folder); else configured docs paths (relative ones against the first workspace
+    folder); else each workspace folder's `docs/` folder if present, else the folder itself.
+    All roots go into the one index of this workspace."""
+    if settings.folders:
+        given = {Path(p).expanduser().resolve(): paths for p, paths in settings.folders}
         roots = []
-        for p in settings.docs_paths:
-            path = Path(p).expanduser()
-            roots.append((path if path.is_absolute() else anchor / path).resolve())
+        for folder in [f.resolve() for f in folders] or list(given):
+            paths = given.get(folder, ())
+            roots.extend(_under(folder, paths) if paths else [_default_root(folder)])
         return list(dict.fromkeys(roots))
-    roots = []
-    for folder in folders:
-        docs = folder / "docs"
-        roots.append((docs if docs.is_dir() else folder).resolve())
-    return list(dict.fromkeys(roots))
+    if settings.docs_paths:
+        return list(dict.fromkeys(_under(folders[0] if folders else Path.cwd(), settings.docs_paths)))
+    return list(dict.fromkeys(_default_root(folder) for folder in folders))
 
 
 def resolve_index_path(settings: Settings, folders: list[Path], roots: list[Path]) -> Path:

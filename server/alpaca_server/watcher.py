@@ -19,12 +19,9 @@ IGNORED_PARTS = frozenset({".git", ".alpaca", "node_modules", ".venv", "__pycach
 
 
 def _doc_extensions() -> frozenset[str]:
-    try:
-        from alpaca_index.loading import DOC_EXTENSIONS
+    from alpaca_index.loading import DOC_EXTENSIONS  # the index's one list (alpaca_index.formats)
 
-        return frozenset(DOC_EXTENSIONS)
-    except ImportError:  # pragma: no cover
-        return frozenset({".md", ".markdown", ".rst", ".txt", ".html", ".htm", ".csv"})
+    return frozenset(DOC_EXTENSIONS)
 
 
 class _Handler(FileSystemEventHandler):

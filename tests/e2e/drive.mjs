@@ -227,6 +227,92 @@ if (process.env.MODE === 'problem') {
     process.exit(0);
 }
 
+if (process.env.MODE === 'workspace') {
+    // A two-folder workspace (per-folder docsPaths, one index) with a PDF: search lists both folders'
+    // same-named pages, an answer cites the PDF by page and the citation opens the PDF.
+    const searches = JSON.parse(process.env.SEARCHES || '[]'); // [[query, text a result row must contain], …]
+    try {
+        await step('workbench', async () => {
+            await page.goto(`${cfg.url}/?workspace=${encodeURIComponent(process.env.WORKSPACE_FILE)}`, { waitUntil: 'domcontentloaded' });
+            await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+            await page.locator('.statusbar-item', { hasText: 'Alpaca' }).first().waitFor({ timeout: 120_000 });
+            return { status: await statusText(page) };
+        });
+        await step('statusReady', async () => waitReady(page, cfg.readyTimeout));
+        await step('searches', async () => {
+            const found = [];
+            for (const [query, expected] of searches) {
+                let items = [];
+                for (let attempt = 1; attempt <= 5 && !items.some((t) => t.includes(expected)); attempt++) {
+                    await palette(page, 'Alpaca: Search Docs');
+                    await page.locator('.quick-input-widget input.input').fill(query);
+                    await page.waitForTimeout(2500);
+                    items = (await page.locator('.quick-input-list .monaco-list-row').allTextContents()).map((t) => t.trim());
+                    if (!items.some((t) => t.includes(expected))) {
+                        await page.keyboard.press('Escape');
+                        await page.waitForTimeout(2000);
+                    }
+                }
+                if (!items.some((t) => t.includes(expected))) {
+                    throw new Error(`search "${query}" did not list ${expected}: ${items.slice(0, 4).join(' | ')}`);
+                }
+                await shot(page, `w-search-${found.length + 1}`);
+                await page.keyboard.press('Escape');
+                found.push({ query, row: items.find((t) => t.includes(expected)) });
+            }
+            return found;
+        });
+        let pdfCitation = null;
+        await step('askPdf', async () => {
+            await palette(page, 'Alpaca: Ask the Docs');
+            await page.locator('.quick-input-widget', { hasText: 'Ask the Docs' }).waitFor({ timeout: 10000 });
+            const input = page.locator('.quick-input-widget input.input');
+            await input.fill(cfg.question);
+            await input.press('Enter');
+            const frame = answerFrame(page);
+            await frame.locator('body[data-state="done"], body[data-state="error"]').waitFor({ timeout: 180_000 });
+            const cites = frame.locator('#answer a.cite');
+            const titles = [];
+            for (let i = 0; i < (await cites.count()); i++) {
+                const c = cites.nth(i);
+                titles.push({ n: await c.getAttribute('data-cite'), title: (await c.getAttribute('title')) || '' });
+            }
+            pdfCitation = titles.find((t) => /\.pdf · p\. \d+$/.test(t.title)) || null;
+            await shot(page, 'w-answer');
+            if (!pdfCitation) {
+                throw new Error(`no citation of the PDF by page: ${titles.map((t) => t.title).join(' | ')}`);
+            }
+            return { citations: titles, sources: (await frame.locator('#sources li').allTextContents()).map((t) => t.trim()) };
+        });
+        await step('pdfCitationOpens', async () => {
+            if (!pdfCitation) {
+                throw new Error('no PDF citation to click');
+            }
+            const m = /—\s*(?:.*\/)?([^/]+\.pdf) · (p\. \d+)$/.exec(pdfCitation.title);
+            await answerFrame(page).locator(`#answer a.cite[data-cite="${pdfCitation.n}"]`).first().click();
+            // no PDF viewer extension in this editor: the file is revealed in the Explorer (not dumped
+            // into a text editor) and the message names the page
+            const toast = page.locator('.notification-toast', { hasText: `the passage is on ${m[2]}` }).first();
+            await toast.waitFor({ timeout: 30_000 });
+            const selected = page.locator('#workbench\\.parts\\.sidebar .monaco-list-row.selected', { hasText: m[1] }).first();
+            await selected.waitFor({ timeout: 15_000 });
+            const textTab = await page.locator('.tabs-container .tab', { hasText: m[1] }).count();
+            await shot(page, 'w-pdf-opened');
+            return { revealed: ((await selected.textContent()) || '').trim(), page: m[2], textTab,
+                     message: ((await toast.locator('.notification-list-item-message').textContent()) || '').trim(),
+                     buttons: (await toast.locator('.monaco-button').allTextContents()).map((b) => b.trim()).filter(Boolean) };
+        });
+    } catch (err) {
+        result.errors.push(`fatal: ${err && err.message ? err.message : err}`);
+        await shot(page, '99-workspace-failure').catch(() => {});
+    } finally {
+        result.timings.total = Date.now() - t0;
+        await browser.close();
+        console.log(JSON.stringify(result));
+    }
+    process.exit(0);
+}
+
 try {
     await step('workbench', async () => {
         await page.goto(`${cfg.url}/?folder=${encodeURIComponent(cfg.workspace)}`, { waitUntil: 'domcontentloaded' });

@@ -61,7 +61,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one build per run, shared by test_workspace.py
 def vsix() -> Path:
     if not Path(CHROMIUM).exists():
         msg = f"chromium not found at {CHROMIUM} (apt-get install chromium)"
@@ -82,7 +82,7 @@ def vsix() -> Path:
 
 
 @contextlib.contextmanager
-def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False):
+def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False, open_path: Path | None = None):
     """code-server with the .vsix installed, on a workspace of sample docs whose
     alpaca.pythonPath is `python` (clean_env: without PYTHONPATH/VIRTUAL_ENV, so nothing leaks into
     that interpreter); yields {url, workspace, user_data}."""
@@ -117,7 +117,7 @@ def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False):
     log_path = ARTIFACTS / f"code-server-{base.name}.log"
     server_log = open(log_path, "w")
     proc = subprocess.Popen([str(CODE_SERVER), *common, "--disable-telemetry", "--disable-update-check",
-                             "--disable-workspace-trust", "--disable-getting-started-override", str(workspace)],
+                             "--disable-workspace-trust", "--disable-getting-started-override", str(open_path or workspace)],
                             stdout=server_log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

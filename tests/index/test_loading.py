@@ -2,7 +2,8 @@ import os
 
 import pytest
 
-from alpaca_index.loading import decode, list_files
+from alpaca_index.formats.text import decode
+from alpaca_index.loading import list_files
 
 
 def reasons(listing):
@@ -54,8 +55,12 @@ def test_decode_handles_encodings_and_rejects_binary():
     assert decode(b"\xef\xbb\xbf# BOM\n") == "# BOM\n"
     with pytest.raises(ValueError, match="binary"):
         decode(b"\x00\x01\x02PK")
-    with pytest.raises(ValueError, match="UTF-8"):
-        decode(b"# caf\xe9 \xff\n")
+    # legacy code pages are detected (charset-normalizer), not refused
+    assert decode("# Café\n\nLe café est très bon.\n".encode("cp1252")) == "# Café\n\nLe café est très bon.\n"
+    assert decode("Привет, это документация о развёртывании сервиса.\n".encode("cp1251")).startswith("Привет")
+    assert decode("Grüße aus Köln.\n".encode("latin-1")) == "Grüße aus Köln.\n"
+    with pytest.raises(ValueError, match="UTF-16"):
+        decode(b"\xff\xfe" + "odd".encode("utf-16-le") + b"\x00")
     with pytest.raises(ValueError, match="empty"):
         decode(b"  \n\n")
 
@@ -66,3 +71,26 @@ def test_a_fifo_named_like_a_doc_is_skipped_not_read(tmp_path):
     listing = list_files([tmp_path])
     assert [f.rel for f in listing.files] == ["real.md"]
     assert [(s.path, s.reason) for s in listing.skipped] == [("pipe.md", "not a regular file")]
+
+
+def test_two_roots_with_the_same_file_names_both_index(tmp_path):
+    """A multi-root workspace: /ws/a/docs/index.md and /ws/b/docs/index.md must not hide each other."""
+    a, b = tmp_path / "a" / "docs", tmp_path / "b" / "docs"
+    for root in (a, b):
+        root.mkdir(parents=True)
+        (root / "index.md").write_text(f"# {root.parent.name}\n\ntext\n")
+    listing = list_files([a, b])
+    assert [f.rel for f in listing.files] == ["a/docs/index.md", "b/docs/index.md"]
+    assert not listing.skipped
+    for f in listing.files:  # stored root + rel is the file
+        assert f.stored_root / f.rel == f.path
+    single = list_files([a])  # one root: paths as before
+    assert [f.rel for f in single.files] == ["index.md"] and single.files[0].stored_root == a
+
+
+def test_pdf_and_office_files_get_a_larger_size_cap(tmp_path):
+    (tmp_path / "deck.pptx").write_bytes(b"PK" + b"x" * 3000)
+    (tmp_path / "notes.md").write_text("x" * 3000)
+    listing = list_files([tmp_path], max_bytes=1000)
+    assert [f.rel for f in listing.files] == ["deck.pptx"]
+    assert reasons(listing)["notes.md"].startswith("too large")

@@ -53,11 +53,12 @@ def test_add_modify_delete_rename_and_no_change(index, docs_dir, embedder, tmp_p
 
 def test_bad_files_do_not_stop_the_run_and_vanish_when_they_turn_bad(index, docs_dir):
     (docs_dir / "binary.md").write_bytes(b"\x00\x01\x02" * 100)
-    (docs_dir / "latin1.md").write_bytes(b"# caf\xe9\n\nbody\n")
+    (docs_dir / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj truncated")
+    (docs_dir / "latin1.md").write_bytes(b"# caf\xe9\n\nbody\n")  # a legacy encoding is detected, not refused
     report = index.sync([docs_dir])
     skipped = {s.path: s.reason for s in report.skipped}
-    assert "binary" in skipped["binary.md"] and "UTF-8" in skipped["latin1.md"]
-    assert index.status()["files"] == 4
+    assert "binary" in skipped["binary.md"] and "not a readable PDF" in skipped["broken.pdf"]
+    assert "latin1.md" in report.added and index.status()["files"] == 5
 
     (docs_dir / "model-ab-testing.md").write_bytes(b"\x00\x00")
     report = index.sync([docs_dir])

@@ -41,11 +41,26 @@ def make_odd_docs(root):
                                       "<script>alert('kiwiscript')</script></body></html>")
     for name in ODD_NAMES:
         (root / name).write_text(f"# Odd name\n\nThe file {name!r} talks about albatross storage.\n")
+    make_odd_documents(root)
     (root / "loop").symlink_to(root)
     outside = root.parent / "outside.md"
     outside.write_text("# Outside\n\nThe skua secret lives outside.\n")
     (root / "escape.md").symlink_to(outside)
     return root
+
+
+def make_odd_documents(root):
+    """PDF and Office files gone wrong, and a long one (written by reportlab / python-docx)."""
+    from tests.index.sample_files import make_docx, make_pdf, make_scanned_pdf
+
+    make_pdf(root / "locked.pdf", ["The locked kestrel text."], password="secret")
+    (root / "corrupt.pdf").write_bytes(make_pdf(root.parent / "whole.pdf", ["x"] * 3).read_bytes()[:700])
+    make_scanned_pdf(root / "scanned.pdf", pages=3)
+    make_pdf(root / "manual-500.pdf", [f"Page {n}: the lapwing setting {n} is described here." for n in range(1, 501)],
+             title="Lapwing Manual")
+    make_docx(root / "notes.docx", "Plover Notes", [("h1", "Plover"), ("p", "The plover notes live in Word.")])
+    (root / "corrupt.docx").write_bytes((root / "notes.docx").read_bytes()[:300])
+    (root / "encrypted.pptx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
 
 
 @pytest.fixture(scope="module")
@@ -62,18 +77,22 @@ def test_every_odd_file_is_indexed_or_skipped_with_a_reason(odd):
     why = {s.path: s.reason for s in report.skipped}
     print(f"\nodd folder synced in {seconds:.1f} s; skipped: {why}")
     assert "binary" in why["binary.md"]
-    assert "UTF-8" in why["latin1.md"]
     assert why["huge.md"].startswith("too large")
+    assert "password-protected" in why["locked.pdf"] and "not a readable PDF" in why["corrupt.pdf"]
+    assert "no text layer in 3 page(s)" in why["scanned.pdf"]
+    assert "not a readable Word file" in why["corrupt.docx"] and "password-protected" in why["encrypted.pptx"]
     assert "outside" in why["escape.md"] and "loop" in why["loop"]
     indexed = {row["path"] for row in index.store.catalog().values()}
-    assert {"good.md", "utf16.md", "one-line.md", "many-lines.txt", "nested.md", "deep.html", "script.html",
-            *ODD_NAMES} <= indexed
-    assert not indexed & {"binary.md", "latin1.md", "huge.md", "escape.md"}
+    assert {"good.md", "utf16.md", "latin1.md", "one-line.md", "many-lines.txt", "nested.md", "deep.html",
+            "script.html", "manual-500.pdf", "notes.docx", *ODD_NAMES} <= indexed
+    assert not indexed & {"binary.md", "huge.md", "escape.md", "locked.pdf", "corrupt.pdf", "scanned.pdf",
+                          "corrupt.docx", "encrypted.pptx"}
 
 
 @pytest.mark.parametrize("query,expected", [
     ("ibisword", "utf16.md"), ("pelican5999", "one-line.md"), ("cormorant log line 49999", "many-lines.txt"),
     ("heron 299", "nested.md"), ("grebe sits deep", "deep.html"), ("puffin text", "script.html"),
+    ("naïve café", "latin1.md"), ("lapwing setting 497", "manual-500.pdf"), ("plover notes", "notes.docx"),
     ("albatross storage", None),
 ])
 def test_odd_files_are_searchable_by_their_content(odd, query, expected):
@@ -83,6 +102,28 @@ def test_odd_files_are_searchable_by_their_content(odd, query, expected):
         assert hits[0].path == expected
     else:
         assert set(ODD_NAMES) <= {h.path for h in index.search_files(query, 10)}
+
+
+def test_the_500_page_pdf_keeps_its_page_numbers(odd):
+    index = odd[0]
+    hit = next(h for h in index.search("lapwing setting 497", 10) if h.path == "manual-500.pdf")
+    assert hit.start_line <= 497 <= hit.end_line <= 500
+
+
+def test_a_file_over_the_time_limit_is_skipped_and_nothing_else_is_lost(tmp_path, embedder, monkeypatch):
+    from tests.index.sample_files import make_pdf
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "small.md").write_text("# Small\n\nThe dunlin page.\n")
+    make_pdf(root / "slow.pdf", [f"Page {n} of the sandpiper manual." for n in range(1, 501)])
+    monkeypatch.setenv("ALPACA_FILE_TIME_LIMIT", "0.01")  # the 500 pages take ~1 s: far over
+    index = DocsIndex(tmp_path / "db", embedder=embedder)
+    started = time.perf_counter()
+    report = index.sync([root])
+    why = {s.path: s.reason for s in report.skipped}
+    assert "took over 0.01 s to read" in why["slow.pdf"] and "of 500" in why["slow.pdf"]
+    assert report.added == ["small.md"] and time.perf_counter() - started < 60
 
 
 def test_long_lines_are_split_within_the_model_window(odd):
@@ -139,6 +180,9 @@ async def test_the_server_indexes_the_odd_folder_and_survives_odd_requests(clien
     found = await command(client, "alpaca.search", {"query": "albatross storage"})
     assert set(ODD_NAMES) <= set(paths(found["results"]))
     assert all(r["uri"].startswith("file://") and "\n" not in r["uri"] for r in found["results"])
+    pdf = (await command(client, "alpaca.search", {"query": "lapwing setting 497"}))["results"][0]
+    assert pdf["path"] == "manual-500.pdf" and pdf["place"].startswith("p") and pdf["uri"].endswith(".pdf")
+    assert {".pdf", ".docx", ".pptx", ".mdx", ".adoc"} <= set(status["extensions"])
     for question in QUESTIONS[2:]:
         await command(client, "alpaca.search", {"query": question})
         await command(client, "alpaca.ask", {"question": question})

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { ConfigurationChangeEvent, ExtensionContext, workspace } from 'vscode';
 import { InterpreterInputs } from '../core/interpreter';
 import { ServerSettings } from '../core/protocol';
-import { RawSettings, RESTART_KEYS, SECTION, SERVER_KEYS, substitute, toServerSettings } from '../core/settings';
+import { RawSettings, RESTART_KEYS, SECTION, SERVER_KEYS, substitute, toFolderSettings, toServerSettings } from '../core/settings';
 
 export function workspaceFolderPath(): string | undefined {
     return workspace.workspaceFolders?.[0]?.uri.fsPath;
@@ -22,7 +22,14 @@ export function readServerSettings(context: ExtensionContext): ServerSettings {
     for (const key of SERVER_KEYS) {
         raw[key] = cfg.get(key);
     }
-    return toServerSettings(raw, mappingContext(context));
+    const ctx = mappingContext(context);
+    const settings = toServerSettings(raw, ctx);
+    const folders = workspace.workspaceFolders ?? [];
+    if (folders.length > 1) {
+        // docsPaths is resource-scoped: each folder's own value (or the workspace's/user's it inherits)
+        settings.folders = folders.map((f) => toFolderSettings(f.uri.fsPath, workspace.getConfiguration(SECTION, f.uri).get('docsPaths'), ctx));
+    }
+    return settings;
 }
 
 export function readInterpreterSettings(context: ExtensionContext): InterpreterInputs {

@@ -53,25 +53,52 @@ export function findSource(sources: readonly Source[], n: number): Source | unde
 
 export interface Location {
     uri: string;
-    /** 0-based line for the editor. */
+    /** 0-based line for the editor (for PDF/Office files: page/slide/paragraph - 1). */
     line: number;
+    /** The server's label for where the passage is ("p. 12", "slide 4", "lines 3-9"). */
+    label?: string;
+}
+
+/** Files the editor cannot show as text: opened as files, with the passage's page/slide in a label. */
+export const BINARY_DOC = /\.(pdf|docx|pptx)$/i;
+
+/** A `contributes.customEditors` entry of some extension's package.json (e.g. a PDF viewer). */
+export interface CustomEditorContribution {
+    viewType?: unknown;
+    selector?: unknown;
+}
+
+/** The view type of an installed custom editor whose file name pattern ("*.pdf", also under any folder) matches. */
+export function customEditorFor(editors: readonly CustomEditorContribution[], fileName: string): string | undefined {
+    const name = fileName.toLowerCase();
+    for (const editor of editors) {
+        const selectors = Array.isArray(editor.selector) ? editor.selector : [];
+        const matches = selectors.some((s: { filenamePattern?: unknown }) => {
+            const pattern = typeof s?.filenamePattern === 'string' ? s.filenamePattern.toLowerCase().replace(/^(\*\*\/)+/, '') : '';
+            return pattern.startsWith('*.') && !pattern.slice(1).includes('*') && name.endsWith(pattern.slice(1));
+        });
+        if (matches && typeof editor.viewType === 'string') {
+            return editor.viewType;
+        }
+    }
+    return undefined;
 }
 
 /** Where a source or result opens: its URI at its start line (the contract's lines are 1-based). */
-export function locationOf(item: Pick<DocResult, 'uri' | 'start_line'> & { path?: string }): Location | undefined {
+export function locationOf(item: Pick<DocResult, 'uri' | 'start_line' | 'place'> & { path?: string }): Location | undefined {
     const uri = item.uri || (item.path && item.path.startsWith('/') ? `file://${encodeURI(item.path)}` : '');
     if (!uri) {
         return undefined;
     }
     const line = Number.isFinite(item.start_line) ? Math.max(0, Math.floor(item.start_line) - 1) : 0;
-    return { uri, line };
+    return item.place ? { uri, line, label: item.place } : { uri, line };
 }
 
-/** "Page › Section" with the path, for list items. */
-export function describe(item: Pick<DocResult, 'title' | 'heading_path' | 'path' | 'start_line'>): { label: string; detail: string } {
+/** "Page › Section" with the path (and "p. 12" / "slide 4" where lines mean nothing), for list items. */
+export function describe(item: Pick<DocResult, 'title' | 'heading_path' | 'path' | 'start_line' | 'place'>): { label: string; detail: string } {
     const label = item.heading_path || item.title || item.path;
-    const detail = `${item.path}${item.start_line ? `:${item.start_line}` : ''}`;
-    return { label, detail };
+    const where = item.place && BINARY_DOC.test(item.path) ? ` · ${item.place}` : item.start_line ? `:${item.start_line}` : '';
+    return { label, detail: `${item.path}${where}` };
 }
 
 /** The most specific heading ("Sub" of "Page › Section › Sub"), for narrow lists. */

@@ -35,6 +35,13 @@ export interface ServerSettings {
     allowRemote: boolean;
     resultsCount: number;
     hover: boolean;
+    /** Multi-root workspaces: each folder's own docsPaths (resolved by the server against that folder). */
+    folders?: FolderSettings[];
+}
+
+export interface FolderSettings {
+    path: string;
+    docsPaths: string[];
 }
 
 /** A search / related result. Lines are 1-based. */
@@ -48,6 +55,8 @@ export interface DocResult {
     anchor?: string;
     snippet?: string;
     score?: number;
+    /** Where in the file: "lines 3-9", "p. 12" (PDF), "slide 4" (PowerPoint), "¶ 7" (Word). */
+    place?: string;
 }
 
 export interface Source {
@@ -59,6 +68,7 @@ export interface Source {
     anchor?: string;
     start_line: number;
     end_line: number;
+    place?: string;
     mtime?: number | null;
 }
 
@@ -131,6 +141,8 @@ export interface ServerStatus {
     egress?: string;
     message?: string;
     roots?: string[];
+    /** The file extensions the index reads (alpaca_index.formats): the "Add Documents…" filter. */
+    extensions?: string[];
 }
 
 export interface SearchResponse {

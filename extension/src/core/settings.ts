@@ -1,7 +1,7 @@
 // Settings mapping: the user's `alpaca.*` configuration → the server's settings section.
 // Pure (no vscode import) so it is unit-tested without an editor.
 
-import { ServerSettings } from './protocol';
+import { FolderSettings, ServerSettings } from './protocol';
 
 export const SECTION = 'alpaca';
 export const DEFAULT_RESULTS = 5;
@@ -49,20 +49,26 @@ function str(value: unknown, ctx: MappingContext): string {
     return typeof value === 'string' ? substitute(value, ctx) : '';
 }
 
-export function toServerSettings(raw: RawSettings, ctx: MappingContext = {}): ServerSettings {
-    const docs = Array.isArray(raw.docsPaths)
-        ? raw.docsPaths
-        : typeof raw.docsPaths === 'string'
-          ? [raw.docsPaths]
-          : [];
-    const docsPaths = docs
+function docsPathsOf(value: unknown, ctx: MappingContext): string[] {
+    const docs = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+    const paths = docs
         .filter((p): p is string => typeof p === 'string')
         .map((p) => substitute(p, ctx))
         .filter((p) => p.length > 0);
+    return Array.from(new Set(paths));
+}
+
+/** One folder of a multi-root workspace: its own `docsPaths` (`${workspaceFolder}` is that folder). */
+export function toFolderSettings(folder: string, docsPaths: unknown, ctx: MappingContext = {}): FolderSettings {
+    return { path: folder, docsPaths: docsPathsOf(docsPaths, { ...ctx, workspaceFolder: folder }) };
+}
+
+export function toServerSettings(raw: RawSettings, ctx: MappingContext = {}): ServerSettings {
+    const docsPaths = docsPathsOf(raw.docsPaths, ctx);
     let resultsCount = typeof raw.resultsCount === 'number' && Number.isFinite(raw.resultsCount) ? raw.resultsCount : DEFAULT_RESULTS;
     resultsCount = Math.max(1, Math.min(MAX_RESULTS, Math.round(resultsCount)));
     return {
-        docsPaths: Array.from(new Set(docsPaths)),
+        docsPaths,
         indexPath: str(raw.indexPath, ctx) || ctx.defaultIndexPath || '',
         modelPath: str(raw.modelPath, ctx),
         endpointUrl: str(raw.endpointUrl, ctx),
@@ -81,4 +87,10 @@ export function configurationPayload(settings: ServerSettings): { alpaca: Server
 
 export function sameSettings(a: ServerSettings | undefined, b: ServerSettings): boolean {
     return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The open dialog's filters from the extensions the server reads (its status reports them). */
+export function documentFilters(extensions: readonly string[] | undefined): Record<string, string[]> {
+    const exts = Array.from(new Set((extensions ?? []).map((e) => e.replace(/^\./, '').toLowerCase()).filter(Boolean)));
+    return exts.length ? { Documents: exts, 'All files': ['*'] } : { 'All files': ['*'] };
 }

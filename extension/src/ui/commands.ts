@@ -6,6 +6,7 @@ import * as path from 'path';
 import { commands, Disposable, ProgressLocation, QuickPickItem, QuickPickItemKind, Uri, window } from 'vscode';
 import { describe } from '../core/citations';
 import { AddDocumentsResponse, DocResult, SearchResponse, ServerCommand, ServerStatus } from '../core/protocol';
+import { documentFilters } from '../core/settings';
 import { statusLines } from '../core/status';
 import { selectionContext } from '../core/thread';
 import { log, showLog } from '../common/log';
@@ -28,7 +29,6 @@ export const Command = {
 
 const SEARCH_DEBOUNCE_MS = 200;
 const SEARCH_K = 15;
-const DOC_FILTERS = { 'Documents': ['md', 'markdown', 'mdx', 'rst', 'txt', 'html', 'htm', 'adoc'], 'All files': ['*'] };
 
 async function reportFailure(err: unknown, what: string): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
@@ -182,22 +182,39 @@ export async function reindexDocs(server: AlpacaServer): Promise<void> {
     }
 }
 
+/** The server's status (for the file types it reads and its docs folders), if it answers. */
+async function currentStatus(server: AlpacaServer): Promise<ServerStatus | undefined> {
+    if (server.lastStatus?.extensions) {
+        return server.lastStatus;
+    }
+    return server.request<ServerStatus>(ServerCommand.status, {}).catch(() => server.lastStatus);
+}
+
 export async function addDocuments(server: AlpacaServer): Promise<void> {
+    const status = await currentStatus(server);
     const picked = await window.showOpenDialog({
         title: 'Alpaca: Add Documents',
         openLabel: 'Add to Docs',
         canSelectFiles: true,
         canSelectFolders: true,
         canSelectMany: true,
-        filters: DOC_FILTERS,
+        filters: documentFilters(status?.extensions),
     });
     if (!picked || !picked.length) {
         return;
     }
+    const roots = status?.roots ?? [];
+    let target: string | undefined;
+    if (roots.length > 1) {  // a multi-root workspace: which folder's docs get the files
+        target = await window.showQuickPick(roots, { title: 'Alpaca: add to which docs folder?' });
+        if (!target) {
+            return;
+        }
+    }
     try {
         const reply = await window.withProgress(
             { location: ProgressLocation.Notification, title: `Alpaca: adding ${picked.length} item${picked.length === 1 ? '' : 's'} to the docs…` },
-            () => server.request<AddDocumentsResponse>(ServerCommand.addDocuments, { paths: picked.map((u) => u.fsPath) }),
+            () => server.request<AddDocumentsResponse>(ServerCommand.addDocuments, { paths: picked.map((u) => u.fsPath), ...(target ? { target } : {}) }),
         );
         const added = reply?.added ?? [];
         const skipped = reply?.skipped ?? [];
@@ -213,7 +230,7 @@ export async function addDocuments(server: AlpacaServer): Promise<void> {
         const open = added.length ? 'Open' : undefined;
         const choice = await window.showInformationMessage(`Alpaca: ${parts.join('; ')}.`, ...(open ? [open] : []));
         if (choice === open && added[0]) {
-            await window.showTextDocument(Uri.file(added[0]));
+            await openResult({ uri: Uri.file(added[0]).toString(), start_line: 1 });
         }
     } catch (err) {
         await reportFailure(err, 'could not add documents');

@@ -6,6 +6,7 @@ from markdown_it import MarkdownIt
 
 from alpaca_index.cleaning import ANCHOR_TAG, clean_block, clean_heading, find_anchor
 from alpaca_index.documents import Block, ParsedDoc
+from alpaca_index.formats import frontmatter
 from alpaca_index.formats.sections import SectionBuilder
 
 _md = MarkdownIt("commonmark").enable("table")
@@ -13,9 +14,13 @@ _KIND = {"fence": "code", "code_block": "code", "table_open": "table",
          "bullet_list_open": "list", "ordered_list_open": "list"}
 
 
-def parse(text: str, fallback_title: str) -> ParsedDoc:
+def parse(text: str, fallback_title: str, clean_inline=None) -> ParsedDoc:
+    """`clean_inline` post-cleans prose blocks (MDX strips JSX with it)."""
+    metadata, text = frontmatter.split(text)
     lines = text.splitlines()
     builder = SectionBuilder(fallback_title, explicit_anchors=bool(ANCHOR_TAG.search(text)))
+    if title := frontmatter.title_of(metadata):  # a front-matter title is the page title; an H1 then a section
+        builder.set_title(title)
     tokens = _md.parse(text)
     for i, token in enumerate(tokens):
         if token.level != 0 or token.nesting == -1 or not token.map:
@@ -28,6 +33,8 @@ def parse(text: str, fallback_title: str) -> ParsedDoc:
         if token.type == "hr":
             continue
         kind = _KIND.get(token.type, "text")
-        body = lines[start:end]
-        builder.block(Block(start + 1, end, clean_block(body, code=kind == "code"), kind))
+        body = clean_block(lines[start:end], code=kind == "code")
+        if clean_inline is not None and kind != "code":
+            body = clean_inline(body)
+        builder.block(Block(start + 1, end, body, kind))
     return builder.build(len(lines))

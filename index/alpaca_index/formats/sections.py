@@ -15,9 +15,16 @@ class SectionBuilder:
         self.stack: list[tuple[int, str, str]] = []  # (level, heading, anchor)
         self.sections: list[Section] = [Section([], "", 1, 1)]
 
+    def set_title(self, title: str, anchor: str = "") -> None:
+        """A title known before the body (front matter, document properties)."""
+        self.title, self.page_anchor = title, anchor or ("" if self.explicit_anchors else slugify(title))
+        self.sections[0].anchor = self.page_anchor
+
     def heading(self, level: int, text: str, anchor: str, line: int) -> None:
         if not text:
             return
+        if text == self.title and not self.stack and not self._has_content():
+            return  # the page repeats its given title as its first heading
         if not self.title and level == 1 and not self._has_content():
             self.title, self.page_anchor = text, anchor or ("" if self.explicit_anchors else slugify(text))
             self.sections[0].anchor = self.page_anchor

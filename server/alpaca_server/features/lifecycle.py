@@ -35,15 +35,24 @@ async def _pull(ls: AlpacaServer, base: settings_mod.Settings) -> settings_mod.S
     caps = ls.client_capabilities
     if not (caps and caps.workspace and caps.workspace.configuration):
         return base
+    folders = ls.workspace_folders()
+    scoped = folders if len(folders) > 1 else []  # multi-root: then each folder's own section
+    items = [types.ConfigurationItem(section=settings_mod.SECTION)] + [
+        types.ConfigurationItem(scope_uri=folder.as_uri(), section=settings_mod.SECTION) for folder in scoped]
     try:
-        result = await asyncio.wait_for(ls.workspace_configuration_async(types.ConfigurationParams(
-            items=[types.ConfigurationItem(section=settings_mod.SECTION)])), timeout=5)
+        result = await asyncio.wait_for(ls.workspace_configuration_async(types.ConfigurationParams(items=items)),
+                                        timeout=5)
     except Exception as exc:
         log.info("workspace/configuration failed: %s", exc)
         return base
-    if result and isinstance(settings_mod.as_plain(result[0]), dict):
-        return settings_mod.parse({settings_mod.SECTION: settings_mod.as_plain(result[0])}, base)
-    return base
+    result = settings_mod.as_plain(result or [])
+    if not result or not isinstance(result[0], dict):
+        return base
+    section = dict(result[0])
+    if scoped and len(result) == len(items):
+        section["folders"] = [{"path": str(folder), "docsPaths": (own or {}).get("docsPaths") or []}
+                              for folder, own in zip(scoped, result[1:]) if isinstance(own, (dict, type(None)))]
+    return settings_mod.parse({settings_mod.SECTION: section}, base)
 
 
 async def did_change_configuration(ls: AlpacaServer, params: types.DidChangeConfigurationParams) -> None:
@@ -56,8 +65,9 @@ async def did_change_configuration(ls: AlpacaServer, params: types.DidChangeConf
 
 
 def did_change_workspace_folders(ls: AlpacaServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
-    if not ls.settings.docs_paths:  # default roots follow the workspace folders
-        ls.apply_settings(ls.settings)
+    """Default and per-folder roots follow the workspace folders (the engine reconfigures only if
+    the roots really changed)."""
+    ls.apply_settings(ls.settings)
 
 
 def did_change_watched_files(ls: AlpacaServer, params: types.DidChangeWatchedFilesParams) -> None:
