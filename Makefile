@@ -14,12 +14,13 @@ E2E_DEBS := chromium build-essential pkg-config libkrb5-dev libxkbfile-dev libse
 
 .PHONY: demo test install system-deps node-deps extension clean
 
-# torch first: pip takes the CPU wheel from local disk; a bare `torch` dependency would pull CUDA.
+# torch (only for the `tune` extra: training, and the test that checks the ONNX export against
+# sentence-transformers) first: pip takes the CPU wheel from local disk; a bare `torch` would pull CUDA.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test,bench,llm]'
+	$(BIN)/pip install -q -e '.[test,bench,llm,tune]'
 	touch $@
 
 install: $(BIN)/.installed
