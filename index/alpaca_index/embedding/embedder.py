@@ -14,8 +14,6 @@ import numpy as np
 
 from alpaca_index.embedding.model_dir import DEFAULT_MODEL, ModelDir
 
-QUERY_THREADS = 1  # see encode_query
-
 
 def _cores() -> int:
     try:
@@ -33,7 +31,7 @@ class Embedder:
         self.path = self.model_dir.path
         self.batch_size = batch_size
         self.threads = threads or _cores()
-        self._sessions: dict[int, object] = {}
+        self._session = None
         self._tokenizers: dict[bool, object] = {}
         self._lock = threading.Lock()
         self.encoded_count = 0  # texts actually sent through the network (tests assert on it)
@@ -54,7 +52,7 @@ class Embedder:
 
     @property
     def loaded(self) -> bool:
-        return bool(self._sessions)
+        return self._session is not None
 
     # -- tokens ----------------------------------------------------------------------------------
     def _tokenizer(self, for_model: bool):
@@ -81,27 +79,25 @@ class Embedder:
         return [len(enc.ids) for enc in self._tokenizer(False).encode_batch(texts, add_special_tokens=False)]
 
     # -- vectors ---------------------------------------------------------------------------------
-    def session(self, threads: int | None = None):
-        """The ONNX Runtime session (exporting the model on first use); one per thread count."""
-        threads = threads or self.threads
+    def session(self):
+        """The ONNX Runtime session (exporting the model on first use), shared by queries and bulk work."""
         with self._lock:
-            session = self._sessions.get(threads)
-            if session is None:
+            if self._session is None:
                 import onnxruntime as ort
 
                 from alpaca_index.embedding.onnx_export import export_onnx
 
                 options = ort.SessionOptions()
-                options.intra_op_num_threads = threads
+                options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
                 options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                # idle pool threads must not spin: they would steal the cores LanceDB searches on
+                # idle pool threads must not spin: they would steal the cores LanceDB's full-text
+                # search runs on during a query (spinning: query p50 +50% on 2 busy cores)
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                session = ort.InferenceSession(str(export_onnx(self.model_dir, self.int8)), options,
-                                               providers=["CPUExecutionProvider"])
-                self._sessions[threads] = session
-            return session
+                self._session = ort.InferenceSession(str(export_onnx(self.model_dir, self.int8)), options,
+                                                     providers=["CPUExecutionProvider"])
+            return self._session
 
     def _run(self, texts: list[str], session) -> np.ndarray:
         tokenizer = self._tokenizer(True)
@@ -126,8 +122,8 @@ class Embedder:
         return out
 
     def encode_query(self, text: str) -> np.ndarray:
-        """One query on its own one-thread session: for a text this short a second thread only
-        competes with LanceDB's full-text search running at the same time (bench/RESULTS.md)."""
-        vector = self._run([text], self.session(QUERY_THREADS))[0]
+        """One query, on every core: with onnxruntime's pool not spinning, two threads beat one
+        (torch needed a one-thread query path; bench/RESULTS.md has both measured)."""
+        vector = self._run([text], self.session())[0]
         self.encoded_count += 1
         return vector
