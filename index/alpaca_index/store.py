@@ -284,7 +284,7 @@ class Store:
 def _adopt_legacy(meta: dict[str, str], model_id: str, legacy_model: str | None) -> dict[str, str]:
     """An index from before model identities recorded only the model's name. Under the packaged
     model's name its vectors came from those same weights (sentence-transformers, fp32), which
-    the ONNX export reproduces (cosine >= 0.9999, tests/index/test_onnx.py): adopt them rather
+    the ONNX export reproduces (cosine >= 0.9999, tests/index/test_embedding.py): adopt them rather
     than re-embed the corpus. Any other legacy name has no known weights and is rebuilt."""
     if meta and "model_id" not in meta and legacy_model and meta.get("model") == legacy_model:
         return {**meta, "model_id": model_id, "adopted": f"vectors from sentence-transformers {legacy_model} fp32"}

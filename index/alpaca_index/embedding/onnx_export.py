@@ -3,7 +3,7 @@
 The default install has no torch, so the packaged MiniLM (and a model `alpaca tune` saved) is
 converted here from its safetensors weights with numpy and the `onnx` package: the same graph a
 BERT forward pass computes, written once per weights into the per-user cache, keyed by the
-weights' sha256. tests/index/test_onnx.py checks the vectors against sentence-transformers.
+weights' sha256. tests/index/test_embedding.py checks the vectors against sentence-transformers.
 """
 
 from __future__ import annotations
