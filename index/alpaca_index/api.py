@@ -39,11 +39,12 @@ class DocsIndex:
 
     def _open(self) -> bool:
         """Open the tables; an unreadable or foreign index is rebuilt (files are the truth)."""
+        model = self._model_meta()  # an unreadable model folder is an error of its own: never a rebuild
         if self.read_only:
-            self.store.open_existing(self.embedder.dim, self.embedder.name)
+            self.store.open_existing(**model)
             return False
         try:
-            rebuilt = self.store.ensure(self.embedder.dim, self.embedder.name, repr(self.chunking))
+            rebuilt = self.store.ensure(chunking=repr(self.chunking), **model)
             self.damaged = self.store.drop_damaged()
         except Exception as exc:
             return self._rebuild(exc)
@@ -52,10 +53,17 @@ class DocsIndex:
                                "they were dropped and are redone by the next sync")
         return rebuilt
 
+    def _model_meta(self) -> dict:
+        """What the index records about its vectors, read from the model folder's small files:
+        opening an index never loads the model (it loads on the first query or changed chunk)."""
+        embedder = self.embedder
+        return {"dim": embedder.dim, "model": embedder.name, "model_id": embedder.identity,
+                "legacy_model": DEFAULT_MODEL if embedder.name == DEFAULT_MODEL else None}
+
     def _rebuild(self, exc: Exception) -> bool:
         self.open_error = f"index at {self.db} was unreadable and has been rebuilt ({type(exc).__name__})"
         self.store.drop_all()
-        self.store.ensure(self.embedder.dim, self.embedder.name, repr(self.chunking))
+        self.store.ensure(chunking=repr(self.chunking), **self._model_meta())
         self.vectors.reset()
         return True
 
@@ -82,7 +90,7 @@ class DocsIndex:
         if not query or table.count_rows() == 0:
             return []
         depth = max(self.searching.candidates, k)
-        # the full-text half runs while the query is encoded (LanceDB and torch both release the GIL)
+        # the full-text half runs while the query is encoded (LanceDB and onnxruntime both release the GIL)
         text = _FULL_TEXT.submit(text_candidates, table, query, depth, self.searching, path_prefix, exclude_path)
         try:
             vector_rows = vector_candidates(table, self.embedder.encode_query(query), depth, path_prefix,
@@ -152,6 +160,7 @@ class DocsIndex:
         meta = self.store.meta()
         return {
             "db": self.db, "model": self.embedder.name, "dim": int(meta.get("dim", 0) or 0),
+            "model_id": meta.get("model_id"),
             "files": len(catalog), "chunks": self.store.chunks.count_rows(),
             "last_sync": float(meta["last_sync"]) if meta.get("last_sync") else None,
             "roots": sorted({e["root"] for e in catalog.values()}),

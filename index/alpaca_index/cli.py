@@ -43,10 +43,15 @@ def open_index(db: str | Path, must_exist: bool = True):
             return open_shared(str(db), write=not must_exist)
         except (ResidencyError, SharedIndexError) as exc:
             fail(str(exc))
+    from alpaca_index.embedding import ModelNotFound
+
     db = Path(db)
     if must_exist and not (db.is_dir() and any(db.iterdir())):
         fail(f"no index at {db}; run `alpaca index DOCS_DIR --db {db}` first")
-    return DocsIndex(db)
+    try:
+        return DocsIndex(db)
+    except ModelNotFound as exc:
+        fail(str(exc))
 
 
 def emit(as_json: bool, data, render) -> None:

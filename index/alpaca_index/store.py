@@ -94,18 +94,21 @@ class Store:
         table = self.db.open_table(META)
         table.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(data)
 
-    def ensure(self, dim: int, model: str, chunking: str = "") -> bool:
+    def ensure(self, dim: int, model: str, chunking: str = "", model_id: str = "", legacy_model: str | None = None) -> bool:
         """Open or create the tables; returns True when an existing index had to be rebuilt.
 
-        New chunk settings only empty the catalog: every file is re-chunked on the next sync while
-        the old rows stay long enough for unchanged text to reuse its vectors."""
-        meta = self.meta()
+        Vectors from another model (weights, pooling, precision or export: `model_id`) or of
+        another size are dropped, never mixed; a new display name alone is just recorded. New
+        chunk settings only empty the catalog: every file is re-chunked on the next sync while the
+        old rows stay long enough for unchanged text to reuse its vectors."""
+        stored = self.meta()
+        meta = _adopt_legacy(stored, model_id, legacy_model)
         names = self._names()
         rebuilt = False
-        wanted = {"model": model, "dim": str(dim), "schema": str(SCHEMA_VERSION)}
+        wanted = {"model_id": model_id, "dim": str(dim), "schema": str(SCHEMA_VERSION)}
         if names and any(meta.get(k) != v for k, v in wanted.items()):
             self.drop_all()
-            names, rebuilt = set(), bool(meta)
+            names, rebuilt, meta, stored = set(), bool(meta), {}, {}
         if CHUNKS not in names:
             self.db.create_table(CHUNKS, schema=chunk_schema(dim))
         if FILES not in names:
@@ -115,18 +118,22 @@ class Store:
         self.check_readable()
         if not rebuilt and meta.get("chunking", chunking) != chunking:
             self.files_table.delete("true")
-        if any(meta.get(k) != v for k, v in {**wanted, "chunking": chunking}.items()):
-            self.set_meta(**wanted, chunking=chunking)  # no write (no new version) when nothing changed
+        recorded = {**wanted, "model": model, "chunking": chunking}
+        if "adopted" in meta:
+            recorded["adopted"] = meta["adopted"]
+        if any(stored.get(k) != v for k, v in recorded.items()):
+            self.set_meta(**recorded)  # no write (no new version) when nothing changed
         return rebuilt
 
-    def open_existing(self, dim: int, model: str) -> None:
+    def open_existing(self, dim: int, model: str, model_id: str = "", legacy_model: str | None = None) -> None:
         """Open an index for reading only (a shared index has one writer): never creates, repairs or writes."""
-        names, meta = self._names(), self.meta()
+        names, meta = self._names(), _adopt_legacy(self.meta(), model_id, legacy_model)
         if CHUNKS not in names or FILES not in names:
             raise IndexCorrupt(f"no index at {self.uri}")
-        if meta.get("model") != model or meta.get("dim") != str(dim):
-            raise IndexCorrupt(f"index at {self.uri} was built with model {meta.get('model')} ({meta.get('dim')}d), "
-                               f"not {model} ({dim}d)")
+        if meta.get("model_id") != model_id or meta.get("dim") != str(dim):
+            raise IndexCorrupt(f"index at {self.uri} was built with model {meta.get('model')} "
+                               f"[{meta.get('model_id') or 'unknown weights'}] ({meta.get('dim')}d), "
+                               f"not {model} [{model_id}] ({dim}d)")
         self._chunks = self.db.open_table(CHUNKS)
         self.files_table = self.db.open_table(FILES)
         self.check_readable()
@@ -272,6 +279,16 @@ class Store:
         # the versions that form this sync's consistent snapshot (the shared-index cache copies exactly these)
         self.set_meta(last_sync=str(time.time()), chunks_version=str(self._chunks.version),
                       files_version=str(self.files_table.version))
+
+
+def _adopt_legacy(meta: dict[str, str], model_id: str, legacy_model: str | None) -> dict[str, str]:
+    """An index from before model identities recorded only the model's name. Under the packaged
+    model's name its vectors came from those same weights (sentence-transformers, fp32), which
+    the ONNX export reproduces (cosine >= 0.9999, tests/index/test_embedding.py): adopt them rather
+    than re-embed the corpus. Any other legacy name has no known weights and is rebuilt."""
+    if meta and "model_id" not in meta and legacy_model and meta.get("model") == legacy_model:
+        return {**meta, "model_id": model_id, "adopted": f"vectors from sentence-transformers {legacy_model} fp32"}
+    return meta
 
 
 def _damaged_paths(batch: pa.RecordBatch) -> set[str]:

