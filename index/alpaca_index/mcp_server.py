@@ -110,7 +110,10 @@ def build_server(holder: IndexHolder, docs_root: str | None = None):
     @server.tool()
     def ask_docs(question: str, k: int = 6) -> dict:
         """Answer a question from the docs with numbered citations [n]; `sources` lists each cited
-        section with path, heading_path, lines and link. Says so when the docs do not cover it."""
+        section with path, heading_path, lines and link. Says so when the docs do not cover it.
+        `verdict` is one line on how far to trust it; `grounding.claims` marks each sentence
+        supported / unsupported / uncited by its cited passage; an answer with no supported claim
+        comes back refused, its draft in `withheld`."""
         if not question.strip():
             raise ValueError("the question is empty")
         index = holder.get()

@@ -3,11 +3,12 @@
 
 import { Disposable, env, ExtensionContext, Uri, ViewColumn, WebviewPanel, window } from 'vscode';
 import { findSource } from '../core/citations';
-import { AnswerFinal, AnswerMessage, ServerCommand, Source } from '../core/protocol';
+import { AnswerFinal, AnswerMessage, AnswerSources, ServerCommand, Source } from '../core/protocol';
 import { renderMarkdown, renderRelated, renderSources, escapeHtml } from '../core/render';
 import { backendLabel } from '../core/status';
 import { log } from '../common/log';
 import { AlpacaServer } from '../common/server';
+import { renderBestPassage, renderGrounding } from './grounding';
 import { openResult } from './navigation';
 
 type AnswerState = 'waiting' | 'streaming' | 'done' | 'cancelled' | 'error';
@@ -18,6 +19,8 @@ interface Conversation {
     text: string;
     state: AnswerState;
     final?: AnswerFinal;
+    /** What retrieval found, before the model's first token. */
+    preview?: AnswerSources;
     error?: string;
     started: number;
 }
@@ -128,6 +131,11 @@ export class AnswerPanel implements Disposable {
         if (!c || message.requestId !== c.requestId || c.state === 'done' || c.state === 'cancelled') {
             return;
         }
+        if (message.kind === 'sources') {
+            c.preview = message;
+            this.render();
+            return;
+        }
         if (message.kind === 'partial') {
             const first = c.state !== 'streaming';
             c.text += message.text;
@@ -162,7 +170,7 @@ export class AnswerPanel implements Disposable {
             return;
         }
         const final = c.final;
-        const sources: Source[] = final?.sources ?? [];
+        const sources: Source[] = final?.sources ?? c.preview?.sources ?? [];
         const notices: string[] = [];
         if (c.state === 'error') {
             notices.push(`Could not answer: ${escapeHtml(c.error ?? 'unknown error')}`);
@@ -184,10 +192,13 @@ export class AnswerPanel implements Disposable {
                 .filter(Boolean)
                 .join(' · ');
         }
+        const best = final?.refused ? undefined : c.preview?.bestPassage;
         const answerHtml =
-            c.state === 'waiting' && !c.text
-                ? '<p class="waiting">Searching your docs…</p>'
-                : renderMarkdown(c.text, { sources, final: c.state !== 'streaming' && c.state !== 'waiting' });
+            renderBestPassage(best, c.state === 'waiting' && !c.text) +
+            (c.state === 'waiting' && !c.text
+                ? (best ? '' : '<p class="waiting">Searching your docs…</p>')
+                : renderMarkdown(c.text, { sources: final?.sources ?? [], final: c.state !== 'streaming' && c.state !== 'waiting' })) +
+            renderGrounding(final);
         void this.panel.webview.postMessage({
             type: 'update',
             state: c.state,
@@ -231,7 +242,8 @@ export class AnswerPanel implements Disposable {
                 break;
             case 'cite':
             case 'source': {
-                const source = c?.final && typeof message.n === 'number' ? findSource(c.final.sources, message.n) : undefined;
+                const known = c?.final?.sources.length ? c.final.sources : c?.preview?.sources ?? [];
+                const source = typeof message.n === 'number' ? findSource(known, message.n) : undefined;
                 if (source) {
                     await openResult(source, this.sourceColumn());
                 } else if (c?.state === 'streaming' || c?.state === 'waiting') {

@@ -1,8 +1,9 @@
 """alpaca.ask / alpaca.cancel: answers stream as `alpaca/answer` notifications.
 
 `alpaca.ask {question, k?, requestId?}` returns `{requestId}` at once; a worker thread sends
-`{requestId, kind: "partial", text}` pieces, then `{requestId, kind: "final", answer, sources,
-related, backend, noModel, timings}`. A cancelled or failed answer still ends with a final message
+`{requestId, kind: "sources", sources, bestPassage}` as soon as retrieval is done (before the
+model reads anything), then `{requestId, kind: "partial", text}` pieces, then `{requestId,
+kind: "final", answer, sources, related, backend, noModel, timings, grounding, withheld, refusalReason}`. A cancelled or failed answer still ends with a final message
 (`cancelled: true` or `error: "..."`) so the client can always close its view.
 """
 
@@ -52,10 +53,14 @@ def _answer(ls: AlpacaServer, request_id: str, question: str, k: int, flag: thre
         streamed.append(text)
         ls.notify(ANSWER, {"requestId": request_id, "kind": "partial", "text": text})
 
+    def sources(payload: dict) -> None:
+        if not flag.is_set():
+            ls.notify(ANSWER, {"requestId": request_id, "kind": "sources", **payload})
+
     final: dict
     try:
         index = ls.engine.wait_open(60.0)
-        final = answers.run_answer(index, question, k, ls.settings, emit, flag.is_set)
+        final = answers.run_answer(index, question, k, ls.settings, emit, flag.is_set, on_sources=sources)
         if flag.is_set():
             raise answers.Cancelled()
     except answers.Cancelled:
