@@ -118,7 +118,7 @@ def answer(index, question: str, settings: AnswerSettings | None = None, on_text
 
 def _verdict(result: AnswerResult) -> str:
     if result.refusal_reason == "retrieval":
-        return "refused: no passage of the docs is close to the question"
+        return f"refused: {result.notice or 'no passage of the docs is close to the question'}"
     if result.refusal_reason == "model":
         return "refused: the model found no answer in the passages"
     if result.refusal_reason == "grounding":
@@ -155,6 +155,14 @@ def _answer(index, question, settings, on_text, cancelled, backend, on_sources=N
 
     notice = None
     top = _distinct_chunks(hits, settings.k)
+    absent = grounding.uncovered_names(question, [f"{h.heading_path} {h.text}" for h in top])
+    if absent:  # "…with Terraform?" and no passage says Terraform: nothing to answer from, no model needed
+        emit(NOT_COVERED)
+        result = AnswerResult(question, NOT_COVERED, [], _related(hits, set(), 5), "none", refused=True,
+                              notice=f"the closest passages never mention {', '.join(absent)}", timings=timings,
+                              refusal_reason="retrieval")
+        result.no_model = backend is None and not (settings.model_path or settings.endpoint)
+        return result
     if on_sources:
         on_sources(preview(question, top))
         timings["sources_ms"] = round((time.perf_counter() - started) * 1000, 1)

@@ -25,6 +25,7 @@ from alpaca_index.answer.citations import _numbers
 MIN_SIMILARITY = 0.62  # supported on meaning alone
 MIN_SIMILARITY_WITH_WORDS = 0.45  # supported when also most content words occur in the passage
 MIN_WORD_SHARE = 0.6
+WINDOWS_PER_CLAIM = 12  # windows embedded per claim, chosen by shared words
 
 SUPPORTED, UNSUPPORTED, UNCITED = "supported", "unsupported", "uncited"
 
@@ -139,6 +140,30 @@ def key_terms(text: str) -> list[str]:
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|])")  # markdown escapes in the source pages: "6 GB\)\."
 
 
+_GENERIC_NAMES = {"sagemaker", "amazon", "aws", "i", "can", "how", "what", "which", "when", "where", "why", "who",
+                  "is", "are", "does", "do", "should", "could", "would", "will", "may", "the", "a", "an", "if",
+                  "in", "on", "for", "to", "and", "or", "my", "with", "from"}
+
+
+def question_names(question: str) -> list[str]:
+    """The names a question asks about (Terraform, Kubernetes, Vertex, Tokyo, ml.g5.xlarge): capitalized
+    words after the first, and identifiers. Docs that never mention one can't answer the question."""
+    words = re.findall(r"[A-Za-z][\w.:/-]*[\w]|[A-Za-z]", question)
+    names = [w for w in words[1:] if (w[0].isupper() or any(ch.isdigit() for ch in w) or "." in w)
+             and w.lower() not in _GENERIC_NAMES and w.upper() not in _COMMON_CAPS]
+    return list(dict.fromkeys(names))
+
+
+def uncovered_names(question: str, passages: list[str]) -> list[str]:
+    """The question's names that none of the passages mentions."""
+    text = _normal(" ".join(passages))
+
+    def mentioned(name: str) -> bool:  # whole words; "GPUs" ~ "GPU", "VPC-only" ~ "VPC only"
+        stem = re.escape(_normal(name).rstrip("s") if len(name) > 3 else _normal(name)).replace(r"\-", "[- ]?")
+        return re.search(rf"(?<![a-z0-9]){stem}s?(?![a-z0-9])", text) is not None
+    return [n for n in question_names(question) if not mentioned(n)]
+
+
 def _normal(text: str) -> str:
     return " ".join(re.sub(r"[`*_\"'“”‘’]", "", _ESCAPE.sub(r"\1", text).lower()).replace(",", "").split())
 
@@ -197,18 +222,26 @@ def check(answer: str, passages: dict[int, str], encode) -> Grounding:
 def _score(claims: list[Claim], passages: dict[int, str], encode) -> None:
     used = sorted({n for c in claims for n in c.cites})
     windows = {n: _windows(passages[n]) for n in used}
-    flat = [(n, w) for n in used for w in windows[n]]
-    vectors = encode([c.text for c in claims] + [w for _, w in flat])
-    claim_vecs, window_vecs = vectors[:len(claims)], vectors[len(claims):]
-    sims = claim_vecs @ window_vecs.T if len(flat) else np.zeros((len(claims), 0))
+    window_words = {(n, i): _words(w) for n in used for i, w in enumerate(windows[n])}
+    # embed only each claim's likeliest windows (most shared words): a passage has up to ~100
+    # windows and MiniLM on a busy 2-core CPU does ~100 a second
+    shortlist: dict[int, list[tuple[int, int]]] = {}
+    for i, claim in enumerate(claims):
+        mine = _words(claim.text)
+        ranked = sorted(((n, j) for n in claim.cites for j in range(len(windows[n]))),
+                        key=lambda key: -len(mine & window_words[key]))
+        shortlist[i] = ranked[:WINDOWS_PER_CLAIM]
+    keys = sorted({key for keys in shortlist.values() for key in keys})
+    column = {key: j for j, key in enumerate(keys)}
+    vectors = encode([c.text for c in claims] + [windows[n][j] for n, j in keys])
+    sims = vectors[:len(claims)] @ vectors[len(claims):].T
     norms = {n: _normal(passages[n]) for n in used}
     words = {n: _words(_ESCAPE.sub(r"\1", passages[n])) for n in used}
     for i, claim in enumerate(claims):
-        cols = [j for j, (n, _) in enumerate(flat) if n in claim.cites]
-        best = max(cols, key=lambda j: sims[i, j]) if cols else None
-        claim.similarity = round(float(sims[i, best]), 3) if best is not None else 0.0
-        claim.best_source = flat[best][0] if best is not None else None
-        claim.evidence = flat[best][1][:300] if best is not None else None
+        best = max(shortlist[i], key=lambda key: sims[i, column[key]]) if shortlist[i] else None
+        claim.similarity = round(float(sims[i, column[best]]), 3) if best else 0.0
+        claim.best_source = best[0] if best else None
+        claim.evidence = windows[best[0]][best[1]][:300] if best else None
         claim.missing = [t for t in key_terms(claim.text) if not any(_contains(norms[n], t) for n in claim.cites)]
         mine = _words(claim.text)
         found = set().union(*(words[n] for n in claim.cites)) & mine
