@@ -216,15 +216,18 @@ def main() -> None:
 
     index = DocsIndex(args.db, read_only=True)
     if args.regrade:
-        saved = json.loads(args.regrade.read_text())
+        text = args.regrade.read_text()
+        saved = ({"rows": [json.loads(line) for line in text.splitlines() if line.strip()]}
+                 if args.regrade.suffix == ".jsonl" else json.loads(text))  # a run's progress file works too
         rows = [regrade(r, index.embedder.encode) for r in saved["rows"]]
-        report(rows, saved.get("config", {}), args.out if args.out != args.regrade else args.regrade)
+        report(rows, {**saved.get("config", {}), "regraded_from": str(args.regrade)}, args.out)
         return
     if not (args.model or args.endpoint):
         parser.error("give --model PATH.gguf or --endpoint URL")
-    questions = (load(args.dev, "dev") + load(args.oos, "oos")
-                 + [{"id": f"s{n}", "group": "seed", "kind": "seed", "question": q, "relevant": []}
-                    for n, q in enumerate(SEED, 1)])
+    # seeds, then out-of-scope (mostly refused for free), then dev in file order: a run cut short
+    # still covers every kind, and no question is picked by how it went
+    questions = ([{"id": f"s{n}", "group": "seed", "kind": "seed", "question": q, "relevant": []}
+                  for n, q in enumerate(SEED, 1)] + load(args.oos, "oos") + load(args.dev, "dev"))
     if args.only:
         wanted = set(args.only.split(","))
         questions = [q for q in questions if q["id"] in wanted]

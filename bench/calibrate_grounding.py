@@ -35,7 +35,7 @@ GRID = {"min_similarity": [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8],
 
 
 def best_chunk(index: DocsIndex, sentence: str, pages: list[str]) -> str | None:
-    hits = [h for page in pages for h in index.search(sentence, k=3, path_prefix=page)]
+    hits = [h for page in pages for h in index.search(sentence, k=3, path_prefix=page.split("/", 1)[-1])]
     hits = [h for h in hits if h.similarity is not None]
     return max(hits, key=lambda h: h.similarity).text if hits else None
 

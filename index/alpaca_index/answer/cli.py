@@ -7,10 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-
-stderr = Console(stderr=True, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -63,6 +60,9 @@ def register(app: typer.Typer) -> None:
 
 def _show_best_passage(preview: dict) -> None:
     """The first useful output, before the model has read anything: where the answer will come from."""
+    from rich.console import Console
+
+    stderr = Console(stderr=True, soft_wrap=True)  # stdout stays the answer alone
     best = preview.get("best_passage")
     if best:
         stderr.print(f"[dim]best passage — {best['heading_path']} ({_where(best)}):[/] {best['quote']}",
@@ -70,6 +70,7 @@ def _show_best_passage(preview: dict) -> None:
 
 
 def _print_result(result) -> None:
+    from alpaca_index.cli import stdout
     sys.stdout.write("\n")
     _print_grounding(result)
     if result.notice:
@@ -92,6 +93,7 @@ def _print_result(result) -> None:
 
 
 def _print_grounding(result) -> None:
+    from alpaca_index.cli import stdout
     g = result.grounding
     if result.withheld:  # the draft streamed above; say plainly it is not an answer
         stdout.print(f"[bold red]✗ not an answer:[/] {escape(result.answer)}", highlight=False)
