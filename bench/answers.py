@@ -122,7 +122,7 @@ def regrade(row: dict, encode) -> dict:
     """The saved draft through today's grounding check and refusal rule (as answerer._finish applies them)."""
     if row.get("draft") and row.get("passages") and row["refusal_reason"] != "retrieval":
         passages = {int(n): t for n, t in row["passages"].items()}
-        reason, g = judge(row["draft"], passages, encode)
+        reason, g = judge(row["draft"], passages, encode, row["question"])
         row.update(refused=bool(reason), refusal_reason=reason, grounding=g.to_dict() if g else None)
     return grade(row)
 

@@ -231,7 +231,7 @@ def _finish(question, text, sources, hits, backend, timings, notice, no_model=Fa
     refused = _says_not_covered(checked.text) and not checked.cited
     if encode is not None and checked.text and not refused:
         started = time.perf_counter()
-        reason, checked_claims = judge(checked.text, {s.n: s.hit.text for s in sources}, encode)
+        reason, checked_claims = judge(checked.text, {s.n: s.hit.text for s in sources}, encode, question)
         timings["grounding_ms"] = round((time.perf_counter() - started) * 1000, 1)
         if reason:
             return _withheld(question, checked.text, checked_claims, hits, backend, timings, notice)
@@ -254,15 +254,16 @@ def _finish(question, text, sources, hits, backend, timings, notice, no_model=Fa
                         refusal_reason="model" if refused else None)
 
 
-def judge(text: str, passages: dict[int, str], encode) -> tuple[str | None, grounding.Grounding | None]:
+def judge(text: str, passages: dict[int, str], encode,
+          question: str | None = None) -> tuple[str | None, grounding.Grounding | None]:
     """Whether a generated answer is withheld ("model": it says the docs don't cover it and cites
     nothing; "grounding": no claim is supported, or it says "not covered" and most claims aren't)
     or shown (None), with the claim check. The rule the answerer and bench/answers.py share."""
     if _says_not_covered(text) and not citations.check(text, set(passages)).cited:
         return "model", None
-    checked = grounding.check(text, passages, encode)
+    checked = grounding.check(text, passages, encode, question)
     n = len(checked.claims)
-    if n and not checked.supported or _says_not_covered(text) and checked.supported < n / 2:
+    if (n or checked.restated) and not checked.supported or _says_not_covered(text) and checked.supported < n / 2:
         return "grounding", checked
     return None, checked
 
@@ -274,7 +275,9 @@ def _says_not_covered(text: str) -> bool:
 def _withheld(question, draft, checked_claims, hits, backend, timings, notice) -> AnswerResult:
     """No claim of the draft is backed by what it cites: a refusal with the reason, never a clean answer."""
     n = len(checked_claims.claims)
-    if checked_claims.uncited == n:
+    if not n:
+        reason = "the model's answer says nothing beyond the question"
+    elif checked_claims.uncited == n:
         reason = "the model's answer cites no source"
     elif checked_claims.supported:
         reason = (f"the model says the documentation doesn't cover this; only {checked_claims.supported} of {n} "

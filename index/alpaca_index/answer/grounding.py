@@ -71,6 +71,7 @@ class Grounding:
     unsupported: int = 0
     uncited: int = 0
     verdict: str = ""  # one line for the user
+    restated: int = 0  # sentences that only restate the question (not claims)
 
     @property
     def share(self) -> float | None:
@@ -78,7 +79,7 @@ class Grounding:
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "supported": self.supported, "unsupported": self.unsupported,
-                "uncited": self.uncited, "share": None if self.share is None else round(self.share, 3),
+                "uncited": self.uncited, "restated": self.restated, "share": None if self.share is None else round(self.share, 3),
                 "claims": [asdict(c) for c in self.claims]}
 
 
@@ -173,13 +174,19 @@ def _contains(passage_norm: str, term: str) -> bool:
     if term in passage_norm:
         return True
     number = re.match(r"(\d+(?:\.\d+)*)\s*(\D*)$", term)
-    if number:  # "60 seconds" backed by "60 s" / "60-second" / "sixty"? the digits next to a unit word start
+    if number:  # "60 seconds" backed by "60 s" / "60-second"; "15 containers" by "fifteen containers"
         digits, unit = number.groups()
-        for m in re.finditer(rf"(?<![\d.]){re.escape(digits)}(?![\d])", passage_norm):
+        spelled = _NUMBER_WORDS[int(digits)] if digits.isdigit() and int(digits) < len(_NUMBER_WORDS) else None
+        pattern = rf"(?<![\d.]){re.escape(digits)}(?![\d])" + (rf"|\b{spelled}\b" if spelled else "")
+        for m in re.finditer(pattern, passage_norm):
             tail = passage_norm[m.end():m.end() + 12].lstrip(" -")
             if not unit or tail.startswith(unit[:1]):
                 return True
     return False
+
+
+_NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                 "sixteen seventeen eighteen nineteen twenty").split()
 
 
 def _windows(passage: str) -> list[str]:
@@ -194,10 +201,17 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
 
 
-def check(answer: str, passages: dict[int, str], encode) -> Grounding:
+def check(answer: str, passages: dict[int, str], encode, question: str | None = None) -> Grounding:
     """Each claim of `answer` against `passages` ({source number: text}); `encode(list[str])` gives
-    normalized vectors (the index's MiniLM)."""
+    normalized vectors (the index's MiniLM). With the question, a sentence adding fewer than two
+    words to it ("All regions where SageMaker is available are listed in [5]") is no claim."""
     raw = split_claims(answer)
+    if question:
+        asked = _words(question)
+        kept = [r for r in raw if "\n" in r[0] or len(_words(_plain(r[0])) - asked) >= 2]
+        restated, raw = len(raw) - len(kept), kept
+    else:
+        restated = 0
     para_cites: dict[int, list[int]] = {}
     for _, cites, para in raw:
         for n in cites:
@@ -211,7 +225,7 @@ def check(answer: str, passages: dict[int, str], encode) -> Grounding:
     todo = [c for c in claims if c.cites]
     if todo:
         _score(todo, passages, encode)
-    result = Grounding(claims)
+    result = Grounding(claims, restated=restated)
     result.supported = sum(c.status == SUPPORTED for c in claims)
     result.unsupported = sum(c.status == UNSUPPORTED for c in claims)
     result.uncited = sum(c.status == UNCITED for c in claims)
