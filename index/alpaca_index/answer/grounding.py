@@ -205,11 +205,14 @@ def _words(text: str) -> set[str]:
 def check(answer: str, passages: dict[int, str], encode, question: str | None = None) -> Grounding:
     """Each claim of `answer` against `passages` ({source number: text}); `encode(list[str])` gives
     normalized vectors (the index's MiniLM). With the question, a sentence adding fewer than two
-    words to it ("All regions where SageMaker is available are listed in [5]") is no claim."""
+    words and no number or name to it ("All regions where SageMaker is available except [1]") is no claim."""
     raw = split_claims(answer)
     if question:
         asked = _words(question)
-        kept = [r for r in raw if "\n" in r[0] or len(_words(_plain(r[0])) - asked) >= 2]
+        asked_terms = {t.lower() for t in key_terms(question)}
+        kept = [r for r in raw if "\n" in r[0] or len(_words(_plain(r[0])) - asked) >= 2
+                or {t.lower() for t in key_terms(r[0])} - asked_terms  # a number or name is content
+                or re.match(r"\W*(?:yes|no)\b", r[0], re.IGNORECASE)]  # "Yes, it can …" answers a yes/no question
         restated, raw = len(raw) - len(kept), kept
     else:
         restated = 0
