@@ -112,7 +112,10 @@ def build_server(holder: IndexHolder, docs_root: str | None = None):
         """Answer a question from the docs with numbered citations [n]; `sources` lists each cited
         section with path, heading_path, lines and link. Says so when the docs do not cover it.
         For a follow-up, pass the earlier turns as `history` ([{question, answer}], oldest first):
-        the question is then searched with their context (`query` shows what was searched)."""
+        the question is then searched with their context (`query` shows what was searched).
+        `verdict` is one line on how far to trust it; `grounding.claims` marks each sentence
+        supported / unsupported / uncited by its cited passage; an answer with no supported claim
+        comes back refused, its draft in `withheld`."""
         if not question.strip():
             raise ValueError("the question is empty")
         index = holder.get()

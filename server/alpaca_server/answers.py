@@ -2,7 +2,8 @@
 
 `run_answer(index, question, k, settings, emit, cancelled)` blocks (call it from a worker thread),
 calls `emit(text)` for each streamed piece and returns the final payload of the contract:
-`{answer, sources, related, backend, noModel, refused, notice, timings}`.
+`{answer, sources, related, backend, noModel, refused, notice, timings, grounding, withheld, refusalReason, verdict}`.
+`on_sources(payload)` gets `{sources, bestPassage}` as soon as retrieval is done, before the model.
 """
 
 from __future__ import annotations
@@ -26,9 +27,16 @@ def _with_uri(entry: dict) -> dict:
 
 
 def run_answer(index, question: str, k: int, settings, emit: Callable[[str], None],
-               cancelled: Callable[[], bool], history=None, context: str | None = None) -> dict:
+               cancelled: Callable[[], bool], history=None, context: str | None = None,
+               on_sources: Callable[[dict], None] | None = None) -> dict:
+
+    def sources_found(preview: dict) -> None:
+        best = preview["best_passage"]
+        on_sources({"sources": [_with_uri(s) for s in preview["sources"]],
+                    "bestPassage": _with_uri(best) if best else None})
+
     result = answer(index, question, settings.answer_settings(k), on_text=emit, cancelled=cancelled,
-                    history=history, context=context)
+                    history=history, context=context, on_sources=sources_found if on_sources else None)
     if result.cancelled:
         raise Cancelled()
     return {
@@ -36,4 +44,6 @@ def run_answer(index, question: str, k: int, settings, emit: Callable[[str], Non
         "related": [_with_uri(r) for r in result.related], "backend": result.backend, "noModel": result.no_model,
         "refused": result.refused, "notice": result.notice, "invalidCitations": result.invalid_citations,
         "timings": result.timings, "query": result.query, "rewrittenBy": result.rewritten_by,
+        "grounding": result.grounding, "withheld": result.withheld,
+        "refusalReason": result.refusal_reason, "verdict": result.verdict,
     }

@@ -123,12 +123,12 @@ def test_bad_model_files_give_one_message_and_the_passages(sample_index, tmp_pat
     assert result.no_model and message in result.notice and result.sources
 
 
-def test_an_uncited_model_answer_lists_the_passages_it_was_given(sample_index, chat_server):
-    chat_server.reply = ["You can scale it to zero."]
+def test_an_uncited_model_answer_is_withheld_with_the_nearest_reading(sample_index, chat_server):
+    chat_server.reply = ["You can scale the endpoint down to zero instances."]
     result = answer(sample_index, "How do I scale an async endpoint to zero?", AnswerSettings(endpoint=chat_server.url))
-    assert not result.refused and result.sources and not any(s["cited"] for s in result.sources)
-    assert "cites no source" in result.notice
-    assert not {r["path"] for r in result.related} & {s["path"] for s in result.sources}
+    assert result.refused and result.refusal_reason == "grounding" and result.sources == []
+    assert "cites no source" in result.notice and result.withheld == "You can scale the endpoint down to zero instances."
+    assert result.related and result.grounding["uncited"] == 1
 
 
 def test_a_model_refusal_is_flagged(sample_index, chat_server):

@@ -63,3 +63,27 @@ def test_ask_refuses_a_remote_endpoint_without_allow_remote(ask):
 def test_ask_empty_question_is_a_user_error(ask):
     out = ask("   ", "--json")
     assert isinstance(out.exception, UserError) and "empty" in str(out.exception)
+
+
+def test_ask_reads_several_questions_from_stdin_with_one_model(sample_index, chat_server, monkeypatch):
+    for name in ("ALPACA_MODEL", "ALPACA_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    chat_server.reply = ["The memory sizes you can choose are 1024 MB, 2048 MB, 3072 MB, 4096 MB, 5120 MB, "
+                         "or 6144 MB [1]."]
+    questions = "How much memory can a serverless endpoint have?\n\nWhat is the capital of Australia?\n"
+    out = CliRunner().invoke(app, ["ask", "-", "--json", "--db", sample_index.db, "--endpoint", chat_server.url],
+                             input=questions)
+    data = json.loads(out.stdout)
+    assert [d["question"] for d in data] == ["How much memory can a serverless endpoint have?",
+                                             "What is the capital of Australia?"]
+    assert not data[0]["refused"] and data[0]["grounding"]["claims"] and data[0]["verdict"]
+    assert data[1]["refused"] and data[1]["refusal_reason"] == "retrieval" and len(chat_server.prompts) == 1
+
+
+def test_ask_prints_the_claim_check_and_marks_unsupported_sentences(ask, chat_server):
+    chat_server.reply = ["The memory sizes you can choose are 1024 MB, 2048 MB, 3072 MB, 4096 MB, 5120 MB, ",
+                         "or 6144 MB [1]. Each serverless endpoint also gets 64 GPUs [1]."]
+    out = ask("How much memory can a serverless endpoint have?", "--endpoint", chat_server.url, "-k", "1")
+    assert out.exit_code == 0
+    assert "! check: 1 of 2 claims supported" in out.stdout
+    assert re.search(r"✗ Each serverless endpoint also gets 64 GPUs.* — not in \[1\] \(missing: 64 GPUs\)", out.stdout)

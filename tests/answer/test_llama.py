@@ -27,9 +27,12 @@ def test_streams_tokens_within_the_context_budget(sample_index, tiny_gguf, backe
     assert len(pieces) > 1 and "".join(pieces).strip()
     t = result.timings
     assert t["prompt_tokens"] + 24 <= CTX and t["first_token_ms"] > 0 and t["tokens_per_s"] > 0
-    assert result.sources and all(s["path"] and s["start_line"] >= 1 for s in result.sources)
-    if not any(s["cited"] for s in result.sources):  # a base model rarely cites: the passages it was given
-        assert "cites no source" in result.notice
+    if result.refused:  # a base model rarely cites or stays on its passages: withheld by the claim check
+        assert result.refusal_reason in ("grounding", "model") and result.sources == []
+        assert result.withheld or result.refusal_reason == "model"
+    else:
+        assert result.sources and all(s["path"] and s["start_line"] >= 1 for s in result.sources)
+        assert result.grounding["supported"] >= 1
 
 
 def test_small_context_packs_fewer_whole_sources(sample_index, tiny_gguf, backend):

@@ -156,14 +156,15 @@ async def test_ask_streams_partials_then_final_with_sources(client: LanguageClie
     final = await wait_until(lambda: [m for m in client.alpaca["alpaca/answer"]
                                       if m["requestId"] == "q1" and m["kind"] == "final"], timeout=60)
     msgs = [m for m in client.alpaca["alpaca/answer"] if m["requestId"] == "q1"]
-    assert msgs[0]["kind"] == "partial" and msgs[-1]["kind"] == "final"
+    assert [m["kind"] for m in msgs[:2]] == ["sources", "partial"] and msgs[-1]["kind"] == "final"
+    assert msgs[0]["sources"] and msgs[0]["bestPassage"]["quote"] and msgs[0]["bestPassage"]["uri"].startswith("file:")
     final = final[0]
     assert final["answer"] and final["sources"] and "error" not in final
     assert final["sources"][0]["n"] == 1
     assert {"title", "heading_path", "path", "uri", "anchor", "start_line", "end_line", "mtime"} <= set(final["sources"][0])
     assert "async-inference-autoscale.md" in paths(final["sources"])
     assert final["noModel"] is True and final["backend"] in ("none", "extractive")
-    assert isinstance(final["timings"], dict)
+    assert isinstance(final["timings"], dict) and final["verdict"] == "passages quoted (no model)"
 
 
 async def test_cancel_stops_an_answer(client: LanguageClient):

@@ -99,6 +99,13 @@ export interface AnswerFinal {
     /** Who rewrote the follow-up: the model, or the rule that carries the previous question's key terms. */
     rewrittenBy?: 'model' | 'rule' | null;
     conversationId?: string;
+    /** One line on how far to trust the answer (claim check or why it was refused). */
+    verdict?: string;
+    /** Each sentence of a generated answer checked against the passage it cites. */
+    grounding?: Grounding | null;
+    /** The model's draft when no claim of it was supported (the answer is then a refusal). */
+    withheld?: string | null;
+    refusalReason?: 'retrieval' | 'model' | 'grounding' | null;
 }
 
 /** One earlier turn of a conversation, as `alpaca.ask` takes it in `history` (oldest first). */
@@ -119,7 +126,43 @@ export interface AskParams {
     context?: string;
 }
 
-export type AnswerMessage = AnswerPartial | AnswerFinal;
+export interface GroundingClaim {
+    text: string;
+    status: 'supported' | 'unsupported' | 'uncited';
+    cites: number[];
+    similarity?: number | null;
+    missing: string[];
+    evidence?: string | null;
+}
+
+export interface Grounding {
+    verdict: string;
+    supported: number;
+    unsupported: number;
+    uncited: number;
+    claims: GroundingClaim[];
+}
+
+/** The sentence(s) of the best passage closest to the question: shown while the model reads. */
+export interface BestPassage {
+    n: number;
+    path: string;
+    heading_path: string;
+    uri: string;
+    start_line: number;
+    anchor?: string;
+    quote: string;
+}
+
+/** Sent once retrieval is done, before the model reads anything. */
+export interface AnswerSources {
+    requestId: string;
+    kind: 'sources';
+    sources: Source[];
+    bestPassage?: BestPassage | null;
+}
+
+export type AnswerMessage = AnswerPartial | AnswerFinal | AnswerSources;
 
 export interface RelatedNotification {
     uri: string;

@@ -5,7 +5,8 @@
 // notice, answer, verdict, sources, related reading, meta. The current turn's parts fill the panel's
 // fixed elements (#question, #answer, …); earlier turns are whole sections above it.
 
-import { AnswerFinal, HistoryTurn, Source } from './protocol';
+import { renderBestPassage, renderGrounding } from './grounding';
+import { AnswerFinal, AnswerSources, HistoryTurn, Source } from './protocol';
 import { escapeHtml, renderMarkdown, renderRelated, renderSources } from './render';
 import { backendLabel } from './status';
 
@@ -21,6 +22,8 @@ export interface Turn {
     text: string;
     state: TurnState;
     final?: AnswerFinal;
+    /** What retrieval found, before the model's first token (sources and the best quoted passage). */
+    preview?: AnswerSources;
     error?: string;
     started: number;
 }
@@ -122,18 +125,21 @@ function meta(turn: Turn): string {
 
 export function turnParts(turn: Turn): TurnParts {
     const final = turn.final;
-    const sources: Source[] = final?.sources ?? [];
+    const sources: Source[] = final?.sources ?? turn.preview?.sources ?? [];
+    const waiting = turn.state === 'waiting' && !turn.text;
+    const best = final?.refused ? undefined : turn.preview?.bestPassage;
     const answerHtml =
-        turn.state === 'waiting' && !turn.text
-            ? '<p class="waiting">Searching your docs…</p>'
-            : renderMarkdown(turn.text, { sources, final: !isRunning(turn) });
+        renderBestPassage(best, waiting) +
+        (waiting
+            ? best ? '' : '<p class="waiting">Searching your docs…</p>'
+            : renderMarkdown(turn.text, { sources: final?.sources ?? [], final: !isRunning(turn) }));
     return {
         question: turn.question,
         contextHtml: contextHtml(turn.context),
         queryHtml: queryHtml(turn),
         notice: notices(turn),
         answerHtml,
-        verdictHtml: '',
+        verdictHtml: renderGrounding(final),
         sourcesHtml: renderSources(sources),
         relatedHtml: renderRelated(final?.related ?? []),
         meta: meta(turn),

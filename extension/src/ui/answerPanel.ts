@@ -173,6 +173,11 @@ export class AnswerPanel implements Disposable {
         if (!c || !isRunning(c)) {
             return;
         }
+        if (message.kind === 'sources') {
+            c.preview = message;
+            this.render();
+            return;
+        }
         if (message.kind === 'partial') {
             const first = c.state !== 'streaming';
             c.text += message.text;
@@ -259,7 +264,8 @@ export class AnswerPanel implements Disposable {
                 break;
             case 'cite':
             case 'source': {
-                const source = c?.final && typeof message.n === 'number' ? findSource(c.final.sources, message.n) : undefined;
+                const known = c?.final?.sources.length ? c.final.sources : c?.preview?.sources ?? [];
+                const source = typeof message.n === 'number' ? findSource(known, message.n) : undefined;
                 if (source) {
                     await openResult(source, this.sourceColumn());
                 } else if (c?.state === 'streaming' || c?.state === 'waiting') {

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 from urllib.parse import urlparse
 
-from alpaca_index.answer import citations, conversation, extractive
+from alpaca_index.answer import citations, conversation, extractive, grounding
 from alpaca_index.answer.backends import BackendError, Endpoint, LlamaCpp, is_loopback
 from alpaca_index.answer.prompt import NOT_COVERED, Source, pack, user_message
 
@@ -33,7 +33,6 @@ class AnswerSettings:
     endpoint_timeout: float = 120.0  # seconds without a byte from the endpoint before giving up
     endpoint_ctx: int = 2048  # the endpoint's context size (Ollama's default); prompts are packed to fit
     allow_remote: bool = False
-    api_key: str | None = field(default=None, repr=False)  # the endpoint's key (ALPACA_API_KEY): never printed
     n_ctx: int = 4096
     max_answer_tokens: int = 512
     k: int = 8
@@ -50,12 +49,7 @@ class AnswerSettings:
             env["threads"] = int(os.environ["ALPACA_THREADS"]) or None
         if os.environ.get("ALPACA_ENDPOINT_CTX", "").isdigit():
             env["endpoint_ctx"] = int(os.environ["ALPACA_ENDPOINT_CTX"])
-        env["api_key"] = os.environ.get("ALPACA_API_KEY") or None
         env.update({k: v for k, v in overrides.items() if v is not None})
-        if not env["model_path"] and not env["endpoint"]:  # nothing explicit: the model chosen with `alpaca model`
-            from alpaca_index.models.config import answer_model
-
-            env.update({k: v for k, v in answer_model().items() if overrides.get(k) is None})
         return cls(**env)
 
 
@@ -72,6 +66,11 @@ class AnswerResult:
     invalid_citations: list[int] = field(default_factory=list)
     cancelled: bool = False
     timings: dict = field(default_factory=dict)
+    # claim-level check of a generated answer (grounding.Grounding.to_dict()); None when nothing was generated
+    grounding: dict | None = None
+    withheld: str | None = None  # the model's draft when no claim of it was supported (shown as a refusal)
+    refusal_reason: str | None = None  # why refused: "retrieval" | "model" | "grounding"
+    verdict: str = ""  # one line for the user: why refused, or how many claims the check found supported
     query: str | None = None  # a follow-up's standalone question, when retrieval searched for other words
     rewritten_by: str | None = None  # "model" | "rule": who rewrote the follow-up
 
@@ -83,7 +82,7 @@ def make_backend(settings: AnswerSettings):
     """The configured backend, or None for the no-model answer. Raises BackendError with a clear message."""
     if settings.endpoint:
         return Endpoint(settings.endpoint, settings.endpoint_model, settings.allow_remote, settings.endpoint_timeout,
-                        api_key=settings.api_key, n_ctx=settings.endpoint_ctx)
+                        n_ctx=settings.endpoint_ctx)
     if settings.model_path:
         return LlamaCpp(settings.model_path, settings.n_ctx, settings.threads)
     return None
@@ -107,9 +106,12 @@ def destination(settings: AnswerSettings) -> tuple[str, str]:
 
 
 def answer(index, question: str, settings: AnswerSettings | None = None, on_text: Callable[[str], None] | None = None,
-           cancelled: Callable[[], bool] = lambda: False, backend=None, history=None,
+           cancelled: Callable[[], bool] = lambda: False, backend=None,
+           on_sources: Callable[[dict], None] | None = None, history=None,
            context: str | None = None) -> AnswerResult:
-    """Answer from the docs. `on_text` receives streamed pieces; `cancelled()` stops generation.
+    """Answer from the docs. `on_text` receives streamed pieces; `cancelled()` stops generation;
+    `on_sources({sources, best_passage})` is called once retrieval is done, before any model work,
+    so a client can show where the answer will come from while the model reads.
     `history` (earlier turns, oldest first: `conversation.Turn`s or `{question, answer, query?}`)
     makes the question a follow-up; `context` is text the user selected (see `conversation`)."""
     started = time.perf_counter()
@@ -122,7 +124,7 @@ def answer(index, question: str, settings: AnswerSettings | None = None, on_text
         turn = conversation.plan(question, turns, context, backend,
                                  getattr(backend, "n_ctx", settings.n_ctx), cancelled)
     result = _answer(index, turn.prompt_question if turn else question, settings, on_text, cancelled, backend,
-                     turn.query if turn else None)
+                     on_sources, turn.query if turn else None)
     if turn:
         result.question = turn.question
         result.query = turn.query if turn.query != turn.question else None
@@ -130,6 +132,7 @@ def answer(index, question: str, settings: AnswerSettings | None = None, on_text
         if turn.rewrite_ms is not None:
             result.timings["rewrite_ms"] = turn.rewrite_ms
     result.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    result.verdict = _verdict(result)
     return result
 
 
@@ -140,7 +143,21 @@ def _backend_or_none(settings: AnswerSettings):
         return None  # _answer tries again and says why, with the no-model answer
 
 
-def _answer(index, question, settings, on_text, cancelled, backend, query=None) -> AnswerResult:
+def _verdict(result: AnswerResult) -> str:
+    if result.refusal_reason == "retrieval":
+        return f"refused: {result.notice or 'no passage of the docs is close to the question'}"
+    if result.refusal_reason == "model":
+        return "refused: the model found no answer in the passages"
+    if result.refusal_reason == "grounding":
+        return f"refused: {result.notice.rsplit(' — ', 1)[-1] if result.notice else 'no claim supported'}"
+    if result.no_model:
+        return "passages quoted (no model)"
+    if result.grounding:
+        return result.grounding["verdict"]
+    return ""
+
+
+def _answer(index, question, settings, on_text, cancelled, backend, on_sources=None, query=None) -> AnswerResult:
     """`query`: what to search for and quote by, when it differs from the question the model answers."""
     streamed = []  # whether any text went out, so a fallback can start on a fresh paragraph
 
@@ -162,16 +179,27 @@ def _answer(index, question, settings, on_text, cancelled, backend, query=None) 
         emit(NOT_COVERED)
         return AnswerResult(question, NOT_COVERED, [], [], "none", refused=True,
                             no_model=backend is None and not (settings.model_path or settings.endpoint),
-                            timings=timings)
+                            timings=timings, refusal_reason="retrieval")
 
     notice = None
+    top = _distinct_chunks(hits, settings.k)
+    absent = grounding.uncovered_names(query, [f"{h.heading_path} {h.text}" for h in top])
+    if absent:  # "…with Terraform?" and no passage says Terraform: nothing to answer from, no model needed
+        emit(NOT_COVERED)
+        result = AnswerResult(question, NOT_COVERED, [], _related(hits, set(), 5), "none", refused=True,
+                              notice=f"the closest passages never mention {', '.join(absent)}", timings=timings,
+                              refusal_reason="retrieval")
+        result.no_model = backend is None and not (settings.model_path or settings.endpoint)
+        return result
+    if on_sources:
+        on_sources(preview(query, top))
+        timings["sources_ms"] = round((time.perf_counter() - started) * 1000, 1)
     if backend is None:
         try:
             backend = make_backend(settings)
         except BackendError as exc:
             notice = f"{exc} — answering from the passages instead."
             log.warning("%s", notice)
-    top = _distinct_chunks(hits, settings.k)
     if backend is None:
         sources = [Source(n, h) for n, h in enumerate(top[:4], 1)]
         text = extractive.compose(query, sources)
@@ -216,26 +244,92 @@ def _generate(index, question, settings, backend, top, hits, emit, cancelled, ti
     if first is not None and len(pieces) > 1:
         timings["tokens_per_s"] = round((len(pieces) - 1) / max(end - first, 1e-6), 1)
     stopped = cancelled()
-    result = _finish(question, raw if raw or stopped else NOT_COVERED, sources, hits, backend.name, timings, None)
+    result = _finish(question, raw if raw or stopped else NOT_COVERED, sources, hits, backend.name, timings, None,
+                     encode=None if stopped else index.embedder.encode)
     result.cancelled = stopped
     return result
 
 
-def _finish(question, text, sources, hits, backend, timings, notice, no_model=False) -> AnswerResult:
+def _finish(question, text, sources, hits, backend, timings, notice, no_model=False, encode=None) -> AnswerResult:
     checked = citations.check(text, {s.n for s in sources})
     if checked.invalid:
         removed = f"removed citations to missing sources: {', '.join(f'[{n}]' for n in checked.invalid)}"
         notice = f"{notice} {removed}" if notice else removed
     by_n = {s.n: s for s in sources}
+    refused = _says_not_covered(checked.text) and not checked.cited
+    if encode is not None and checked.text and not refused:
+        started = time.perf_counter()
+        reason, checked_claims = judge(checked.text, {s.n: s.hit.text for s in sources}, encode, question)
+        timings["grounding_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        if reason:
+            return _withheld(question, checked.text, checked_claims, hits, backend, timings, notice)
+        result = _finish(question, text, sources, hits, backend, timings, notice, no_model)
+        result.grounding = checked_claims.to_dict()
+        supported_sources = {c.best_source for c in checked_claims.claims if c.status == grounding.SUPPORTED}
+        for source in result.sources:
+            source["supported"] = source["n"] in supported_sources
+        if checked_claims.supported < len(checked_claims.claims):
+            result.notice = f"{result.notice} {checked_claims.verdict}" if result.notice else checked_claims.verdict
+        return result
     cited = [source_dict(by_n[n]) for n in checked.cited]
-    refused = checked.text.strip().startswith(NOT_COVERED) and not checked.cited
     if not cited and not refused and checked.text and sources:  # an uncited answer: show what it was given
         cited = [source_dict(s, cited=False) for s in sources]
         uncited = "the answer cites no source; check it against the passages listed"
         notice = f"{notice} {uncited}" if notice else uncited
     cited_paths = {c["path"] for c in cited}
     return AnswerResult(question, checked.text, cited, _related(hits, cited_paths, 5), backend, refused=refused,
-                        no_model=no_model, notice=notice, invalid_citations=checked.invalid, timings=timings)
+                        no_model=no_model, notice=notice, invalid_citations=checked.invalid, timings=timings,
+                        refusal_reason="model" if refused else None)
+
+
+def judge(text: str, passages: dict[int, str], encode,
+          question: str | None = None) -> tuple[str | None, grounding.Grounding | None]:
+    """Whether a generated answer is withheld ("model": it says the docs don't cover it and cites
+    nothing; "grounding": no claim is supported, or it says "not covered" and most claims aren't)
+    or shown (None), with the claim check. The rule the answerer and bench/answers.py share."""
+    if _says_not_covered(text) and not citations.check(text, set(passages)).cited:
+        return "model", None
+    checked = grounding.check(text, passages, encode, question)
+    n = len(checked.claims)
+    if (n or checked.restated) and not checked.supported or _says_not_covered(text) and checked.supported < n / 2:
+        return "grounding", checked
+    return None, checked
+
+
+def _says_not_covered(text: str) -> bool:
+    return NOT_COVERED.lower().rstrip(".") in " ".join(text.lower().replace("does not", "doesn't").split())
+
+
+def _withheld(question, draft, checked_claims, hits, backend, timings, notice) -> AnswerResult:
+    """No claim of the draft is backed by what it cites: a refusal with the reason, never a clean answer."""
+    n = len(checked_claims.claims)
+    if not n:
+        reason = "the model's answer says nothing beyond the question"
+    elif checked_claims.uncited == n:
+        reason = "the model's answer cites no source"
+    elif checked_claims.supported:
+        reason = (f"the model says the documentation doesn't cover this; only {checked_claims.supported} of {n} "
+                  "claims are supported by the passage they cite")
+    else:
+        reason = f"none of the model's {n} claim{'s' if n > 1 else ''} is supported by the passage it cites"
+    text = f"{NOT_COVERED} (Answer withheld: {reason}.)"
+    result = AnswerResult(question, text, [], _related(hits, set(), 5), backend, refused=True,
+                          notice=f"{notice} — {reason}" if notice else reason, timings=timings,
+                          grounding=checked_claims.to_dict(), withheld=draft, refusal_reason="grounding")
+    return result
+
+
+def preview(question: str, top: list) -> dict:
+    """What retrieval found, before any model work: the candidate passages and the best sentence(s)."""
+    sources = [{**source_dict(Source(n, h), cited=False), "similarity": h.similarity}
+               for n, h in enumerate(top, 1)]
+    best = None
+    if top:
+        hit = top[0]
+        best = {"n": 1, "path": hit.path, "heading_path": hit.heading_path, "abspath": hit.abspath,
+                "start_line": hit.start_line, "anchor": hit.anchor,
+                "quote": extractive.best_sentences(hit.text, question)}
+    return {"sources": sources, "best_passage": best}
 
 
 def source_dict(source: Source, cited: bool = True) -> dict:

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
+
+from alpaca_index.formats import place
 
 # the answer options `ask` and `chat` share
 ModelOption = Annotated[Optional[Path], typer.Option("--model", envvar="ALPACA_MODEL",
@@ -22,17 +25,22 @@ KOption = Annotated[int, typer.Option("--k", "-k", min=1, max=20, help="Passages
 NCtxOption = Annotated[int, typer.Option("--n-ctx", min=512, help="Model context size.")]
 
 
+
 def register(app: typer.Typer) -> None:
     from alpaca_index.cli import DEFAULT_DB, DbOption, JsonOption, emit, fail, open_index, stdout
 
     @app.command()
-    def ask(question: str, db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
+    def ask(question: Annotated[str, typer.Argument(help="The question; '-' reads one question per line from "
+                                                     "stdin, answered in turn with the model loaded once.")],
+            db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
             model: ModelOption = None, endpoint: EndpointOption = None, endpoint_model: EndpointModelOption = None,
             allow_remote: AllowRemoteOption = False, k: KOption = 8, n_ctx: NCtxOption = 4096):
-        """Answer a question from the docs, citing numbered sources."""
+        """Answer a question from the docs, citing numbered sources; each claim is checked against its source."""
         from alpaca_index.answer import AnswerSettings, answer
 
-        if not question.strip():
+        questions = [q.strip() for q in sys.stdin.read().splitlines() if q.strip()] if question == "-" \
+            else [question.strip()]
+        if not all(questions) or not questions:
             fail("the question is empty")
         settings = AnswerSettings.from_env(model_path=str(model) if model else None, endpoint=endpoint,
                                            endpoint_model=endpoint_model, allow_remote=allow_remote or None,
@@ -44,31 +52,70 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(piece)
             sys.stdout.flush()
 
-        result = answer(index, question, settings, on_text=on_text if streaming else None)
+        results = []
+        for n, q in enumerate(questions):
+            if streaming and len(questions) > 1:
+                stdout.print(f"{'' if n == 0 else chr(10)}[bold]## {q}[/]", highlight=False)
+            # the model stays loaded between questions (LlamaCpp keeps one resident model per process)
+            results.append(answer(index, q, settings, on_text=on_text if streaming else None,
+                                  on_sources=_show_best_passage if streaming else None))
+            if streaming:
+                _print_result(results[-1])
         if as_json:
-            emit(True, result.to_dict(), None)
-            return
-        sys.stdout.write("\n")
-        if result.notice:
-            stdout.print(f"[yellow]note:[/] {result.notice}", highlight=False)
-        if result.sources:
-            stdout.print("\n[bold]Sources[/]")
-        for s in result.sources:
-            stdout.print(f"  [{s['n']}] {s['heading_path']} — {_where(s)} "
-                         f"(lines {s['start_line']}-{s['end_line']}, updated {_date(s['mtime'])})",
-                         highlight=False, markup=False)
-        if result.related:
-            stdout.print("[bold]Related reading[/]")
-        for r in result.related:
-            stdout.print(f"  - {r['heading_path']} — {_where(r)}", highlight=False, markup=False)
-        t = result.timings
-        extra = f" · first token {t['first_token_ms']:.0f} ms" if "first_token_ms" in t else ""
-        extra += f" · {t['tokens_per_s']:.1f} tokens/s" if "tokens_per_s" in t else ""
-        stdout.print(f"[dim]{result.backend} · retrieval {t['retrieval_ms']:.0f} ms{extra} · "
-                     f"total {t['total_ms']:.0f} ms[/]", highlight=False)
-
+            emit(True, results[0].to_dict() if question != "-" else [r.to_dict() for r in results], None)
 
     register_chat(app)
+
+
+def _show_best_passage(preview: dict) -> None:
+    """The first useful output, before the model has read anything: where the answer will come from."""
+    from rich.console import Console
+
+    stderr = Console(stderr=True, soft_wrap=True)  # stdout stays the answer alone
+    best = preview.get("best_passage")
+    if best:
+        stderr.print(f"[dim]best passage — {best['heading_path']} ({_where(best)}):[/] {best['quote']}",
+                     highlight=False)
+
+
+def _print_result(result) -> None:
+    from alpaca_index.cli import stdout
+    sys.stdout.write("\n")
+    _print_grounding(result)
+    if result.notice:
+        stdout.print(f"[yellow]note:[/] {result.notice}", highlight=False)
+    if result.sources:
+        stdout.print("\n[bold]Sources[/]")
+    for s in result.sources:
+        stdout.print(f"  [{s['n']}] {s['heading_path']} — {_where(s)} "
+                     f"({place(s['path'], s['start_line'], s['end_line'])}, updated {_date(s['mtime'])})",
+                     highlight=False, markup=False)
+    if result.related:
+        stdout.print("[bold]Related reading[/]")
+    for r in result.related:
+        stdout.print(f"  - {r['heading_path']} — {_where(r)}", highlight=False, markup=False)
+    t = result.timings
+    extra = f" · first token {t['first_token_ms']:.0f} ms" if "first_token_ms" in t else ""
+    extra += f" · {t['tokens_per_s']:.1f} tokens/s" if "tokens_per_s" in t else ""
+    stdout.print(f"[dim]{result.backend} · retrieval {t['retrieval_ms']:.0f} ms{extra} · "
+                 f"total {t['total_ms']:.0f} ms[/]", highlight=False)
+
+
+def _print_grounding(result) -> None:
+    from alpaca_index.cli import stdout
+    g = result.grounding
+    if result.withheld:  # the draft streamed above; say plainly it is not an answer
+        stdout.print(f"[bold red]✗ not an answer:[/] {escape(result.answer)}", highlight=False)
+    if not g or not g["claims"]:
+        return
+    ok = g["supported"] == len(g["claims"])
+    stdout.print(f"[{'green' if ok else 'yellow'}]{'✓' if ok else '!'} check: {g['verdict']}[/]", highlight=False)
+    for claim in g["claims"]:
+        if claim["status"] != "supported" and not result.withheld:
+            why = f"not in {', '.join(f'[{n}]' for n in claim['cites'])}" if claim["cites"] else "no citation"
+            if claim["missing"]:
+                why += f" (missing: {', '.join(claim['missing'][:4])})"
+            stdout.print(f"  [yellow]✗[/] {escape(claim['text'][:160])} [dim]— {why}[/]", highlight=False)
 
 
 def register_chat(app: typer.Typer) -> None:
@@ -119,6 +166,7 @@ def register_chat(app: typer.Typer) -> None:
                 sys.stdout.flush()
                 continue
             sys.stdout.write("\n")
+            _print_grounding(result)
             if result.query:
                 stdout.print(f"[dim]searched for: {result.query} ({result.rewritten_by})[/]", highlight=False)
             for s in result.sources:

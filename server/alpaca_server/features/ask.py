@@ -1,9 +1,11 @@
 """alpaca.ask / alpaca.cancel: answers stream as `alpaca/answer` notifications.
 
 `alpaca.ask {question, k?, requestId?, conversationId?, history?, context?}` returns `{requestId}`
-at once; a worker thread sends `{requestId, kind: "partial", text}` pieces, then `{requestId, kind:
-"final", answer, sources, related, backend, noModel, timings}`. A cancelled or failed answer still
-ends with a final message (`cancelled: true` or `error: "..."`) so the client can always close its view.
+at once; a worker thread sends `{requestId, kind: "sources", sources, bestPassage}` as soon as
+retrieval is done (before the model reads anything), then `{requestId, kind: "partial", text}`
+pieces, then `{requestId, kind: "final", answer, sources, related, backend, noModel, timings,
+grounding, withheld, refusalReason, verdict}`. A cancelled or failed answer still ends with a final
+message (`cancelled: true` or `error: "..."`) so the client can always close its view.
 
 Follow-ups: the client keeps its thread and sends `history` (earlier turns, oldest first:
 `[{question, answer, query?}]`) and optionally the text the user selected as `context`; the final
@@ -78,11 +80,16 @@ def _answer(ls: AlpacaServer, request_id: str, question: str, k: int, flag: thre
         streamed.append(text)
         ls.notify(ANSWER, {"requestId": request_id, "kind": "partial", "text": text})
 
+    def sources(payload: dict) -> None:
+        if not flag.is_set():
+            ls.notify(ANSWER, {"requestId": request_id, "kind": "sources", **payload})
+
     final: dict
     try:
         index = ls.engine.wait_open(60.0)
         final = answers.run_answer(index, question, k, ls.settings, emit, flag.is_set,
-                                   history=conversation.get("history"), context=conversation.get("context"))
+                                   history=conversation.get("history"), context=conversation.get("context"),
+                                   on_sources=sources)
         if flag.is_set():
             raise answers.Cancelled()
     except answers.Cancelled:

