@@ -63,7 +63,7 @@ async function answer(server: AlpacaServer, request: ChatRequestLike, history: r
                 }
                 if (m.kind === 'partial') {
                     stream.markdown(m.text);
-                } else {
+                } else if (m.kind === 'final') {
                     done(m);
                 }
             }),
@@ -80,7 +80,9 @@ async function answer(server: AlpacaServer, request: ChatRequestLike, history: r
     if (final.error) {
         stream.markdown(`\n\nAlpaca could not answer: ${final.error}`);
     }
-    if (final.notice) {
+    if (final.verdict) {
+        stream.markdown(`\n\n**Check:** ${final.verdict}`);
+    } else if (final.notice) {
         stream.markdown(`\n\n*${final.notice}*`);
     }
     for (const s of final.sources ?? []) {
