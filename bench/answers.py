@@ -95,6 +95,7 @@ def run_one(index, q: dict, settings, recorder) -> dict:
     prompt_eval_ms, evaluated = _perf(recorder.backend) if recorder.prompt else (None, None)
     t = result.timings
     row = {**q, "refused": result.refused, "refusal_reason": result.refusal_reason, "answer": result.answer,
+           "withheld": result.withheld is not None,
            "draft": result.withheld if result.withheld is not None else (result.answer if recorder.prompt else None),
            "cited_paths": [s["path"] for s in result.sources if s.get("cited")],
            "passages": {int(n): text for n, text in _FENCE.findall(recorder.prompt)},
@@ -123,7 +124,9 @@ def regrade(row: dict, encode) -> dict:
     if row.get("draft") and row.get("passages") and row["refusal_reason"] != "retrieval":
         passages = {int(n): t for n, t in row["passages"].items()}
         reason, g = judge(row["draft"], passages, encode, row["question"])
-        row.update(refused=bool(reason), refusal_reason=reason, grounding=g.to_dict() if g else None)
+        # "grounding": the draft is withheld and the closest passages are quoted instead (not a refusal)
+        row.update(refused=reason == "model", withheld=reason == "grounding",
+                   refusal_reason="model" if reason == "model" else None, grounding=g.to_dict() if g else None)
     return grade(row)
 
 
@@ -135,12 +138,14 @@ def _median(values):
 def summarize(rows: list[dict]) -> dict:
     dev = [r for r in rows if r["group"] == "dev"]
     oos = [r for r in rows if r["group"] == "oos"]
-    answered = [r for r in dev if not r["refused"]]
+    answered = [r for r in dev if not r["refused"] and not r.get("withheld")]  # drafts shown as answers
     shown_claims = sum(r["claims"] for r in answered)
     generated = [r for r in rows if r.get("prompt_tokens")]
     kms = next((r for r in rows if r["question"] == KMS), None)
     return {
         "dev_questions": len(dev), "dev_false_refusals": sum(r["refused"] for r in dev),
+        "dev_withheld_quoted": sum(bool(r.get("withheld")) for r in dev),
+        "oos_withheld_quoted": sum(bool(r.get("withheld")) for r in oos),
         "dev_cites_labelled": sum(bool(r["cites_labelled"]) for r in answered),
         "dev_answered": len(answered),
         "claims_supported_in_answers": round(sum(r["supported"] for r in answered) / shown_claims, 3)

@@ -45,7 +45,7 @@ def test_ask_streams_passages_then_numbered_sources_without_a_model(ask):
     assert text.startswith("From the documentation (passages quoted, no model configured)")
     assert "note: No model configured" in text and "--model" in text
     sources = text[text.index("Sources"):]
-    assert re.search(r"\[1\] .+ — \S+:\d+#\S+ \(lines \d+-\d+, updated \d{4}-\d\d-\d\d\)", sources)
+    assert re.search(r"\[1\] .+ — \S+:\d+#\S+ \(lines? \d+(-\d+)?, updated \d{4}-\d\d-\d\d\)", sources)
     assert "Related reading" in text and "none · retrieval" in text
 
 

@@ -66,13 +66,14 @@ def test_key_terms_are_numbers_identifiers_and_quoted_names():
     assert terms == ["2", "InitialInstanceCount", "Direct", "ml.m5.large", "us-east-1", "KMS"]
 
 
-def test_an_invented_answer_is_withheld_as_a_refusal_with_the_reason(sample_index, chat_server):
+def test_an_invented_answer_is_withheld_and_the_passages_quoted_with_the_reason(sample_index, chat_server):
     chat_server.reply = ["Open the SageMaker console, choose Settings and enable the Quantum Billing toggle [1]. ",
                          "Quantum Billing costs 3 dollars per hour [2]."]
     result = answer(sample_index, MEMORY, AnswerSettings(endpoint=chat_server.url))
-    assert result.refused and result.refusal_reason == "grounding" and result.sources == []
-    assert result.answer.startswith(NOT_COVERED) and "withheld" in result.answer
-    assert result.withheld.startswith("Open the SageMaker console") and result.verdict.startswith("refused:")
+    assert not result.refused and result.sources and "Quantum" not in result.answer
+    assert result.answer.startswith("The model's answer was withheld (none of the model's 2 claims")
+    assert all(f"[{s['n']}]" in result.answer for s in result.sources)  # the quotes cite their passages
+    assert result.withheld.startswith("Open the SageMaker console") and result.verdict.startswith("answer withheld:")
     assert result.grounding["supported"] == 0 and len(result.grounding["claims"]) == 2
 
 
@@ -101,4 +102,4 @@ def test_the_model_saying_not_covered_is_a_refusal(sample_index, chat_server):
 def test_an_answer_without_any_citation_is_withheld(sample_index, chat_server):
     chat_server.reply = ["You can configure an nginx ingress controller with the annotation rewrite-target."]
     result = answer(sample_index, MEMORY, AnswerSettings(endpoint=chat_server.url))
-    assert result.refused and "cites no source" in result.answer
+    assert not result.refused and "cites no source" in result.answer and "nginx" not in result.answer

@@ -27,9 +27,10 @@ def test_streams_tokens_within_the_context_budget(sample_index, tiny_gguf, backe
     assert len(pieces) > 1 and "".join(pieces).strip()
     t = result.timings
     assert t["prompt_tokens"] + 24 <= CTX and t["first_token_ms"] > 0 and t["tokens_per_s"] > 0
-    if result.refused:  # a base model rarely cites or stays on its passages: withheld by the claim check
-        assert result.refusal_reason in ("grounding", "model") and result.sources == []
-        assert result.withheld or result.refusal_reason == "model"
+    if result.refused:  # a base model rarely cites or stays on its passages
+        assert result.refusal_reason == "model" and result.sources == []
+    elif result.withheld:  # withheld by the claim check: the closest passages quoted instead
+        assert result.sources and result.answer.startswith("The model's answer was withheld")
     else:
         assert result.sources and all(s["path"] and s["start_line"] >= 1 for s in result.sources)
         assert result.grounding["supported"] >= 1

@@ -72,9 +72,10 @@ def test_a_question_the_passages_do_not_answer_never_ends_as_a_clean_cited_answe
     clean = not result.refused and g and g["claims"] and g["supported"] == len(g["claims"])
     assert not clean, result.answer
     if result.refused:
-        assert result.refusal_reason in ("model", "grounding") and result.sources == []
+        assert result.refusal_reason == "model" and result.sources == []
         assert result.answer.startswith("The documentation doesn't cover this")
-        assert result.withheld or result.refusal_reason == "model"
+    elif result.withheld:  # the draft is not shown: the closest passages are quoted, with the reason
+        assert result.answer.startswith("The model's answer was withheld") and result.verdict.startswith("answer withheld")
     else:  # shown only with a flag: some claim backed, the others marked with why
         assert g["supported"] >= 1 and g["unsupported"] + g["uncited"] >= 1 and "supported" in result.verdict
 
@@ -83,7 +84,9 @@ def test_an_in_scope_answer_carries_a_claim_check_or_an_honest_refusal(sample_in
     result = _ask(sample_index, "What memory sizes can I choose for a serverless endpoint?", instruct_gguf, backend)
     assert result.verdict
     if result.refused:
-        assert result.refusal_reason in ("model", "grounding")
+        assert result.refusal_reason == "model"
+    elif result.withheld:
+        assert result.sources and result.verdict.startswith("answer withheld")
     else:
         g = result.grounding
         assert g["supported"] >= 1

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 # similarity is ≥ 0.49; everyday off-topic questions stay ≤ 0.35. Tech-adjacent ones (Kubernetes,
 # BigQuery: 0.46-0.51) pass on to the model, whose rules make it say the docs don't cover them.
 MIN_SIMILARITY = 0.42
+WITHHELD_QUOTES = 3  # passages quoted in place of a withheld answer
 MAX_QUESTION_CHARS = 2000
 ADD_MODEL_HINT = ("No model configured: showing the best passages. Add a model with --model PATH.gguf "
                   "(e.g. Mistral 7B Instruct) or --endpoint http://127.0.0.1:8080 (alpaca.modelPath / "
@@ -124,7 +125,7 @@ def answer(index, question: str, settings: AnswerSettings | None = None, on_text
         turn = conversation.plan(question, turns, context, backend,
                                  getattr(backend, "n_ctx", settings.n_ctx), cancelled)
     result = _answer(index, turn.prompt_question if turn else question, settings, on_text, cancelled, backend,
-                     on_sources, turn.query if turn else None)
+                     on_sources, turn.query if turn else None, turn.question if turn else None)
     if turn:
         result.question = turn.question
         result.query = turn.query if turn.query != turn.question else None
@@ -150,6 +151,9 @@ def _verdict(result: AnswerResult) -> str:
         return "refused: the model found no answer in the passages"
     if result.refusal_reason == "grounding":
         return f"refused: {result.notice.rsplit(' — ', 1)[-1] if result.notice else 'no claim supported'}"
+    if result.withheld:
+        return f"answer withheld: {result.notice.rsplit(' — ', 1)[-1] if result.notice else 'no claim supported'}; " \
+               "the closest passages are quoted instead"
     if result.no_model:
         return "passages quoted (no model)"
     if result.grounding:
@@ -157,8 +161,11 @@ def _verdict(result: AnswerResult) -> str:
     return ""
 
 
-def _answer(index, question, settings, on_text, cancelled, backend, on_sources=None, query=None) -> AnswerResult:
-    """`query`: what to search for and quote by, when it differs from the question the model answers."""
+def _answer(index, question, settings, on_text, cancelled, backend, on_sources=None, query=None,
+            typed=None) -> AnswerResult:
+    """`query`: what to search for and quote by, when it differs from the question the model answers;
+    `typed`: the user's own words, whose names the passages must mention (selected text may name
+    anything, a rewrite may add words)."""
     streamed = []  # whether any text went out, so a fallback can start on a fresh paragraph
 
     def emit(text: str) -> None:
@@ -183,7 +190,7 @@ def _answer(index, question, settings, on_text, cancelled, backend, on_sources=N
 
     notice = None
     top = _distinct_chunks(hits, settings.k)
-    absent = grounding.uncovered_names(query, [f"{h.heading_path} {h.text}" for h in top])
+    absent = grounding.uncovered_names(typed or question, [f"{h.heading_path} {h.text}" for h in top])
     if absent:  # "…with Terraform?" and no passage says Terraform: nothing to answer from, no model needed
         emit(NOT_COVERED)
         result = AnswerResult(question, NOT_COVERED, [], _related(hits, set(), 5), "none", refused=True,
@@ -262,7 +269,7 @@ def _finish(question, text, sources, hits, backend, timings, notice, no_model=Fa
         reason, checked_claims = judge(checked.text, {s.n: s.hit.text for s in sources}, encode, question)
         timings["grounding_ms"] = round((time.perf_counter() - started) * 1000, 1)
         if reason:
-            return _withheld(question, checked.text, checked_claims, hits, backend, timings, notice)
+            return _withheld(question, checked.text, checked_claims, sources, hits, backend, timings, notice)
         result = _finish(question, text, sources, hits, backend, timings, notice, no_model)
         result.grounding = checked_claims.to_dict()
         supported_sources = {c.best_source for c in checked_claims.claims if c.status == grounding.SUPPORTED}
@@ -300,8 +307,10 @@ def _says_not_covered(text: str) -> bool:
     return NOT_COVERED.lower().rstrip(".") in " ".join(text.lower().replace("does not", "doesn't").split())
 
 
-def _withheld(question, draft, checked_claims, hits, backend, timings, notice) -> AnswerResult:
-    """No claim of the draft is backed by what it cites: a refusal with the reason, never a clean answer."""
+def _withheld(question, draft, checked_claims, sources, hits, backend, timings, notice) -> AnswerResult:
+    """No claim of the draft is backed by what it cites: never shown as an answer. Retrieval did pass
+    its checks, so the closest passages are quoted instead (verbatim, with their sources) and the
+    reason is said; the draft stays in `withheld`."""
     n = len(checked_claims.claims)
     if not n:
         reason = "the model's answer says nothing beyond the question"
@@ -312,11 +321,13 @@ def _withheld(question, draft, checked_claims, hits, backend, timings, notice) -
                   "claims are supported by the passage they cite")
     else:
         reason = f"none of the model's {n} claim{'s' if n > 1 else ''} is supported by the passage it cites"
-    text = f"{NOT_COVERED} (Answer withheld: {reason}.)"
-    result = AnswerResult(question, text, [], _related(hits, set(), 5), backend, refused=True,
-                          notice=f"{notice} — {reason}" if notice else reason, timings=timings,
-                          grounding=checked_claims.to_dict(), withheld=draft, refusal_reason="grounding")
-    return result
+    quoted = sources[:WITHHELD_QUOTES]
+    text = extractive.compose(question, quoted, f"The model's answer was withheld ({reason}). "
+                                                "The closest passages of the documentation, quoted:")
+    cited = [source_dict(s) for s in quoted]
+    return AnswerResult(question, text, cited, _related(hits, {c["path"] for c in cited}, 5), backend,
+                        notice=f"{notice} — {reason}" if notice else reason, timings=timings,
+                        grounding=checked_claims.to_dict(), withheld=draft)
 
 
 def preview(question: str, top: list) -> dict:

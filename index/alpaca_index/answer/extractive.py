@@ -28,8 +28,11 @@ def best_sentences(text: str, question: str, limit: int = 2) -> str:
     return picked if len(picked) <= 600 else picked[:597] + "…"
 
 
-def compose(question: str, sources: list[Source]) -> str:
-    lines = ["From the documentation (passages quoted, no model configured):", ""]
+NO_MODEL_HEADING = "From the documentation (passages quoted, no model configured):"
+
+
+def compose(question: str, sources: list[Source], heading: str = NO_MODEL_HEADING) -> str:
+    lines = [heading, ""]
     for source in sources:
         hit = source.hit
         # quoted text can't cite: a "[2]" in a page must not credit source 2
