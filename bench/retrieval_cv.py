@@ -4,6 +4,9 @@ setting chosen on dev cross-validated (5 folds: chosen on 4/5, scored on the hel
 
     python bench/retrieval_cv.py --db COPY_OF_FULL_INDEX [--tuned COPY_TUNED_BY_ALPACA_TUNE]
 
+The index is `alpaca index CORPUS/sagemaker-dg CORPUS/cfn-sagemaker` (pages only, FAQ left out), like
+/work/indexes/baseline.
+
 The copies must be yours (the first open adds the identifier-aware full-text column; this script adds
 a full-text index on the plain embedded text too, so both can be compared on one table). Candidates
 (vector and full text, at the depth `search_files(q, 10)` uses) are computed once per question; each
@@ -36,8 +39,8 @@ from lancedb.index import FTS  # noqa: E402
 OWN_QUESTIONS = Path(__file__).resolve().parent / "own_questions.jsonl"
 RESULTS = Path(__file__).resolve().parent / "results" / "retrieval_cv.json"
 K, MRR_DEPTH, FOLDS, SEED = 5, 10, 5, 2026
-BASELINE = SearchSettings(identifiers=False, page_decay=0.0, nav_weight=1.0)
-PAGE_GRID = {"page_decay": [0.0, 0.1, 0.2, 0.3, 0.5], "nav_weight": [1.0, 0.5, 0.25]}
+BASELINE = SearchSettings(identifiers=False, page_decay=0.0, nav_weight=1.0, family_weight=0.0)
+PAGE_GRID = {"page_decay": [0.0, 0.1, 0.2, 0.3, 0.5], "nav_weight": [1.0, 0.5, 0.25], "family_weight": [0.0, 0.25, 0.5]}
 FUSION_GRID = {"text_weight": [0.5, 0.75, 1.0, 1.5]}
 
 
@@ -63,7 +66,14 @@ class Candidates:
         key = (FTS_COLUMN, True) if settings.identifiers else ("embed_text", False)
         text_rows = self.text[(question, *key)] if settings.text_weight > 0 else []
         hits = fuse(self.vectors[question], text_rows, self.depth, self.depth, settings)
-        return [h.path for h in best_per_file(hits, MRR_DEPTH, settings)]
+        return [labelled(h) for h in best_per_file(hits, MRR_DEPTH, settings)]
+
+
+def labelled(hit) -> str:
+    """Paths as the question files name them: the docs folder's name, then the path inside it (the
+    index is built from corpus/sagemaker-dg and corpus/cfn-sagemaker, so its paths lack the folder)."""
+    root = hit.abspath[: -len(hit.path) - 1]
+    return f"{Path(root).name}/{hit.path}"
 
 
 def evaluate(cands: Candidates, questions, settings: SearchSettings) -> dict:
@@ -105,7 +115,7 @@ def cross_validate(cands: Candidates, questions, configs: list[SearchSettings]) 
 
 def _diff(settings: SearchSettings) -> dict:
     default = asdict(SearchSettings())
-    return {k: v for k, v in asdict(settings).items() if k in ("identifiers", "page_decay", "nav_weight", "text_weight")
+    return {k: v for k, v in asdict(settings).items() if k in ("identifiers", "page_decay", "nav_weight", "family_weight", "text_weight")
             or v != default[k]}
 
 
@@ -136,7 +146,7 @@ def bootstrap_noise(cands: Candidates, dev, settings: SearchSettings, rounds: in
 def check_against_index(index: DocsIndex, cands: Candidates, questions, settings: SearchSettings) -> int:
     """Questions where the cached replay and a real search_files call disagree (must be 0)."""
     index.searching = settings
-    return sum(cands.ranked(q.question, settings) != [h.path for h in index.search_files(q.question, MRR_DEPTH)]
+    return sum(cands.ranked(q.question, settings) != [labelled(h) for h in index.search_files(q.question, MRR_DEPTH)]
                for q in questions)
 
 

@@ -46,6 +46,7 @@ class SearchSettings:
     identifiers: bool = True  # query identifiers also searched split/joined (fulltext.py)
     page_decay: float = 0.0  # a page scores its best chunk + decay × its 2nd + decay² × its 3rd ...
     nav_weight: float = 1.0  # chunk score factor for link lists / tables of contents
+    family_weight: float = 0.0  # x.md also scores this × its best sub-page's score (x-console.md, x-faq.md)
 
 
 def keyword_query(text: str, identifiers: bool = False) -> str:
@@ -156,4 +157,17 @@ def best_per_file(hits: list[Hit], k: int, settings: SearchSettings = SearchSett
         shown.score = sum(h.score * settings.page_decay ** n for n, h in enumerate(chunks)) \
             if settings.page_decay > 0 else chunks[0].score
         ranked.append(shown)
+    if settings.family_weight > 0:
+        _credit_overviews(ranked, settings.family_weight)
     return sorted(ranked, key=lambda h: -h.score)[:k]
+
+
+def _credit_overviews(pages: list[Hit], weight: float) -> None:
+    """An overview page gains from its own sub-pages' match (named `x-*.md` beside `x.md`), so a broad
+    question can rank the overview above the children that each cover one part of it."""
+    scores = {h.path: h.score for h in pages}
+    for hit in pages:
+        stem = hit.path.rsplit(".", 1)[0] + "-"
+        children = [s for p, s in scores.items() if p.startswith(stem)]
+        if children:
+            hit.score += weight * max(children)

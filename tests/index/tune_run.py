@@ -21,5 +21,5 @@ def report(event, done, total, current):
 
 
 index = DocsIndex(db)
-tune(index.db, index.store, index.embedder, TuneSettings(max_pairs=48, batch_size=16, seed=1), report)
+tune(index.db, index.store, index.embedder, TuneSettings(max_pairs=24, batch_size=8, seed=1), report)
 print("done", flush=True)
