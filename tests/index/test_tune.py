@@ -75,7 +75,7 @@ def test_tune_switches_the_index_to_its_own_model_and_revert_goes_back(sample_co
 
     reopened = DocsIndex(sample_copy)
     status = reopened.status()
-    assert is_tuned(status["model"]) and status["model_info"]["tuned"] and status["model_info"]["pairs"] == 48
+    assert is_tuned(status["model"]) and status["model_info"]["tuned"] and status["model_info"]["pairs"] == report.pairs > 20
     model_dir = tuned_path(sample_copy, status["model"])
     assert (model_dir / "modules.json").is_file() and json.loads((model_dir / "alpaca_tune.json").read_text())["steps"]
     after = _vectors(sample_copy)
