@@ -158,3 +158,12 @@ def test_a_switch_interrupted_after_the_vectors_were_written_is_rolled_back(smal
     assert _vectors(small_index) == before
     assert reopened.search_files("serverless endpoint memory size", k=3)
     assert reopened.sync([Path(reopened.status()["roots"][0])]).chunks_encoded == 0
+
+
+def test_tune_cli_mistakes_are_one_line_and_exit_2(tmp_path):
+    from tests.index.test_cli import alpaca
+
+    for db, expected in ((tmp_path / "nothing-here", "no index at"), ("s3://bucket/prefix", "local index")):
+        proc = alpaca("tune", "--db", str(db), "--json", check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert expected in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
