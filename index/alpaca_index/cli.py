@@ -187,7 +187,7 @@ def eval_cmd(questions: Annotated[Path, typer.Argument(help="JSONL with question
 @app.command()
 def tune(db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
          revert: Annotated[bool, typer.Option("--revert", help="Go back to the packaged model.")] = False,
-         max_pairs: Annotated[int, typer.Option("--max-pairs", min=2, help="Training pairs taken from the docs.")] = 12000,
+         max_pairs: Annotated[int, typer.Option("--max-pairs", min=2, help="Training pairs taken from the docs.")] = 8000,
          budget: Annotated[Optional[float], typer.Option("--budget", min=0.1,
                                                          help="Stop training after this many minutes.")] = None,
          epochs: Annotated[int, typer.Option("--epochs", min=1, max=20)] = 1,
