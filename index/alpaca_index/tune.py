@@ -185,12 +185,14 @@ def build_pairs(rows: list[dict], max_pairs: int, seed: int = 0) -> list[Triplet
         negative = rng.choice([p for p in near if p != path] or openings)
         title_pairs.append(Triplet(pages[path]["title"]["title"], pages[path]["title"]["text"],
                                    pages[negative]["title"]["text"], "title"))
+    # a negative identical to its positive (pages repeating a sample) would be a contradiction
+    section_pairs = [p for p in section_pairs if p.negative != p.positive]
+    title_pairs = [p for p in title_pairs if p.negative != p.positive]
     rng.shuffle(section_pairs)
     rng.shuffle(title_pairs)
     half = max_pairs // 2
     titles = title_pairs[:max(half, max_pairs - len(section_pairs))]
-    sections = section_pairs[:max_pairs - len(titles)]
-    pairs = [p for p in titles + sections if p.negative != p.positive]
+    pairs = titles + section_pairs[:max_pairs - len(titles)]
     rng.shuffle(pairs)
     return pairs
 
