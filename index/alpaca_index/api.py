@@ -33,8 +33,8 @@ class DocsIndex:
         self.searching = searching
         self.max_bytes = max_bytes
         self.store = Store(db, storage_options)
-        if not read_only:  # an index adapted by `alpaca tune` embeds with its own model
-            self.embedder = embedder_for(db, self.store, self.embedder)
+        # an index adapted by `alpaca tune` embeds with its own model
+        self.embedder = embedder_for(db, self.store, self.embedder, read_only)
         self.vectors = VectorCache(_COLUMNS)
         self._sync_lock = threading.Lock()
         self.damaged: list[str] = []  # files whose chunk rows failed their checks on open

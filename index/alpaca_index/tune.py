@@ -115,11 +115,12 @@ def recover(store: Store) -> bool:
     return True
 
 
-def embedder_for(db: str | Path, store: Store, requested: Embedder) -> Embedder:
-    """The tuned model when the index has one and the caller asked for the packaged default."""
+def embedder_for(db: str | Path, store: Store, requested: Embedder, read_only: bool = False) -> Embedder:
+    """The tuned model when the index has one and the caller asked for the packaged default.
+    A writer first rolls back a switch that was interrupted; a reader never writes."""
     if "://" in str(db) or requested.name != DEFAULT_MODEL:
         return requested
-    if store.meta().get(PENDING):
+    if store.meta().get(PENDING) and not read_only:
         recover(store)
     model_id = store.meta().get("model")
     if not is_tuned(model_id):
