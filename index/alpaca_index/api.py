@@ -12,6 +12,7 @@ from alpaca_index.loading import DEFAULT_MAX_BYTES
 from alpaca_index.search import (_COLUMNS, Hit, SearchSettings, best_per_file, fuse, hybrid, text_candidates,
                                   vector_candidates)
 from alpaca_index.store import CHUNKS, IndexCorrupt, Store
+from alpaca_index.tune import embedder_for, model_info
 from alpaca_index.vector_cache import VectorCache
 from alpaca_index.sync import Progress, SyncReport, sync
 
@@ -32,6 +33,8 @@ class DocsIndex:
         self.searching = searching
         self.max_bytes = max_bytes
         self.store = Store(db, storage_options)
+        # an index adapted by `alpaca tune` embeds with its own model
+        self.embedder = embedder_for(db, self.store, self.embedder, read_only)
         self.vectors = VectorCache(_COLUMNS)
         self._sync_lock = threading.Lock()
         self.damaged: list[str] = []  # files whose chunk rows failed their checks on open
@@ -102,7 +105,7 @@ class DocsIndex:
     def search_files(self, query: str, k: int = 5, path_prefix: str | None = None,
                      exclude_path: str | None = None) -> list[Hit]:
         hits = self.search(query, max(k * 8, self.searching.candidates), path_prefix, exclude_path)
-        return best_per_file(hits, k)
+        return best_per_file(hits, k, self.searching)
 
     def related(self, path: str | None = None, text: str | None = None, k: int = 5) -> list[Hit]:
         """Docs related to a file (by its title and opening) or to a piece of text; never itself."""
@@ -120,7 +123,7 @@ class DocsIndex:
             return self.search_files(query, k, exclude_path=exclude)
         hits = hybrid(self.store.chunks, vector, query, max(k * 8, self.searching.candidates), self.searching,
                       None, exclude, self.vectors)
-        return best_per_file(hits, k)
+        return best_per_file(hits, k, self.searching)
 
     def indexed_path(self, path: str) -> str | None:
         """Accept a catalog path or an absolute path under an indexed root."""
@@ -161,6 +164,7 @@ class DocsIndex:
         return {
             "db": self.db, "model": self.embedder.name, "dim": int(meta.get("dim", 0) or 0),
             "model_id": meta.get("model_id"),
+            "model_info": model_info(self.db, meta.get("model")),
             "files": len(catalog), "chunks": self.store.chunks.count_rows(),
             "last_sync": float(meta["last_sync"]) if meta.get("last_sync") else None,
             "roots": sorted({e["root"] for e in catalog.values()}),

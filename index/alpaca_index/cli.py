@@ -1,4 +1,4 @@
-"""`alpaca` command line: index, search, related, status, eval (and ask, from the answer module)."""
+"""`alpaca` command line: index, search, related, status, eval, tune (and ask, from the answer module)."""
 
 from __future__ import annotations
 
@@ -152,7 +152,9 @@ def status(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
 
     def render() -> None:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(data["last_sync"])) if data["last_sync"] else "never"
-        stdout.print(f"{data['files']} files, {data['chunks']} chunks, model {data['model']} ({data['dim']}d)")
+        stdout.print(f"{data['files']} files, {data['chunks']} chunks, model {data['model']} ({data['dim']}d)"
+                     + (f", adapted to these docs on {data['model_info'].get('created', '?')}"
+                        if data.get("model_info", {}).get("tuned") else ""), highlight=False)
         stdout.print(f"index {data['db']}, last sync {when}, roots: {', '.join(data['roots']) or '-'}")
         if data.get("version") is not None:
             stdout.print(f"index version {data['version']}", highlight=False)
@@ -189,6 +191,47 @@ def eval_cmd(questions: Annotated[Path, typer.Argument(help="JSONL with question
                      f"MRR@10 {result['mrr@10']:.3f}[/]  ({result['questions']} questions)")
 
     emit(as_json, result, render)
+
+
+@app.command()
+def tune(db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
+         revert: Annotated[bool, typer.Option("--revert", help="Go back to the packaged model.")] = False,
+         max_pairs: Annotated[int, typer.Option("--max-pairs", min=2, help="Training pairs taken from the docs.")] = 8000,
+         budget: Annotated[Optional[float], typer.Option("--budget", min=0.1,
+                                                         help="Stop training after this many minutes.")] = None,
+         epochs: Annotated[int, typer.Option("--epochs", min=1, max=20)] = 1,
+         device: Annotated[Optional[str], typer.Option("--device", help="cpu or cuda (default: cuda if present).")] = None,
+         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False):
+    """Adapt the search model to these docs (no labels, nothing leaves the machine), or --revert."""
+    from alpaca_index import tune as tuning
+
+    if "://" in str(db):
+        fail("tune adapts a local index; a shared index is tuned where it is written")
+    idx = open_index(db)
+    with sync_progress(enabled=not quiet and not as_json) as progress:
+        try:
+            if revert:
+                report = tuning.revert(idx.db, idx.store, progress)
+            else:
+                settings = tuning.TuneSettings(max_pairs=max_pairs, epochs=epochs, device=device,
+                                               budget_seconds=budget * 60 if budget else None)
+                report = tuning.tune(idx.db, idx.store, idx.embedder, settings, progress)
+        except ValueError as exc:
+            fail(str(exc))
+    data = {"report": report.to_dict(), "status": open_index(db).status()}
+
+    def render() -> None:
+        if revert:
+            stdout.print(f"Search uses the packaged model again ({report.chunks} chunks, "
+                         f"{report.reused_vectors} kept vectors reused).")
+            return
+        stdout.print(f"Tuned [bold]{report.model}[/] on {report.pairs} pairs: {report.steps}/{report.planned_steps} "
+                     f"steps in {report.train_seconds:.0f}s on {report.device}"
+                     + (" (stopped at the budget)" if report.stopped_early else "")
+                     + f"; {report.chunks} chunks re-embedded in {report.embed_seconds:.0f}s. "
+                     f"`alpaca tune --revert` goes back.", highlight=False)
+
+    emit(as_json, data, render)
 
 
 @app.callback()

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from alpaca_index.fulltext import query_text
 from alpaca_index.store import FTS_COLUMN, sql_quote
 
 RRF_K = 60
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
+_LIST_ITEM = re.compile(r"^\s*(?:[+*-]|\d+\.)\s+(.*)$")
 _COLUMNS = ["id", "path", "root", "title", "heading_path", "anchor", "start_line", "end_line",
             "text", "kind", "mtime"]
 
@@ -41,11 +43,15 @@ class SearchSettings:
     candidates: int = 50
     vector_weight: float = 1.0
     text_weight: float = 1.0
+    identifiers: bool = True  # query identifiers also searched split/joined (fulltext.py)
+    page_decay: float = 0.0  # a page scores its best chunk + decay × its 2nd + decay² × its 3rd ...
+    nav_weight: float = 1.0  # chunk score factor for link lists / tables of contents
+    family_weight: float = 0.0  # x.md also scores this × its best sub-page's score (x-console.md, x-faq.md)
 
 
-def keyword_query(text: str) -> str:
+def keyword_query(text: str, identifiers: bool = False) -> str:
     """Full-text query from free text: words only, so punctuation can't break the query parser."""
-    return " ".join(_WORD.findall(text))[:2000]
+    return " ".join(_WORD.findall(query_text(text) if identifiers else text))[:2000]
 
 
 def _where(path_prefix: str | None, exclude_path: str | None) -> str | None:
@@ -79,13 +85,26 @@ def vector_candidates(table, query_vector: np.ndarray, depth: int, path_prefix: 
 
 def text_candidates(table, query_text: str, depth: int, settings: SearchSettings, path_prefix: str | None = None,
                     exclude_path: str | None = None) -> list[dict]:
-    words = keyword_query(query_text)
+    words = keyword_query(query_text, settings.identifiers)
     if not words or settings.text_weight <= 0:
         return []
-    tq = table.search(words, query_type="fts", fts_columns=FTS_COLUMN)
+    tq = table.search(words, query_type="fts", fts_columns=fulltext_column(table))
     if where := _where(path_prefix, exclude_path):
         tq = tq.where(where, prefilter=True)
     return tq.select(_COLUMNS + ["_score"]).limit(depth).to_list()
+
+
+def fulltext_column(table) -> str:
+    """Indexes written before the identifier-aware column (and opened read-only, so never migrated)
+    still have their full-text index on the embedded text."""
+    names = getattr(table, "_alpaca_columns", None)
+    if names is None:
+        names = set(table.schema.names)
+        try:
+            table._alpaca_columns = names
+        except AttributeError:
+            pass
+    return FTS_COLUMN if FTS_COLUMN in names else "embed_text"
 
 
 def fuse(vector_rows: list[dict], text_rows: list[dict], k: int, depth: int, settings: SearchSettings) -> list[Hit]:
@@ -112,14 +131,43 @@ def _hit(row: dict, score: float, similarity: float | None) -> Hit:
     )
 
 
-def best_per_file(hits: list[Hit], k: int) -> list[Hit]:
-    """One hit per file, keeping the file's best chunk (a section, not the title chunk, if tied)."""
-    seen: dict[str, Hit] = {}
+def is_navigation(text: str) -> bool:
+    """A link list or table of contents: mostly short list items (links are already reduced to text)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    items = [m.group(1) for line in lines if (m := _LIST_ITEM.match(line))]
+    short = [i for i in items if len(i.split()) <= 8 and not i.rstrip().endswith(".")]
+    return len(short) >= 4 and len(short) >= 0.6 * len(lines)
+
+
+def best_per_file(hits: list[Hit], k: int, settings: SearchSettings = SearchSettings()) -> list[Hit]:
+    """One hit per file. The page is shown at its best chunk (a section rather than the title chunk
+    when nearly tied) and ranked by its chunks together: the best one, plus `page_decay` times the
+    next and so on, link lists counting `nav_weight` of their score."""
+    pages: dict[str, list[Hit]] = {}
     for hit in hits:
-        current = seen.get(hit.path)
-        if current is None:
-            seen[hit.path] = hit
-        elif current.kind == "title" and hit.kind != "title" and hit.score >= current.score * 0.8:
-            hit.score = current.score  # open the file at the matching section, rank as the page
-            seen[hit.path] = hit
-    return sorted(seen.values(), key=lambda h: -h.score)[:k]
+        if settings.nav_weight != 1.0 and is_navigation(hit.text):
+            hit.score *= settings.nav_weight
+        pages.setdefault(hit.path, []).append(hit)
+    ranked = []
+    for chunks in pages.values():
+        chunks.sort(key=lambda h: -h.score)
+        shown = chunks[0]
+        if shown.kind == "title" and len(chunks) > 1 and chunks[1].score >= shown.score * 0.8:
+            shown = chunks[1]  # open the file at the matching section, rank as the page
+        shown.score = sum(h.score * settings.page_decay ** n for n, h in enumerate(chunks)) \
+            if settings.page_decay > 0 else chunks[0].score
+        ranked.append(shown)
+    if settings.family_weight > 0:
+        _credit_overviews(ranked, settings.family_weight)
+    return sorted(ranked, key=lambda h: -h.score)[:k]
+
+
+def _credit_overviews(pages: list[Hit], weight: float) -> None:
+    """An overview page gains from its own sub-pages' match (named `x-*.md` beside `x.md`), so a broad
+    question can rank the overview above the children that each cover one part of it."""
+    scores = {h.path: h.score for h in pages}
+    for hit in pages:
+        stem = hit.path.rsplit(".", 1)[0] + "-"
+        children = [s for p, s in scores.items() if p.startswith(stem)]
+        if children:
+            hit.score += weight * max(children)

@@ -15,9 +15,11 @@ import numpy as np
 import pyarrow as pa
 from lancedb.index import FTS
 
+from alpaca_index.fulltext import indexed_text
+
 CHUNKS, FILES, META = "chunks", "files", "meta"
 SCHEMA_VERSION = 1
-FTS_COLUMN = "embed_text"
+FTS_COLUMN = "fts_text"  # the embedded text plus its identifiers' other forms (fulltext.py)
 COMPACT_FRAGMENTS = 24  # each sync adds a fragment or two; compacting every time costs seconds
 LOCAL_GRACE = timedelta(minutes=1)  # old versions a local query in flight may still be reading
 CHECK_BATCH_ROWS = 2048  # rows per batch when the open reads the whole chunks table
@@ -31,7 +33,7 @@ def chunk_schema(dim: int) -> pa.Schema:
     return pa.schema([
         ("id", pa.string()), ("path", pa.string()), ("root", pa.string()), ("title", pa.string()),
         ("heading_path", pa.string()), ("anchor", pa.string()), ("start_line", pa.int32()),
-        ("end_line", pa.int32()), ("text", pa.string()), ("embed_text", pa.string()), ("kind", pa.string()),
+        ("end_line", pa.int32()), ("text", pa.string()), ("embed_text", pa.string()), (FTS_COLUMN, pa.string()), ("kind", pa.string()),
         ("text_hash", pa.string()), ("file_sha", pa.string()), ("mtime", pa.float64()),
         ("vector", pa.list_(pa.float32(), dim)),
     ])
@@ -115,6 +117,7 @@ class Store:
             self.db.create_table(FILES, schema=FILE_SCHEMA)
         self._chunks = self.db.open_table(CHUNKS)
         self.files_table = self.db.open_table(FILES)
+        self._add_fulltext_column()
         self.check_readable()
         if not rebuilt and meta.get("chunking", chunking) != chunking:
             self.files_table.delete("true")
@@ -124,6 +127,29 @@ class Store:
         if any(stored.get(k) != v for k, v in recorded.items()):
             self.set_meta(**recorded)  # no write (no new version) when nothing changed
         return rebuilt
+
+    def _add_fulltext_column(self) -> None:
+        """An index written before the identifier-aware column gets it from its own embedded text:
+        a new full-text index, no re-embedding."""
+        if FTS_COLUMN in self._chunks.schema.names:
+            return
+
+        def add(batch: pa.RecordBatch) -> pa.RecordBatch:
+            texts = [indexed_text(t) for t in batch.column("embed_text").to_pylist()]
+            return pa.RecordBatch.from_arrays([pa.array(texts, pa.string())], names=[FTS_COLUMN])
+
+        published = self.meta().get("chunks_version") == str(self._chunks.version)
+        self._chunks.to_lance().add_columns(add, read_columns=["embed_text"])
+        self._chunks = self.db.open_table(CHUNKS)
+        self.replace_fulltext()
+        if "embed_text_idx" in {i.name for i in self._chunks.list_indices()}:
+            self._chunks.drop_index("embed_text_idx")  # the old full-text index, no longer searched
+        if published:  # a finished index stays finished: same rows, new column
+            self.set_meta(chunks_version=str(self._chunks.version))
+
+    def replace_fulltext(self) -> None:
+        """(Re)build the full-text index over FTS_COLUMN."""
+        self._chunks.create_index(FTS_COLUMN, config=FTS(with_position=False), replace=True)
 
     def open_existing(self, dim: int, model: str, model_id: str = "", legacy_model: str | None = None) -> None:
         """Open an index for reading only (a shared index has one writer): never creates, repairs or writes."""
@@ -226,6 +252,8 @@ class Store:
     def replace_files(self, paths: list[str], rows: list[dict], catalog_rows: list[dict]) -> None:
         """One commit per batch: a reader never sees a file's old rows gone and its new ones not yet
         there (a delete then an add let a question asked in between find nothing)."""
+        for row in rows:
+            row[FTS_COLUMN] = indexed_text(row["embed_text"])
         for begin in range(0, len(paths), 200):
             part = set(paths[begin:begin + 200])
             new = pa.Table.from_pylist([r for r in rows if r["path"] in part], schema=self._chunks.schema)
@@ -268,7 +296,7 @@ class Store:
         full-text search also scans unindexed rows), so a one-page edit skips the expensive part.
         """
         if not any(i.index_type == "FTS" for i in self._chunks.list_indices()):
-            self._chunks.create_index(FTS_COLUMN, config=FTS(with_position=False), replace=True)
+            self.replace_fulltext()
         for table in (self._chunks, self.files_table, self.db.open_table(META)):
             if len(table.to_lance().get_fragments()) > COMPACT_FRAGMENTS:
                 with warnings.catch_warnings():  # we are the only writer; readers re-check out the latest

@@ -6,6 +6,9 @@ import json
 
 import pytest
 
+from alpaca_index.fulltext import expand_identifiers, identifier_forms, query_text
+from alpaca_index.search import Hit, SearchSettings, best_per_file, is_navigation, keyword_query, text_candidates
+from alpaca_index.store import FTS_COLUMN
 from tests.conftest import DEV_QUESTIONS, SAMPLE_DOCS
 
 BUNDLED = [q for q in map(json.loads, DEV_QUESTIONS.read_text().splitlines()) if q["relevant"]
@@ -69,4 +72,58 @@ def test_related_for_free_text_and_unknown_file(sample_index, tmp_path):
 
 def test_queries_that_are_only_punctuation_do_not_crash(sample_index):
     for query in ['"', "AND OR NOT", "(*)", "title:foo^2 ~ -", "😀"]:
-        sample_index.search(query, k=3)
+        words = keyword_query(query, identifiers=True)
+        assert not set(words) & set('"():^~*+'), words  # nothing the full-text parser could choke on
+        hits = sample_index.search(query, k=3)
+        assert len(hits) == 3 and hits == sorted(hits, key=lambda h: -h.score)  # the vector half still answers
+        if not words:
+            assert all(h.similarity is not None for h in hits)
+
+
+def test_identifier_forms_split_and_join():
+    assert identifier_forms("AWS::SageMaker::NotebookInstance") == ["aws sage maker notebook instance",
+                                                                     "awssagemakernotebookinstance"]
+    assert identifier_forms("model_monitor") == ["modelmonitor"]
+    assert identifier_forms("KmsKeyId") == ["kms key id"]
+    assert expand_identifiers("XGBoost ARNs") == "" and expand_identifiers("plain words only") == ""
+    assert "data capture config" in query_text("DataCaptureConfig")
+
+
+def test_words_find_a_page_where_they_are_only_one_identifier(sample_index):
+    """"async inference output config" is written nowhere as words: only as AsyncInferenceOutputConfig."""
+    table = sample_index.store.chunks
+    page = "cfn-sagemaker/aws-properties-sagemaker-endpointconfig-asyncinferenceoutputconfig.md"
+    rows = text_candidates(table, "async inference output config", 5, SearchSettings())
+    assert page in [r["path"] for r in rows]  # behind its parent page, which names it too
+    assert FTS_COLUMN in table.schema.names
+
+
+def _hit(path: str, score: float, kind: str = "section", text: str = "Some prose.") -> Hit:
+    return Hit(id=f"{path}#{score}", path=path, abspath=path, title=path, heading_path=path, anchor="", start_line=1,
+               end_line=1, text=text, kind=kind, score=score, similarity=None, mtime=0.0)
+
+
+def test_pages_rank_by_their_chunks_together_when_decay_is_set():
+    def hits():
+        return [_hit("a.md", 0.050), _hit("b.md", 0.045), _hit("b.md", 0.040), _hit("b.md", 0.040, "title")]
+    assert [h.path for h in best_per_file(hits(), 2)] == ["a.md", "b.md"]  # best chunk only
+    ranked = best_per_file(hits(), 2, SearchSettings(page_decay=0.3))
+    assert [h.path for h in ranked] == ["b.md", "a.md"]
+    assert ranked[0].kind == "section" and abs(ranked[0].score - (0.045 + 0.3 * 0.040 + 0.09 * 0.040)) < 1e-9
+
+
+def test_link_lists_count_less_than_prose():
+    toc = "**Topics**\n+ Prerequisites\n+ Configure auto scaling\n+ Register a model\n+ Define a scaling policy\n+ Delete"
+    assert is_navigation(toc)
+    assert not is_navigation("+ Create a domain and choose the default execution role for every user.\n" * 5)
+    ranked = best_per_file([_hit("index.md", 0.05, text=toc), _hit("x.md", 0.04)], 2, SearchSettings(nav_weight=0.5))
+    assert [h.path for h in ranked] == ["x.md", "index.md"]
+
+
+def test_an_overview_page_gains_from_its_sub_pages():
+    def hits():
+        return [_hit("x-console.md", 0.050), _hit("x-faq.md", 0.048), _hit("x.md", 0.045), _hit("y.md", 0.047)]
+    assert [h.path for h in best_per_file(hits(), 4)][2:] == ["y.md", "x.md"]
+    ranked = best_per_file(hits(), 4, SearchSettings(family_weight=0.25))
+    assert ranked[0].path == "x.md" and abs(ranked[0].score - (0.045 + 0.25 * 0.050)) < 1e-9
+    assert {h.path: h.score for h in ranked}["y.md"] == 0.047  # no sub-pages, no change
