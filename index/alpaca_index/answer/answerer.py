@@ -34,6 +34,7 @@ class AnswerSettings:
     endpoint_timeout: float = 120.0  # seconds without a byte from the endpoint before giving up
     endpoint_ctx: int = 2048  # the endpoint's context size (Ollama's default); prompts are packed to fit
     allow_remote: bool = False
+    api_key: str | None = field(default=None, repr=False)  # the endpoint's key (ALPACA_API_KEY): never printed
     n_ctx: int = 4096
     max_answer_tokens: int = 512
     k: int = 8
@@ -50,7 +51,12 @@ class AnswerSettings:
             env["threads"] = int(os.environ["ALPACA_THREADS"]) or None
         if os.environ.get("ALPACA_ENDPOINT_CTX", "").isdigit():
             env["endpoint_ctx"] = int(os.environ["ALPACA_ENDPOINT_CTX"])
+        env["api_key"] = os.environ.get("ALPACA_API_KEY") or None
         env.update({k: v for k, v in overrides.items() if v is not None})
+        if not env["model_path"] and not env["endpoint"]:  # nothing explicit: the model chosen with `alpaca model`
+            from alpaca_index.models.config import answer_model
+
+            env.update({k: v for k, v in answer_model().items() if overrides.get(k) is None})
         return cls(**env)
 
 
@@ -83,7 +89,7 @@ def make_backend(settings: AnswerSettings):
     """The configured backend, or None for the no-model answer. Raises BackendError with a clear message."""
     if settings.endpoint:
         return Endpoint(settings.endpoint, settings.endpoint_model, settings.allow_remote, settings.endpoint_timeout,
-                        n_ctx=settings.endpoint_ctx)
+                        api_key=settings.api_key, n_ctx=settings.endpoint_ctx)
     if settings.model_path:
         return LlamaCpp(settings.model_path, settings.n_ctx, settings.threads)
     return None
