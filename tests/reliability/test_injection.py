@@ -71,8 +71,9 @@ def model_server():
 
 
 def fences(prompt: str) -> list[tuple[int, str, str]]:
-    """The prompt's own structure: the rules verbatim, numbered fences 1..n back to back, the question last."""
-    assert prompt.startswith(RULES + "\n\nSources:\n\n<<<source 1: ")
+    """The prompt's own structure: the rules verbatim, the question, numbered fences 1..n back to back,
+    the question again last."""
+    assert prompt.startswith(f"{RULES}\n\nQuestion: {QUESTION}\n\nSources:\n\n<<<source 1: ")
     head, tail = prompt.split("\n\nSources:\n\n", 1)
     blocks, question = tail.rsplit("\n\nQuestion: ", 1)
     assert question == f"{QUESTION}\nAnswer (with [n] citations):"
