@@ -156,6 +156,7 @@ def summarize(rows: list[dict]) -> dict:
         "oos_questions": len(oos), "oos_refused": sum(r["refused"] for r in oos),
         "oos_refused_by": {k: sum(r["refusal_reason"] == k for r in oos) for k in ("retrieval", "model", "grounding")},
         "kms_case": None if kms is None else ("refused" if kms["refused"] else
+                                             "withheld, passages quoted" if kms.get("withheld") else
                                              "flagged" if kms["flagged"] else "clean answer"),
         "median_prompt_tokens": _median(r["prompt_tokens"] for r in generated),
         "median_sources_ms": _median(r["sources_ms"] for r in rows),

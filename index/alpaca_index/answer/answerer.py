@@ -304,6 +304,8 @@ def judge(text: str, passages: dict[int, str], encode,
         return "model", None
     checked = grounding.check(text, passages, encode, question)
     n = len(checked.claims)
+    if not n and _says_not_covered(text):  # "1. [1] The documentation doesn't cover this.": cited, says nothing
+        return "grounding", checked
     if (n or checked.restated) and not checked.supported or _says_not_covered(text) and checked.supported < n / 2:
         return "grounding", checked
     return None, checked
