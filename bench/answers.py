@@ -23,11 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DEV_QUESTIONS  # noqa: E402
-
 from alpaca_index.answer import AnswerSettings, answer  # noqa: E402
 from alpaca_index.answer.answerer import judge  # noqa: E402
 from alpaca_index.answer.backends import Endpoint, LlamaCpp  # noqa: E402
+from common import DEV_QUESTIONS  # noqa: E402
 
 OUT_OF_SCOPE = Path(__file__).resolve().parent / "out_of_scope.jsonl"
 SEED = ["What is SageMaker?", "What are all AWS regions where SageMaker is available?",

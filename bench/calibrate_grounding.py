@@ -24,10 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DEV_QUESTIONS  # noqa: E402
-
 from alpaca_index.answer import grounding  # noqa: E402
 from alpaca_index.api import DocsIndex  # noqa: E402
+from common import DEV_QUESTIONS  # noqa: E402
 
 GRID = {"min_similarity": [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8],
         "min_with_words": [0.3, 0.35, 0.4, 0.45, 0.5, 0.55],

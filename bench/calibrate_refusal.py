@@ -12,10 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DEV_QUESTIONS  # noqa: E402
-
 from alpaca_index.api import DocsIndex  # noqa: E402
 from alpaca_index.evaluation import load_questions  # noqa: E402
+from common import DEV_QUESTIONS  # noqa: E402
 
 OFF_TOPIC = [
     "How do I bake sourdough bread with a stiff starter?",

@@ -23,13 +23,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import CORPUS, corpus_pages  # noqa: E402
-
 from alpaca_index.api import DocsIndex  # noqa: E402
 from alpaca_index.documents import ParsedDoc  # noqa: E402
 from alpaca_index.embedding import Embedder  # noqa: E402
-from alpaca_index.formats import read  # noqa: E402
 from alpaca_index.formats import markdown as md_reader  # noqa: E402
+from alpaca_index.formats import read  # noqa: E402
+from common import CORPUS, corpus_pages  # noqa: E402
 
 RST_MARKS = "=-~^\"'"
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import Timer, median, percentile
-
 from alpaca_index.api import DocsIndex
 from alpaca_index.embedding import Embedder
+from common import Timer, median, percentile
 
 
 def cold_index(docs: Path, db: Path, embedder: Embedder) -> tuple[DocsIndex, dict]:

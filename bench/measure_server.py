@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -120,7 +119,7 @@ async def _run(docs: Path, index: Path, saves: int, work: Path) -> dict:
         uri=code.as_uri(), language_id="python", version=1, text=code.read_text())))
     cold, warm, shown = [], [], 0
     for rep, bucket in ((0, cold), (1, warm)):
-        for i, s in enumerate(SYMBOLS):
+        for i, _ in enumerate(SYMBOLS):
             t = time.perf_counter()
             hover = await client.text_document_hover_async(types.HoverParams(
                 text_document=types.TextDocumentIdentifier(uri=code.as_uri()),

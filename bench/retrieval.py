@@ -16,12 +16,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from common import CORPUS, DEV_QUESTIONS, Timer, save
 
 from alpaca_index.api import DocsIndex
 from alpaca_index.embedding import Embedder
 from alpaca_index.evaluation import load_questions, score
-from alpaca_index.search import SearchSettings
+from common import CORPUS, DEV_QUESTIONS, Timer, save
 
 
 def char_windows(text: str, size: int = 500, overlap: int = 50) -> list[str]:

@@ -28,13 +28,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DEV_QUESTIONS  # noqa: E402
+from lancedb.index import FTS  # noqa: E402
 
 from alpaca_index.api import DocsIndex  # noqa: E402
 from alpaca_index.evaluation import load_questions, score  # noqa: E402
 from alpaca_index.search import SearchSettings, best_per_file, fuse, keyword_query  # noqa: E402
 from alpaca_index.store import FTS_COLUMN  # noqa: E402
-from lancedb.index import FTS  # noqa: E402
+from common import DEV_QUESTIONS  # noqa: E402
 
 OWN_QUESTIONS = Path(__file__).resolve().parent / "own_questions.jsonl"
 RESULTS = Path(__file__).resolve().parent / "results" / "retrieval_cv.json"
@@ -70,8 +70,11 @@ class Candidates:
 
 
 def labelled(hit) -> str:
-    """Paths as the question files name them: the docs folder's name, then the path inside it (the
-    index is built from corpus/sagemaker-dg and corpus/cfn-sagemaker, so its paths lack the folder)."""
+    """Paths as the question files name them: the docs folder's name, then the path inside it. An
+    index of the corpus folder has them already; one built from corpus/sagemaker-dg and
+    corpus/cfn-sagemaker as two roots lacks the folder."""
+    if hit.path.split("/", 1)[0] in ("sagemaker-dg", "cfn-sagemaker"):
+        return hit.path
     root = hit.abspath[: -len(hit.path) - 1]
     return f"{Path(root).name}/{hit.path}"
 

@@ -20,11 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from alpaca_index.evaluation import load_questions  # noqa: E402
 from common import CORPUS, DEV_QUESTIONS, copy_pages, corpus_pages, save, subset  # noqa: E402
 from machine import facts  # noqa: E402
 from report import write_report  # noqa: E402
-
-from alpaca_index.evaluation import load_questions  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = Path(__file__).resolve().parent / ".cache"  # docs copy + index shared by sections (gitignored)
@@ -47,9 +46,8 @@ def section_indexing(pages, questions, tmp: Path, work: Path) -> dict:
     import measure_index
     import measure_retrieval
     import original_stack
-    from common import latency_ms
-
     from alpaca_index.embedding import Embedder
+    from common import latency_ms
 
     docs, db, _ = prepared_docs(pages, work, fresh=True)
     embedder = Embedder()
@@ -99,7 +97,6 @@ def section_quality(pages, questions, tmp: Path, work: Path) -> dict:
 
 def section_ablations(pages, questions, tmp: Path, work: Path) -> dict:
     import measure_retrieval
-
     from alpaca_index.embedding import Embedder
 
     docs = copy_pages(CORPUS, pages, tmp / "docs")

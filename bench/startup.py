@@ -93,9 +93,10 @@ def search_latency(tree: Path, db: Path, repeats: int) -> dict:
 def server(tree: Path, db: Path, docs: list[Path]) -> dict:
     """start→ready (initialize sent until alpaca.status says ready) and RSS, before and after queries."""
     sys.path.insert(0, str(REPO / "bench"))
-    from measure_server import QUERIES, rss_mb, summary
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
+
+    from measure_server import QUERIES, rss_mb, summary
 
     async def run() -> dict:
         client = LanguageClient("alpaca-bench", "0")

@@ -3,23 +3,59 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 from alpaca_index.chunking import ChunkSettings
 from alpaca_index.embedding import DEFAULT_MODEL, Embedder
 from alpaca_index.loading import DEFAULT_MAX_BYTES
-from alpaca_index.search import (_COLUMNS, Hit, SearchSettings, best_per_file, fuse, hybrid, text_candidates,
-                                  vector_candidates)
-from alpaca_index.store import CHUNKS, IndexCorrupt, Store
+from alpaca_index.search import (
+    _COLUMNS,
+    Hit,
+    SearchSettings,
+    best_per_file,
+    fuse,
+    hybrid,
+    text_candidates,
+    vector_candidates,
+)
+from alpaca_index.store import IndexCorrupt, Store
+from alpaca_index.sync import Progress, SyncReport, sync
 from alpaca_index.tune import embedder_for, model_info
 from alpaca_index.vector_cache import VectorCache
-from alpaca_index.sync import Progress, SyncReport, sync
 
-__all__ = ["DocsIndex", "Hit", "SyncReport", "IndexCorrupt"]
+__all__ = ["DocsIndex", "Hit", "ReadableIndex", "SyncReport", "IndexCorrupt"]
 
 RELATED_QUERY_TOKENS = 200
 _FULL_TEXT = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alpaca-fulltext")
+
+
+class ReadableIndex(Protocol):
+    """What callers may use of an open index: `DocsIndex`, or `SharedIndex` (a cached reader)."""
+
+    db: str
+    read_only: bool
+    open_error: str | None  # set when opening had to repair or rebuild the index
+
+    @property
+    def embedder(self) -> Embedder: ...
+
+    def search(self, query: str, k: int = 10, path_prefix: str | None = None,
+               exclude_path: str | None = None) -> list[Hit]: ...
+
+    def search_files(self, query: str, k: int = 5, path_prefix: str | None = None,
+                     exclude_path: str | None = None) -> list[Hit]: ...
+
+    def related(self, path: str | None = None, text: str | None = None, k: int = 5) -> list[Hit]: ...
+
+    def indexed_path(self, path: str) -> str | None: ...
+
+    def status(self) -> dict: ...
+
+    def sync(self, roots: Sequence[str | Path], ignore: list[str] | None = None,
+             progress: Progress | None = None, rehash: bool = False) -> SyncReport: ...
 
 
 class DocsIndex:
@@ -38,6 +74,7 @@ class DocsIndex:
         self.vectors = VectorCache(_COLUMNS)
         self._sync_lock = threading.Lock()
         self.damaged: list[str] = []  # files whose chunk rows failed their checks on open
+        self.open_error: str | None = None
         self.rebuilt = self._open()
 
     def _open(self) -> bool:
@@ -49,7 +86,7 @@ class DocsIndex:
         try:
             rebuilt = self.store.ensure(chunking=repr(self.chunking), **model)
             self.damaged = self.store.drop_damaged()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to open means an unreadable index: rebuild from the files
             return self._rebuild(exc)
         if self.damaged:
             self.open_error = (f"index at {self.db} had damaged rows in {len(self.damaged)} file(s); "
@@ -70,7 +107,7 @@ class DocsIndex:
         self.vectors.reset()
         return True
 
-    def sync(self, roots: list[str | Path], ignore: list[str] | None = None,
+    def sync(self, roots: Sequence[str | Path], ignore: list[str] | None = None,
              progress: Progress | None = None, rehash: bool = False) -> SyncReport:
         """Make the index equal to the files; `rehash` reads every file instead of trusting size + mtime."""
         if self.read_only:

@@ -2,71 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from alpaca_index.answer.cli import register as register_answers
+from alpaca_index.console import DEFAULT_DB, DbOption, JsonOption, UserError, emit, fail, open_db, stdout
 from alpaca_index.formats import place, unit_of
+from alpaca_index.models.cli import register as register_models
 from alpaca_index.progress import stderr, sync_progress
+
+__all__ = ["UserError", "app", "main"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Alpaca: a local documentation assistant. Nothing leaves this machine.")
-stdout = Console(soft_wrap=True)  # long paths and questions stay on one line when piped
-
-DbOption = Annotated[str, typer.Option("--db", envvar="ALPACA_DB", help="Index directory, or s3://bucket/prefix for a shared index.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
-DEFAULT_DB = ".alpaca"
-
-
-class UserError(Exception):
-    """A mistake the user can fix: printed as one line, exit code 2."""
-
-
-def fail(message: str) -> None:
-    raise UserError(message)
-
-
-def open_index(db: str | Path, must_exist: bool = True):
-    from alpaca_index.api import DocsIndex
-
-    if "://" in str(db):  # a shared index: residency check, then the writer or a (cached) reader
-        from alpaca_index.residency import ResidencyError
-        from alpaca_index.shared_cache import SharedIndexError, open_shared
-
-        try:
-            return open_shared(str(db), write=not must_exist)
-        except (ResidencyError, SharedIndexError) as exc:
-            fail(str(exc))
-    from alpaca_index.embedding import ModelNotFound
-
-    db = Path(db)
-    if must_exist and not (db.is_dir() and any(db.iterdir())):
-        fail(f"no index at {db}; run `alpaca index DOCS_DIR --db {db}` first")
-    try:
-        return DocsIndex(db)
-    except ModelNotFound as exc:
-        fail(str(exc))
-
-
-def emit(as_json: bool, data, render) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-    else:
-        render()
-
-
-def hit_json(hit) -> dict:
-    data = hit.to_dict()
-    data["snippet"] = " ".join(hit.text.split())[:240]
-    data["location"] = f"{hit.abspath}:{hit.start_line}"
-    data["place"] = place(hit.path, hit.start_line, hit.end_line)  # "lines 3-9", "p. 12", "slide 4"
-    return data
 
 
 def print_hits(hits) -> None:
@@ -83,7 +36,7 @@ def print_hits(hits) -> None:
 @app.command("index")
 def index_cmd(roots: Annotated[list[Path], typer.Argument(help="Docs folders to index.")],
               db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
-              ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Extra gitignore-style pattern.")] = None,
+              ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Extra gitignore-style pattern.")] = None,
               quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
               rehash: Annotated[bool, typer.Option("--rehash", help="Read every file, even those whose size "
                                                    "and modification time are unchanged.")] = False):
@@ -91,7 +44,7 @@ def index_cmd(roots: Annotated[list[Path], typer.Argument(help="Docs folders to 
     for root in roots:
         if not root.is_dir():
             fail(f"docs folder not found: {root}")
-    idx = open_index(db, must_exist=False)
+    idx = open_db(db, write=True)
     with sync_progress(enabled=not quiet and not as_json) as progress:
         report = idx.sync(roots, ignore=ignore, progress=progress, rehash=rehash)
     status = idx.status()
@@ -114,15 +67,15 @@ def index_cmd(roots: Annotated[list[Path], typer.Argument(help="Docs folders to 
 def search(query: str, db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
            k: Annotated[int, typer.Option("--k", "-k", min=1, max=100)] = 5,
            files: Annotated[bool, typer.Option("--files/--chunks", help="Best chunk per file, or raw chunks.")] = True,
-           path: Annotated[Optional[str], typer.Option("--path", help="Only paths starting with this.")] = None):
+           path: Annotated[str | None, typer.Option("--path", help="Only paths starting with this.")] = None):
     """Hybrid (vector + full-text) search."""
     if not query.strip():
         fail("the query is empty")
-    idx = open_index(db)
+    idx = open_db(db)
     started = time.perf_counter()
     hits = idx.search_files(query, k, path) if files else idx.search(query, k, path)
     elapsed = (time.perf_counter() - started) * 1000
-    emit(as_json, {"query": query, "ms": round(elapsed, 1), "results": [hit_json(h) for h in hits]},
+    emit(as_json, {"query": query, "ms": round(elapsed, 1), "results": [h.to_wire() for h in hits]},
          lambda: print_hits(hits))
 
 
@@ -131,24 +84,21 @@ def related(file: Annotated[Path, typer.Argument(help="A doc (or any file) to fi
             db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
             k: Annotated[int, typer.Option("--k", "-k", min=1, max=50)] = 5):
     """Docs most related to a file (excluding itself)."""
-    idx = open_index(db)
+    idx = open_db(db)
     try:
         hits = idx.related(path=str(file), k=k)
     except FileNotFoundError as exc:
         fail(str(exc))
-    emit(as_json, {"file": str(file), "results": [hit_json(h) for h in hits]}, lambda: print_hits(hits))
+    emit(as_json, {"file": str(file), "results": [h.to_wire() for h in hits]}, lambda: print_hits(hits))
 
 
 @app.command()
 def status(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
     """What is indexed, with which model, and when."""
-    from alpaca_index.answer import AnswerSettings, destination
+    from alpaca_index.answer import where_answers_go
 
-    data = open_index(db).status()
-    # answers use ALPACA_MODEL / ALPACA_ENDPOINT / ALPACA_ALLOW_REMOTE, as `alpaca ask` does by default
-    data["backend"], answers = destination(AnswerSettings.from_env())
-    data["egress"] = answers if "://" not in str(db) else \
-        f"index read from {db} ({'local cache' if 'cache' in data else 'direct'}); answers: {answers}"
+    data = open_db(db).status()
+    data.update(where_answers_go(data))  # what `alpaca ask` would use by default
 
     def render() -> None:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(data["last_sync"])) if data["last_sync"] else "never"
@@ -180,7 +130,7 @@ def eval_cmd(questions: Annotated[Path, typer.Argument(help="JSONL with question
         qs = load_questions(questions)
     except ValueError as exc:
         fail(str(exc))
-    idx = open_index(db)
+    idx = open_db(db)
     result = score(qs, lambda q: [h.path for h in idx.search_files(q, max(k, 10))], k=k)
 
     def render() -> None:
@@ -197,17 +147,19 @@ def eval_cmd(questions: Annotated[Path, typer.Argument(help="JSONL with question
 def tune(db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
          revert: Annotated[bool, typer.Option("--revert", help="Go back to the packaged model.")] = False,
          max_pairs: Annotated[int, typer.Option("--max-pairs", min=2, help="Training pairs taken from the docs.")] = 8000,
-         budget: Annotated[Optional[float], typer.Option("--budget", min=0.1,
+         budget: Annotated[float | None, typer.Option("--budget", min=0.1,
                                                          help="Stop training after this many minutes.")] = None,
          epochs: Annotated[int, typer.Option("--epochs", min=1, max=20)] = 1,
-         device: Annotated[Optional[str], typer.Option("--device", help="cpu or cuda (default: cuda if present).")] = None,
+         device: Annotated[str | None, typer.Option("--device", help="cpu or cuda (default: cuda if present).")] = None,
          quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False):
     """Adapt the search model to these docs (no labels, nothing leaves the machine), or --revert."""
     from alpaca_index import tune as tuning
+    from alpaca_index.api import DocsIndex
 
     if "://" in str(db):
         fail("tune adapts a local index; a shared index is tuned where it is written")
-    idx = open_index(db)
+    idx = open_db(db)
+    assert isinstance(idx, DocsIndex)  # a local index (a shared one was refused above)
     with sync_progress(enabled=not quiet and not as_json) as progress:
         try:
             if revert:
@@ -218,7 +170,7 @@ def tune(db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
                 report = tuning.tune(idx.db, idx.store, idx.embedder, settings, progress)
         except ValueError as exc:
             fail(str(exc))
-    data = {"report": report.to_dict(), "status": open_index(db).status()}
+    data = {"report": report.to_dict(), "status": open_db(db).status()}
 
     def render() -> None:
         if revert:
@@ -235,7 +187,7 @@ def tune(db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
 
 
 @app.callback()
-def _global_options(allow_region: Annotated[Optional[str], typer.Option(
+def _global_options(allow_region: Annotated[str | None, typer.Option(
         "--allow-region", envvar="ALPACA_ALLOW_REGION",
         help="Allow this non-US region for a shared index or model endpoint (data residency override).")] = None):
     if allow_region:
@@ -256,7 +208,7 @@ def sync_cache_cmd(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
         state = sync_cache(db, options)
     except (ResidencyError, SharedIndexError, IndexCorrupt) as exc:
         fail(str(exc))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - anything from the object store: one line for the user
         fail(f"cannot reach shared index {db}: {' '.join(str(exc).split())[:240]}")
     state["cache_dir"] = str(cache_root(db, options))
     emit(as_json, state, lambda: stdout.print(
@@ -266,28 +218,18 @@ def sync_cache_cmd(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
 
 @app.command("mcp")
 def mcp_cmd(db: DbOption = DEFAULT_DB,
-            docs_root: Annotated[Optional[str], typer.Option("--docs-root", envvar="ALPACA_DOCS_ROOT",
+            docs_root: Annotated[str | None, typer.Option("--docs-root", envvar="ALPACA_DOCS_ROOT",
                                                              help="Local checkout of the docs, for links into a shared index.")] = None):
     """Serve the index to coding agents over the Model Context Protocol (stdio)."""
     try:
         from alpaca_index.mcp_server import serve
     except ImportError as exc:
         fail(f"the MCP server needs the `mcp` package ({exc}); pip install 'mcp>=1'")
-    serve(db, docs_root=docs_root, open_index=open_index)
+    serve(db, docs_root=docs_root)
 
 
-def _register_optional() -> None:
-    try:
-        from alpaca_index.answer.cli import register
-    except ImportError:
-        return
-    register(app)
-    from alpaca_index.models.cli import register as register_models
-
-    register_models(app)
-
-
-_register_optional()
+register_answers(app)
+register_models(app)
 
 
 def main() -> None:

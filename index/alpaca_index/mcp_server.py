@@ -12,8 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
+
+from alpaca_index.answer import AnswerSettings, answer, where_answers_go
+from alpaca_index.api import ReadableIndex
+from alpaca_index.opening import open_index
+from alpaca_index.residency import check_endpoint
 
 log = logging.getLogger("alpaca.mcp")
 
@@ -36,7 +40,7 @@ def _server_class():
 class IndexHolder:
     """Opens the index once, off the protocol thread, and hands it to the tools."""
 
-    def __init__(self, opener: Callable[[], object]):
+    def __init__(self, opener: Callable[[], ReadableIndex]):
         self._opener = opener
         self._ready = threading.Event()
         self._index = None
@@ -58,41 +62,7 @@ class IndexHolder:
         return self._index
 
 
-def file_link(abspath: str, line: int | None = None) -> str:
-    uri = Path(abspath).as_uri() if Path(abspath).is_absolute() else abspath
-    return f"{uri}#L{line}" if line else uri
-
-
-def hit_result(hit, docs_root: str | None = None) -> dict:
-    abspath = str(Path(docs_root) / hit.path) if docs_root else hit.abspath
-    return {
-        "title": hit.title, "heading_path": hit.heading_path, "path": hit.path, "abspath": abspath,
-        "start_line": hit.start_line, "end_line": hit.end_line, "anchor": hit.anchor,
-        "link": file_link(abspath, hit.start_line), "location": f"{abspath}:{hit.start_line}",
-        "score": round(float(hit.score), 4), "snippet": " ".join(hit.text.split())[:400],
-    }
-
-
-def _with_links(source: dict, docs_root: str | None) -> dict:
-    source = dict(source)
-    path = source.get("path")
-    abspath = str(Path(docs_root) / path) if docs_root and path else source.get("abspath")
-    if abspath:
-        source["abspath"] = abspath
-        source["link"] = file_link(abspath, source.get("start_line"))
-    return source
-
-
-def extractive_answer(index, question: str, k: int, docs_root: str | None) -> dict:
-    """Without the answer module: the best passages, numbered, each with its citation."""
-    hits = index.search_files(question, k)
-    sources = [{"n": n, **hit_result(h, docs_root)} for n, h in enumerate(hits, 1)]
-    text = "\n\n".join(f"[{s['n']}] {s['heading_path']}: {s['snippet']}" for s in sources)
-    return {"question": question, "answer": text or "No matching documents.", "sources": sources,
-            "backend": "none", "no_model": True}
-
-
-def build_server(holder: IndexHolder, docs_root: str | None = None):
+def build_server(holder: IndexHolder):
     server = _server_class()("alpaca-docs", instructions=INSTRUCTIONS)
 
     @server.tool()
@@ -105,7 +75,7 @@ def build_server(holder: IndexHolder, docs_root: str | None = None):
         index = holder.get()
         k = max(1, min(int(k), 50))
         hits = index.search(query, k, path_prefix) if sections else index.search_files(query, k, path_prefix)
-        return {"query": query, "results": [hit_result(h, docs_root) for h in hits]}
+        return {"query": query, "results": [h.to_wire() for h in hits]}
 
     @server.tool()
     def ask_docs(question: str, k: int = 6, history: list[dict] | None = None) -> dict:
@@ -120,18 +90,9 @@ def build_server(holder: IndexHolder, docs_root: str | None = None):
             raise ValueError("the question is empty")
         index = holder.get()
         k = max(1, min(int(k), 20))
-        try:
-            from alpaca_index.answer import AnswerSettings, answer
-        except ImportError:
-            return extractive_answer(index, question, k, docs_root)
-        from alpaca_index.residency import check_endpoint
-
         settings = AnswerSettings.from_env(k=k)
         check_endpoint(settings.endpoint)  # a remote model endpoint must declare a US region
-        result = answer(index, question, settings, history=history).to_dict()
-        result["sources"] = [_with_links(s, docs_root) for s in result.get("sources", [])]
-        result["related"] = [_with_links(s, docs_root) for s in result.get("related", [])]
-        return result
+        return answer(index, question, settings, history=history).to_dict()
 
     @server.tool()
     def related_docs(path: str | None = None, text: str | None = None, k: int = 5) -> dict:
@@ -140,33 +101,21 @@ def build_server(holder: IndexHolder, docs_root: str | None = None):
         if not (path or (text and text.strip())):
             raise ValueError("give a path or some text")
         index = holder.get()
-        if path and docs_root and Path(path).is_absolute():
-            try:  # a file of the local docs checkout: its indexed (relative) path
-                path = Path(path).resolve().relative_to(Path(docs_root).resolve()).as_posix()
-            except ValueError:
-                pass
         hits = index.related(path=path or None, text=text or None, k=max(1, min(int(k), 50)))
-        return {"path": path, "results": [hit_result(h, docs_root) for h in hits]}
+        return {"path": path, "results": [h.to_wire() for h in hits]}
 
     @server.tool()
     def index_status() -> dict:
         """What is indexed: files, chunks, embedding model, last sync, index location and version
         (and, for a shared index, the local cache's age)."""
-        from alpaca_index.answer import AnswerSettings, destination
-
         data = holder.get().status()
-        data["backend"], answers = destination(AnswerSettings.from_env())  # what ask_docs would use
-        data["egress"] = answers if "://" not in str(data.get("db", "")) else \
-            f"index read from {data['db']}; answers: {answers}"
-        return data
+        return {**data, **where_answers_go(data)}  # what ask_docs would use
 
     return server
 
 
-def serve(db: str, docs_root: str | None = None, open_index: Callable | None = None) -> None:
+def serve(db: str, docs_root: str | None = None) -> None:
     """Run the stdio server until the client disconnects."""
     logging.basicConfig(level=os.environ.get("ALPACA_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
-    if open_index is None:
-        from alpaca_index.cli import open_index
-    holder = IndexHolder(lambda: open_index(db))
-    build_server(holder, docs_root).run("stdio")
+    holder = IndexHolder(lambda: open_index(db, docs_root=docs_root))
+    build_server(holder).run("stdio")

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
+from alpaca_index.formats import place
 from alpaca_index.fulltext import query_text
 from alpaca_index.store import FTS_COLUMN, sql_quote
 
 RRF_K = 60
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
 _LIST_ITEM = re.compile(r"^\s*(?:[+*-]|\d+\.)\s+(.*)$")
+SNIPPET_CHARS = 240
 _COLUMNS = ["id", "path", "root", "title", "heading_path", "anchor", "start_line", "end_line",
             "text", "kind", "mtime"]
 
@@ -36,6 +38,29 @@ class Hit:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def to_wire(self) -> dict:
+        """The one JSON shape of a hit, for the CLI, MCP, the language server and answers' sources
+        (docs/ARCHITECTURE.md, "Wire format")."""
+        abspath = self.abspath
+        data = self.to_dict()
+        data.update(score=round(float(self.score), 6),
+                    similarity=None if self.similarity is None else round(float(self.similarity), 4),
+                    place=place(self.path, self.start_line, self.end_line), snippet=snippet(self.text),
+                    location=f"{abspath}:{self.start_line}", **links(abspath, self.start_line))
+        return data
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """Whitespace folded, cut at a word with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def links(abspath: str, line: int | None = None) -> dict:
+    """`uri` opens the file, `link` the cited line (`#L<line>`, what agents and terminals follow)."""
+    uri = Path(abspath).as_uri() if Path(abspath).is_absolute() else abspath
+    return {"uri": uri, "link": f"{uri}#L{line}" if line else uri}
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,15 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
+from alpaca_index.api import DocsIndex
+from alpaca_index.embedding import Embedder
 from alpaca_index.residency import ENDPOINT_KEYS, is_remote_uri, storage_options_for
+from alpaca_index.search import Hit
 from alpaca_index.store import CHUNKS, FILES, FTS_COLUMN, META, IndexCorrupt
+from alpaca_index.sync import Progress, SyncReport
 
 STATE = "state.json"
 DEFAULT_TTL = 15.0
@@ -179,6 +184,7 @@ class SharedIndex:
         self.ttl = _env_float("ALPACA_CACHE_TTL", DEFAULT_TTL) if ttl is None else ttl
         self.max_age = _env_float("ALPACA_CACHE_MAX_AGE", DEFAULT_MAX_AGE) if max_age is None else max_age
         self.read_only = True
+        self.open_error: str | None = None  # a reader never repairs: problems are SharedIndexError
         self.online: bool | None = None
         self.last_error: str | None = None
         self._lock = threading.RLock()
@@ -207,7 +213,7 @@ class SharedIndex:
                     self.online, self.last_error = True, None
                 except IndexCorrupt as exc:
                     raise SharedIndexError(str(exc)) from None
-                except Exception as exc:  # unreachable, credentials, throttling, ...
+                except Exception as exc:  # noqa: BLE001 - unreachable, credentials, throttling, ...
                     self.online, self.last_error = False, _short(exc)
                     if state is None:
                         raise SharedIndexError(f"shared index {self.db} is unreachable and there is no local cache "
@@ -222,48 +228,38 @@ class SharedIndex:
             return state
 
     @property
-    def embedder(self):
+    def embedder(self) -> Embedder:
         if self._embedder is None:
-            from alpaca_index.embedding import Embedder
-
             self._embedder = Embedder()
         return self._embedder
 
     def _open(self, state: dict) -> None:
-        from alpaca_index.api import DocsIndex
-
         if self._index is None or self._dir != state["dir"]:
             self._index = DocsIndex(self.root / state["dir"], embedder=self.embedder, read_only=True)
             self._dir = state["dir"]
         self._state = state
 
-    def _current(self):
+    def _current(self) -> DocsIndex:
         self.refresh()
         return self._index
 
     # -- DocsIndex reads ----------------------------------------------------------------------
-    def search(self, *args, **kwargs):
-        return self._current().search(*args, **kwargs)
+    def search(self, query: str, k: int = 10, path_prefix: str | None = None,
+               exclude_path: str | None = None) -> list[Hit]:
+        return self._current().search(query, k, path_prefix, exclude_path)
 
-    def search_files(self, *args, **kwargs):
-        return self._current().search_files(*args, **kwargs)
+    def search_files(self, query: str, k: int = 5, path_prefix: str | None = None,
+                     exclude_path: str | None = None) -> list[Hit]:
+        return self._current().search_files(query, k, path_prefix, exclude_path)
 
-    def related(self, *args, **kwargs):
-        return self._current().related(*args, **kwargs)
+    def related(self, path: str | None = None, text: str | None = None, k: int = 5) -> list[Hit]:
+        return self._current().related(path, text, k)
 
-    def indexed_path(self, path: str):
+    def indexed_path(self, path: str) -> str | None:
         return self._current().indexed_path(path)
 
-    @property
-    def store(self):
-        return self._current().store
-
-    def __getattr__(self, name: str):  # searching, chunking, ...: whatever the current mirror's DocsIndex has
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._current(), name)
-
-    def sync(self, *args, **kwargs):
+    def sync(self, roots: Sequence[str | Path], ignore: list[str] | None = None,
+             progress: Progress | None = None, rehash: bool = False) -> SyncReport:
         raise PermissionError(f"{self.db} is read through a local cache; index with `alpaca index --db {self.db}` "
                               "from the one writer (e.g. docs CI)")
 
@@ -283,16 +279,15 @@ class SharedIndex:
 
 def open_shared(uri: str, write: bool = False, allow_region: str | None = None, cache: bool | None = None,
                 embedder=None, storage_options: dict | None = None):
-    """Open an s3:// index after the residency check: the writer, a cached reader or a direct reader."""
-    from alpaca_index.api import DocsIndex
-
+    """Open an s3:// index after the residency check: the writer, a cached reader or a direct reader.
+    Callers go through `alpaca_index.opening.open_index`."""
     if not is_remote_uri(uri):
         raise ValueError(f"not an object-store URI: {uri}")
     options = storage_options_for(uri, storage_options, allow_region)
     if write:
         try:
             return DocsIndex(uri, storage_options=options, embedder=embedder)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - anything from the object store becomes one message
             raise SharedIndexError(f"cannot open shared index {uri} for writing ({_short(exc)})") from None
     if cache_enabled() if cache is None else cache:
         return SharedIndex(uri, options, embedder=embedder)
@@ -300,5 +295,5 @@ def open_shared(uri: str, write: bool = False, allow_region: str | None = None, 
         return DocsIndex(uri, storage_options=options, embedder=embedder, read_only=True)
     except IndexCorrupt as exc:
         raise SharedIndexError(str(exc)) from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - anything from the object store becomes one message
         raise SharedIndexError(f"cannot read shared index {uri} ({_short(exc)})") from None

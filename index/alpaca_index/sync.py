@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from alpaca_index.chunking import ChunkSettings, chunk_docs, text_hash
 from alpaca_index.documents import Chunk, Skipped, SourceFile
@@ -194,7 +194,7 @@ def _prepare(file: SourceFile, data: bytes, sha: str, embedder: Embedder, settin
     except ValueError as exc:
         report.skipped.append(Skipped(file.rel, str(exc)))
         return None
-    except Exception as exc:  # a parser bug on one odd file must not stop the run
+    except Exception as exc:  # noqa: BLE001 - a parser bug on one odd file must not stop the run
         report.skipped.append(Skipped(file.rel, f"could not parse: {type(exc).__name__}: {exc}"))
         return None
     if not chunks:

@@ -17,13 +17,17 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from alpaca_index.formats import EXTENSIONS
-
+from alpaca_index.residency import is_remote_uri
 from alpaca_server.memory import release_memory
+
+if TYPE_CHECKING:  # opening an index imports LanceDB: the server answers `initialize` before that
+    from alpaca_index.api import ReadableIndex
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,7 @@ class NotReady(RuntimeError):
 @dataclass
 class Config:
     roots: list[Path]
-    index_path: Path
+    index_path: str | Path  # a folder, or an s3:// URI of a shared index (read through its local cache)
     embedding_model: str = ""
     backend: str = "none"
     egress: str = "none (local index, local model)"
@@ -69,7 +73,7 @@ class Engine:
         self._on_message = on_message or (lambda level, text: None)
         self._said: set[str] = set()  # messages already shown for this configuration
         self.config: Config | None = None
-        self.index = None  # alpaca_index.api.DocsIndex once opened
+        self.index: ReadableIndex | None = None  # once opened
         self.embedder = None
         self.generation = 0  # bumps after every pass that changed the index (caches key on it)
         self.state = "starting"
@@ -185,7 +189,7 @@ class Engine:
         try:
             st = self.index.status()
             self._counts = {"docs": st["files"], "chunks": st["chunks"], "last_sync": st["last_sync"]}
-        except Exception as exc:  # counts are cosmetic; never fail a pass over them
+        except Exception as exc:  # noqa: BLE001 - counts are cosmetic; never fail a pass over them
             log.warning("status failed: %s", exc)
 
     # -- worker ------------------------------------------------------------------------------
@@ -229,24 +233,25 @@ class Engine:
                     self.on_status(self.status())
 
     def _open(self, config: Config) -> bool:
-        from alpaca_index.api import DocsIndex
         from alpaca_index.embedding import DEFAULT_MODEL, Embedder
+        from alpaca_index.opening import open_index
 
         self.on_progress("begin", {"title": "Alpaca: opening the docs index", "message": str(config.index_path)})
         try:
             model = config.embedding_model or DEFAULT_MODEL
             if self.embedder is None or self.embedder.name != model:
                 self.embedder = Embedder(model)
-            if config.index_path.exists() and not config.index_path.is_dir():
-                raise NotADirectoryError(f"index path {config.index_path} is a file, not a folder")
-            self.index = DocsIndex(config.index_path, embedder=self.embedder)
-        except Exception as exc:
+            # the editor writes its own local index; a shared one is written by its one writer (docs CI)
+            shared = is_remote_uri(config.index_path)
+            self.index = open_index(config.index_path, write=not shared, embedder=self.embedder,
+                                    docs_root=config.roots[0] if shared and config.roots else None)
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the editor shows it and the server lives
             self.index = None
             self._set_state("error", f"cannot open the index at {config.index_path}: {exc}")
             self.on_message("error", f"Alpaca: {self.error}")
             self._opened.set()  # waiters get NotReady with the message instead of hanging
             return False
-        if getattr(self.index, "open_error", None) and (self.index.rebuilt or self.index.damaged):
+        if self.index.open_error:
             self.on_message("warning", f"Alpaca: {self.index.open_error}; re-indexing the docs")
         self._refresh_counts()
         self._opened.set()
@@ -257,6 +262,10 @@ class Engine:
         if reopen or self.index is None:
             if not self._open(config):
                 return False
+        if self.index.read_only:  # a shared index: nothing to sync here; its reader refreshes on its own
+            self.generation += 1
+            self._refresh_counts()
+            return True
         roots = [r for r in config.roots if r.is_dir()]
         missing = [r for r in config.roots if not r.is_dir()]
         if not roots:

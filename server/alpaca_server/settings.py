@@ -8,9 +8,10 @@ reported back as warnings, never as a crash.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from alpaca_index.residency import is_remote_uri
 
 SECTION = "alpaca"
 DEFAULT_RESULTS = 5
@@ -51,23 +52,15 @@ class Settings:
         return destination(self.answer_settings())
 
     def answer_settings(self, k: int | None = None):
-        """What answers use: the editor's settings, else the model chosen with `alpaca model use` / the
-        editor's set-up (the user config file). The endpoint's API key comes from the server's
-        environment (ALPACA_API_KEY, set by the editor from its secret storage), never from settings."""
+        """What answers use, resolved by the answer module's one rule: the editor's settings, then the
+        server's environment (ALPACA_MODEL, ALPACA_THREADS, ALPACA_API_KEY set by the editor from its
+        secret storage, ...), then the model chosen with `alpaca model use` or the editor's set-up."""
         from alpaca_index.answer import AnswerSettings
-        from alpaca_index.models.config import answer_model
 
-        chosen = {"model_path": self.model_path or None, "endpoint": self.endpoint_url or None}
-        if not self.model_path and not self.endpoint_url:
-            chosen.update(answer_model())
-        if self.endpoint_model:
-            chosen["endpoint_model"] = self.endpoint_model
-        if self.endpoint_context:
-            chosen["endpoint_ctx"] = self.endpoint_context
-        if k is not None:
-            chosen["k"] = k
-        return AnswerSettings(allow_remote=self.allow_remote, api_key=os.environ.get("ALPACA_API_KEY") or None,
-                              **{key: value for key, value in chosen.items() if value is not None})
+        return AnswerSettings.from_env(model_path=self.model_path or None, endpoint=self.endpoint_url or None,
+                                       endpoint_model=self.endpoint_model or None,
+                                       endpoint_ctx=self.endpoint_context or None,
+                                       allow_remote=self.allow_remote, k=k)
 
 
 _KEYS = {
@@ -200,9 +193,11 @@ def resolve_docs_roots(settings: Settings, folders: list[Path]) -> list[Path]:
     return list(dict.fromkeys(_default_root(folder) for folder in folders))
 
 
-def resolve_index_path(settings: Settings, folders: list[Path], roots: list[Path]) -> Path:
-    """indexPath if given (the client passes its workspace storage), else `<workspace>/.alpaca`,
-    else a per-docs-set folder in the user cache."""
+def resolve_index_path(settings: Settings, folders: list[Path], roots: list[Path]) -> str | Path:
+    """indexPath if given (the client passes its workspace storage; an `s3://` URI is a shared index,
+    kept as is), else `<workspace>/.alpaca`, else a per-docs-set folder in the user cache."""
+    if is_remote_uri(settings.index_path):
+        return settings.index_path
     if settings.index_path:
         path = Path(settings.index_path).expanduser()
         if not path.is_absolute() and folders:

@@ -7,25 +7,22 @@ dropped here, so the index writing its own files never triggers a pass.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+
+from alpaca_index.formats import EXTENSIONS
+from alpaca_index.residency import is_remote_uri
 
 log = logging.getLogger(__name__)
 
 IGNORED_PARTS = frozenset({".git", ".alpaca", "node_modules", ".venv", "__pycache__", ".hg", ".svn"})
 
 
-def _doc_extensions() -> frozenset[str]:
-    from alpaca_index.loading import DOC_EXTENSIONS  # the index's one list (alpaca_index.formats)
-
-    return frozenset(DOC_EXTENSIONS)
-
-
 class _Handler(FileSystemEventHandler):
-    def __init__(self, watcher: "DocsWatcher"):
+    def __init__(self, watcher: DocsWatcher):
         self.watcher = watcher
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -40,9 +37,9 @@ class _Handler(FileSystemEventHandler):
 class DocsWatcher:
     def __init__(self, roots: list[Path], ignore: list[Path], on_change: Callable[[list[str]], None]):
         self.roots = [Path(r) for r in roots]
-        self.ignore = [Path(p).resolve() for p in ignore]
+        self.ignore = [Path(p).resolve() for p in ignore if not is_remote_uri(p)]  # a shared index lives elsewhere
         self.on_change = on_change
-        self.extensions = _doc_extensions()
+        self.extensions = frozenset(EXTENSIONS)  # the index's one list
         self._observer = None
 
     def relevant(self, path: str, is_directory: bool) -> bool:

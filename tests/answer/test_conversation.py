@@ -14,8 +14,15 @@ import pytest
 from typer.testing import CliRunner
 
 from alpaca_index.answer import AnswerSettings, answer
-from alpaca_index.answer.conversation import (Turn, fit_history, is_follow_up, key_terms, parse_history, plan,
-                                              rule_rewrite)
+from alpaca_index.answer.conversation import (
+    Turn,
+    fit_history,
+    is_follow_up,
+    key_terms,
+    parse_history,
+    plan,
+    rule_rewrite,
+)
 from alpaca_index.cli import UserError, app
 
 GEO = "What is SageMaker geospatial?"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from alpaca_index.answer import AnswerSettings, answer, grounding
-from alpaca_index.answer.prompt import NOT_COVERED
 
 MEMORY = "How much memory can a serverless endpoint have?"
 

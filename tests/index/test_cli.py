@@ -23,8 +23,9 @@ def alpaca(*args: str, db=None, check: bool = True) -> subprocess.CompletedProce
 
 @pytest.fixture(scope="module")
 def cli_db(tmp_path_factory):
-    from tests.conftest import SAMPLE_DOCS
     import shutil
+
+    from tests.conftest import SAMPLE_DOCS
 
     docs = tmp_path_factory.mktemp("cli") / "docs"
     shutil.copytree(SAMPLE_DOCS / "sagemaker-dg", docs)

@@ -123,7 +123,7 @@ def test_status_destination_follows_the_answer_paths_rule(tmp_path, monkeypatch,
 def test_cli_status_shows_the_index_and_where_answers_go(small_index, monkeypatch):
     from alpaca_index import cli
 
-    monkeypatch.setattr(cli, "open_index", lambda db, must_exist=True: small_index)  # no second model load
+    monkeypatch.setattr(cli, "open_db", lambda db, write=False: small_index)  # no second model load
     for name in ("ALPACA_MODEL", "ALPACA_ENDPOINT", "ALPACA_ALLOW_REMOTE"):
         monkeypatch.delenv(name, raising=False)
 

@@ -43,7 +43,7 @@ class Moto:
                 break
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not start: {log.read_text()[-2000:]}")
+                    raise RuntimeError(f"moto server did not start: {log.read_text()[-2000:]}") from None
                 time.sleep(0.2)
 
     def client(self):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 from urllib.parse import urlparse
 
 from alpaca_index.answer import citations, conversation, extractive, grounding
-from alpaca_index.answer.backends import BackendError, Endpoint, LlamaCpp, is_loopback
+from alpaca_index.answer.backends import BackendError, Endpoint, LlamaCpp
 from alpaca_index.answer.prompt import NOT_COVERED, Source, pack, user_message
+from alpaca_index.residency import is_loopback, is_remote_uri
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class AnswerSettings:
     threads: int | None = None  # llama.cpp threads (ALPACA_THREADS); default: all cores for the prompt, one fewer to generate
 
     @classmethod
-    def from_env(cls, **overrides) -> "AnswerSettings":
+    def from_env(cls, **overrides) -> AnswerSettings:
         env = {"model_path": os.environ.get("ALPACA_MODEL") or None,
                "endpoint": os.environ.get("ALPACA_ENDPOINT") or None,
                "endpoint_model": os.environ.get("ALPACA_ENDPOINT_MODEL") or "mistral",
@@ -110,6 +111,16 @@ def destination(settings: AnswerSettings) -> tuple[str, str]:
     if settings.model_path:
         return "llama.cpp", "none (local model)"
     return "none", "none (no model: passages only)"
+
+
+def where_answers_go(status: dict) -> dict:
+    """`backend` and `egress` beside an index status (CLI `status`, MCP `index_status`): what answers
+    would use by default, and what would leave the machine."""
+    backend, answers = destination(AnswerSettings.from_env())
+    db = str(status.get("db", ""))
+    if is_remote_uri(db):
+        answers = f"index read from {db} ({'local cache' if 'cache' in status else 'direct'}); answers: {answers}"
+    return {"backend": backend, "egress": answers}
 
 
 def answer(index, question: str, settings: AnswerSettings | None = None, on_text: Callable[[str], None] | None = None,
@@ -340,22 +351,13 @@ def _withheld(question, draft, checked_claims, sources, hits, backend, timings, 
 
 def preview(question: str, top: list) -> dict:
     """What retrieval found, before any model work: the candidate passages and the best sentence(s)."""
-    sources = [{**source_dict(Source(n, h), cited=False), "similarity": h.similarity}
-               for n, h in enumerate(top, 1)]
-    best = None
-    if top:
-        hit = top[0]
-        best = {"n": 1, "path": hit.path, "heading_path": hit.heading_path, "abspath": hit.abspath,
-                "start_line": hit.start_line, "anchor": hit.anchor,
-                "quote": extractive.best_sentences(hit.text, question)}
+    sources = [source_dict(Source(n, h), cited=False) for n, h in enumerate(top, 1)]
+    best = {**sources[0], "quote": extractive.best_sentences(top[0].text, question)} if top else None
     return {"sources": sources, "best_passage": best}
 
 
 def source_dict(source: Source, cited: bool = True) -> dict:
-    hit = source.hit
-    return {"n": source.n, "title": hit.title, "heading_path": hit.heading_path, "path": hit.path,
-            "abspath": hit.abspath, "anchor": hit.anchor, "start_line": hit.start_line, "end_line": hit.end_line,
-            "mtime": hit.mtime, "cited": cited}
+    return {"n": source.n, **source.hit.to_wire(), "cited": cited}
 
 
 def _distinct_chunks(hits, k: int) -> list:
@@ -377,8 +379,7 @@ def _related(hits, exclude: set[str], k: int) -> list[dict]:
     for hit in hits:
         if hit.path not in seen:
             seen.add(hit.path)
-            out.append({"title": hit.title, "heading_path": hit.heading_path, "path": hit.path,
-                        "abspath": hit.abspath, "anchor": hit.anchor, "start_line": hit.start_line})
+            out.append(hit.to_wire())
         if len(out) == k:
             break
     return out

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
 import logging
 import os
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import urlparse
+
+from alpaca_index.residency import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -149,16 +150,6 @@ def _cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))  # the cores this process may use (containers, taskset)
     except AttributeError:
         return os.cpu_count() or 2
-
-
-def is_loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a DNS name: treated as remote (resolving it would already leave the machine)
 
 
 class Endpoint:

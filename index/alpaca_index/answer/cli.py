@@ -5,19 +5,20 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
+from alpaca_index.console import DEFAULT_DB, DbOption, JsonOption, emit, fail, open_db, stdout
 from alpaca_index.formats import place
 
 # the answer options `ask` and `chat` share
-ModelOption = Annotated[Optional[Path], typer.Option("--model", envvar="ALPACA_MODEL",
+ModelOption = Annotated[Path | None, typer.Option("--model", envvar="ALPACA_MODEL",
                                                      help="GGUF model file (e.g. Mistral 7B Instruct).")]
-EndpointOption = Annotated[Optional[str], typer.Option("--endpoint", envvar="ALPACA_ENDPOINT",
+EndpointOption = Annotated[str | None, typer.Option("--endpoint", envvar="ALPACA_ENDPOINT",
                                                        help="OpenAI-compatible server URL.")]
-EndpointModelOption = Annotated[Optional[str], typer.Option("--endpoint-model", envvar="ALPACA_ENDPOINT_MODEL",
+EndpointModelOption = Annotated[str | None, typer.Option("--endpoint-model", envvar="ALPACA_ENDPOINT_MODEL",
                                                             help="Model name sent to the endpoint.")]
 AllowRemoteOption = Annotated[bool, typer.Option("--allow-remote", envvar="ALPACA_ALLOW_REMOTE",
                                                  help="Allow a non-loopback endpoint (documents leave this machine).")]
@@ -27,7 +28,6 @@ NCtxOption = Annotated[int, typer.Option("--n-ctx", min=512, help="Model context
 
 
 def register(app: typer.Typer) -> None:
-    from alpaca_index.cli import DEFAULT_DB, DbOption, JsonOption, emit, fail, open_index, stdout
 
     @app.command()
     def ask(question: Annotated[str, typer.Argument(help="The question; '-' reads one question per line from "
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         settings = AnswerSettings.from_env(model_path=str(model) if model else None, endpoint=endpoint,
                                            endpoint_model=endpoint_model, allow_remote=allow_remote or None,
                                            k=k, n_ctx=n_ctx)
-        index = open_index(db)
+        index = open_db(db)
         streaming = not as_json
 
         def on_text(piece: str) -> None:
@@ -79,7 +79,6 @@ def _show_best_passage(preview: dict) -> None:
 
 
 def _print_result(result) -> None:
-    from alpaca_index.cli import stdout
     sys.stdout.write("\n")
     _print_grounding(result)
     if result.notice:
@@ -102,7 +101,6 @@ def _print_result(result) -> None:
 
 
 def _print_grounding(result) -> None:
-    from alpaca_index.cli import stdout
     g = result.grounding
     if result.withheld:  # the draft streamed above; say plainly it is not an answer
         stdout.print(f"[bold red]✗ not an answer:[/] {escape(result.answer)}", highlight=False)
@@ -119,7 +117,6 @@ def _print_grounding(result) -> None:
 
 
 def register_chat(app: typer.Typer) -> None:
-    from alpaca_index.cli import DEFAULT_DB, DbOption, JsonOption, open_index, stdout
 
     @app.command()
     def chat(db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
@@ -133,7 +130,7 @@ def register_chat(app: typer.Typer) -> None:
         settings = AnswerSettings.from_env(model_path=str(model) if model else None, endpoint=endpoint,
                                            endpoint_model=endpoint_model, allow_remote=allow_remote or None,
                                            k=k, n_ctx=n_ctx)
-        index = open_index(db)
+        index = open_db(db)
         try:
             backend = make_backend(settings)  # one instance for the whole session
         except BackendError as exc:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from alpaca_index.answer.backends import BackendError
 from alpaca_index.answer.citations import PATTERN as _CITATION

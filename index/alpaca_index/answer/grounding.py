@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
 from alpaca_index.answer.citations import PATTERN as _CITATION
 from alpaca_index.answer.citations import _numbers
 

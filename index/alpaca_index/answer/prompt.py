@@ -5,8 +5,8 @@ pass for a chat-template control token or carry a citation of its own (see `defu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from alpaca_index.answer.citations import PATTERN as _CITATION
 

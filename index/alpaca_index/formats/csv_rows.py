@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 
-from alpaca_index.cleaning import slugify
 from alpaca_index.documents import Block, ParsedDoc, Section
 
 

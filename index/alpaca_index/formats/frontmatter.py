@@ -31,7 +31,7 @@ def split(text: str) -> tuple[dict, str]:
     try:
         fm, content = handler.split(text)
         metadata = handler.load(fm)
-    except Exception:  # malformed YAML/TOML: index the page as written rather than lose it
+    except Exception:  # noqa: BLE001 - malformed YAML/TOML: index the page as written rather than lose it
         return {}, text
     if not isinstance(metadata, dict) or not text.endswith(content):
         return {}, text

@@ -33,5 +33,5 @@ def unreadable(kind: str, exc: Exception) -> ValueError:
 def core_title(properties) -> str:
     try:
         return " ".join((properties.title or "").split())
-    except Exception:  # broken docProps/core.xml: the file name will do
+    except Exception:  # noqa: BLE001 - broken docProps/core.xml: the file name will do
         return ""

@@ -12,7 +12,7 @@ import re
 import pypdfium2 as pdfium
 
 from alpaca_index.documents import Block, ParsedDoc
-from alpaca_index.formats import Deadline
+from alpaca_index.formats.deadline import Deadline
 from alpaca_index.formats.sections import SectionBuilder
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -84,6 +84,6 @@ def _outline(pdf: pdfium.PdfDocument, pages: int) -> dict[int, list[tuple[int, s
             title = " ".join((item.get_title() or "").split())
             if title and index is not None and 0 <= index < pages:
                 found.setdefault(index, []).append((min(item.level, 4), title))
-    except Exception:  # a cyclic or damaged outline: the pages still index, without sections
+    except Exception:  # noqa: BLE001 - a cyclic or damaged outline: the pages still index, without sections
         return {}
     return found

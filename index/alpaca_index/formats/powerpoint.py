@@ -9,7 +9,7 @@ import pptx
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from alpaca_index.documents import Block, ParsedDoc
-from alpaca_index.formats import Deadline
+from alpaca_index.formats.deadline import Deadline
 from alpaca_index.formats.office import check_package, core_title, unreadable
 from alpaca_index.formats.sections import SectionBuilder
 
@@ -18,7 +18,7 @@ def parse(data: bytes, fallback_title: str, deadline: Deadline) -> ParsedDoc:
     check_package(data, "PowerPoint", ".pptx")
     try:
         deck = pptx.Presentation(io.BytesIO(data))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - python-pptx raises several kinds for a file that isn't a deck
         raise unreadable("PowerPoint", exc) from None
     slides = list(deck.slides)
     title = core_title(deck.core_properties) or next((t for t in map(_slide_title, slides[:1]) if t), "")

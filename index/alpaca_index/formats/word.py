@@ -13,7 +13,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from alpaca_index.documents import Block, ParsedDoc
-from alpaca_index.formats import Deadline
+from alpaca_index.formats.deadline import Deadline
 from alpaca_index.formats.office import check_package, core_title, unreadable
 from alpaca_index.formats.sections import SectionBuilder
 
@@ -25,7 +25,7 @@ def parse(data: bytes, fallback_title: str, deadline: Deadline) -> ParsedDoc:
     check_package(data, "Word", ".docx")
     try:
         document = docx.Document(io.BytesIO(data))
-    except Exception as exc:  # python-docx raises several kinds for a package that isn't a Word document
+    except Exception as exc:  # noqa: BLE001 - python-docx raises several kinds for a package that isn't a Word document
         raise unreadable("Word", exc) from None
     builder = SectionBuilder(fallback_title, explicit_anchors=False)
     if title := core_title(document.core_properties):
@@ -52,7 +52,7 @@ def _style_name(paragraph: Paragraph) -> str:
     try:
         style = paragraph.style
         return (style.name or "") if style is not None else ""
-    except Exception:  # a style id that the styles part doesn't define
+    except Exception:  # noqa: BLE001 - a style id that the styles part doesn't define
         return ""
 
 

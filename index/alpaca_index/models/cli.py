@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
+
+from alpaca_index.console import JsonOption, emit, fail, stdout
 
 model_app = typer.Typer(no_args_is_help=True, help="Get an answer model (GGUF from the hub, or Ollama) and choose it.")
 
@@ -14,19 +16,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(model_app, name="model")
 
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
-
-
 @model_app.command("pull")
-def pull_cmd(spec: Annotated[Optional[list[str]], typer.Argument(
+def pull_cmd(spec: Annotated[list[str] | None, typer.Argument(
                  help="NAME (mistral-7b-instruct, the default; qwen2.5-1.5b-instruct) or REPO FILE on the hub.")] = None,
-             ollama_model: Annotated[Optional[str], typer.Option("--ollama", help="Pull this model into the local "
+             ollama_model: Annotated[str | None, typer.Option("--ollama", help="Pull this model into the local "
                                                                  "Ollama instead (e.g. mistral).")] = None,
              revision: Annotated[str, typer.Option("--revision", help="Hub revision (branch, tag or commit).")] = "main",
              use: Annotated[bool, typer.Option("--use/--no-use", help="Answer with it from now on.")] = True,
              as_json: JsonOption = False):
     """Download a model (resumable, checksum verified) into the per-user cache and answer with it."""
-    from alpaca_index.cli import emit, fail, stdout
     from alpaca_index.models import config, hub, ollama
     from alpaca_index.progress import stderr
 
@@ -47,7 +45,7 @@ def pull_cmd(spec: Annotated[Optional[list[str]], typer.Argument(
         stderr.print(f"{repo}/{filename}: {hub.human(remote.size)} → {remote.target}", highlight=False, soft_wrap=True)
         path = _download(remote)
     except hub.ModelError as exc:
-        raise SystemExit(_error(str(exc)))
+        raise SystemExit(_error(str(exc))) from None
     result = {**remote.to_dict(), "backend": "llama.cpp"}
     if use:
         result["config"] = str(config.use(model_path=str(path)))
@@ -97,7 +95,6 @@ def _ollama_pull(name: str) -> str:
 def list_cmd(as_json: JsonOption = False):
     """Downloaded models, the local Ollama's models, and the one answers use."""
     from alpaca_index.answer import AnswerSettings, destination
-    from alpaca_index.cli import emit, stdout
     from alpaca_index.models import config, hub, ollama
 
     data = {"current": config.answer_model(), "config": str(config.config_path()), "models_dir": str(config.models_dir()),
@@ -132,16 +129,15 @@ def list_cmd(as_json: JsonOption = False):
 
 
 @model_app.command("use")
-def use_cmd(target: Annotated[Optional[str], typer.Argument(
+def use_cmd(target: Annotated[str | None, typer.Argument(
                 help="A .gguf file, or a downloaded model's name (see `alpaca model list`).")] = None,
-            ollama_model: Annotated[Optional[str], typer.Option("--ollama", help="A model of the local Ollama.")] = None,
-            endpoint: Annotated[Optional[str], typer.Option("--endpoint", help="An OpenAI-compatible server URL.")] = None,
-            endpoint_model: Annotated[Optional[str], typer.Option("--endpoint-model", help="Model name for --endpoint.")] = None,
-            ctx: Annotated[Optional[int], typer.Option("--ctx", min=512, help="The model's context size (tokens).")] = None,
+            ollama_model: Annotated[str | None, typer.Option("--ollama", help="A model of the local Ollama.")] = None,
+            endpoint: Annotated[str | None, typer.Option("--endpoint", help="An OpenAI-compatible server URL.")] = None,
+            endpoint_model: Annotated[str | None, typer.Option("--endpoint-model", help="Model name for --endpoint.")] = None,
+            ctx: Annotated[int | None, typer.Option("--ctx", min=512, help="The model's context size (tokens).")] = None,
             none: Annotated[bool, typer.Option("--none", help="Forget the model: answers quote passages.")] = False,
             as_json: JsonOption = False):
     """Answer with this model from now on (remembered in the user config file)."""
-    from alpaca_index.cli import emit, fail, stdout
     from alpaca_index.models import config, hub, ollama
 
     chosen = [x for x in (target, ollama_model, endpoint) if x] + ([True] if none else [])

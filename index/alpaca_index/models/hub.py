@@ -14,10 +14,10 @@ import hashlib
 import os
 import re
 import shutil
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from alpaca_index.models.config import models_dir
 

@@ -5,7 +5,7 @@ backend, so the egress and residency rules for endpoints apply unchanged."""
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from alpaca_index.models.hub import Cancelled, ModelError
 
@@ -22,7 +22,7 @@ def _client(url: str | None, timeout: float | None = 5.0):
         import ollama
     except ImportError:
         raise ModelError("the `ollama` package is not installed: pip install ollama") from None
-    from alpaca_index.answer.backends import is_loopback
+    from alpaca_index.residency import is_loopback
 
     url = url or host()
     # a loopback Ollama is reached directly: an http_proxy setting must not carry requests away

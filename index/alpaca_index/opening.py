@@ -1,0 +1,44 @@
+"""The one way to open an index: a local folder or a shared `s3://` one, to read or to write.
+
+The CLI, the MCP server and the language server all come through `open_index`. A shared index
+passes the data-residency check first; a reader of a shared index goes through its local cache
+(offline-tolerant) and never writes. Every failure is an `IndexUnavailable` whose message says
+what to do, so each caller shows it its own way (one CLI line, an MCP error, an editor status).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alpaca_index.api import DocsIndex, ReadableIndex
+from alpaca_index.checkout import InCheckout
+from alpaca_index.embedding import Embedder, ModelNotFound
+from alpaca_index.residency import ResidencyError, is_remote_uri
+from alpaca_index.shared_cache import SharedIndexError, open_shared
+
+
+class IndexUnavailable(RuntimeError):
+    """The index cannot be opened; the message says why and what to do."""
+
+
+def open_index(location: str | os.PathLike, *, write: bool = False, embedder: Embedder | None = None,
+               allow_region: str | None = None, docs_root: str | os.PathLike | None = None) -> ReadableIndex:
+    """`write=False` reads an existing index (a missing one is an error); `write=True` may create it.
+    A local index opened to read still repairs itself (files are the truth); a shared one never does.
+    `docs_root`: the reader's own checkout of a shared index's docs; hits then point into it."""
+    if is_remote_uri(location):
+        try:
+            index = open_shared(str(location), write=write, allow_region=allow_region, embedder=embedder)
+        except (ResidencyError, SharedIndexError) as exc:
+            raise IndexUnavailable(str(exc)) from None
+        return InCheckout(index, Path(docs_root)) if docs_root and not write else index
+    path = Path(location).expanduser()
+    if path.exists() and not path.is_dir():
+        raise IndexUnavailable(f"index path {path} is a file, not a folder")
+    if not write and not (path.is_dir() and any(path.iterdir())):
+        raise IndexUnavailable(f"no index at {path}; run `alpaca index DOCS_DIR --db {path}` first")
+    try:
+        return DocsIndex(path, embedder=embedder)
+    except ModelNotFound as exc:
+        raise IndexUnavailable(str(exc)) from None
