@@ -12,7 +12,7 @@ QUESTIONS := "What is SageMaker?" \
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 E2E_DEBS := chromium build-essential pkg-config libkrb5-dev libxkbfile-dev libsecret-1-dev libx11-dev
 
-.PHONY: demo demo-install test install system-deps node-deps extension clean
+.PHONY: demo demo-install test unit lint install system-deps node-deps extension clean
 
 # torch (only for the `tune` extra: training, and the test that checks the ONNX export against
 # sentence-transformers) first: pip takes the CPU wheel from local disk; a bare `torch` would pull CUDA.
@@ -20,7 +20,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test,bench,llm,tune]'
+	$(BIN)/pip install -q -e '.[test,bench,llm,tune,lint]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -60,8 +60,20 @@ node-deps: extension/node_modules/.installed
 extension: node-deps
 	npm run package
 
-# Python suite (index, answers, server, team, bench smoke) + extension unit tests + real-editor E2E.
-test: install system-deps node-deps
+# Lint and types: ruff (rules in pyproject.toml), mypy on index/ and server/, eslint on extension/.
+lint: install node-deps
+	$(BIN)/ruff check index server tests bench
+	$(BIN)/mypy
+	npm run lint
+
+# The quick local check: no apt, no real-editor E2E (tests/e2e skip without ALPACA_E2E).
+unit: install node-deps
+	npm test
+	$(BIN)/python -m pytest -q
+
+# Everything CI runs (.ci/run): lint, the Python suite (index, answers, server, team, bench smoke),
+# the extension's unit tests and the real-editor E2E.
+test: lint system-deps
 	npm test
 	ALPACA_E2E=1 $(BIN)/python -m pytest -q
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -16,10 +15,7 @@ from alpaca_index.search import (
     Hit,
     SearchSettings,
     best_per_file,
-    fuse,
     hybrid,
-    text_candidates,
-    vector_candidates,
 )
 from alpaca_index.store import IndexCorrupt, Store
 from alpaca_index.sync import Progress, SyncReport, sync
@@ -29,7 +25,6 @@ from alpaca_index.vector_cache import VectorCache
 __all__ = ["DocsIndex", "Hit", "ReadableIndex", "SyncReport", "IndexCorrupt"]
 
 RELATED_QUERY_TOKENS = 200
-_FULL_TEXT = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alpaca-fulltext")
 
 
 class ReadableIndex(Protocol):
@@ -129,15 +124,8 @@ class DocsIndex:
         table = self.store.chunks
         if not query or table.count_rows() == 0:
             return []
-        depth = max(self.searching.candidates, k)
-        # the full-text half runs while the query is encoded (LanceDB and onnxruntime both release the GIL)
-        text = _FULL_TEXT.submit(text_candidates, table, query, depth, self.searching, path_prefix, exclude_path)
-        try:
-            vector_rows = vector_candidates(table, self.embedder.encode_query(query), depth, path_prefix,
-                                            exclude_path, self.vectors)
-        finally:
-            text_rows = text.result()
-        return fuse(vector_rows, text_rows, k, depth, self.searching)
+        return hybrid(table, lambda: self.embedder.encode_query(query), query, k, self.searching, path_prefix,
+                      exclude_path, self.vectors)
 
     def search_files(self, query: str, k: int = 5, path_prefix: str | None = None,
                      exclude_path: str | None = None) -> list[Hit]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ RRF_K = 60
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
 _LIST_ITEM = re.compile(r"^\s*(?:[+*-]|\d+\.)\s+(.*)$")
 SNIPPET_CHARS = 240
+_FULL_TEXT = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alpaca-fulltext")
 _COLUMNS = ["id", "path", "root", "title", "heading_path", "anchor", "start_line", "end_line",
             "text", "kind", "mtime"]
 
@@ -89,12 +92,19 @@ def _where(path_prefix: str | None, exclude_path: str | None) -> str | None:
     return " AND ".join(clauses) or None
 
 
-def hybrid(table, query_vector: np.ndarray, query_text: str, k: int, settings: SearchSettings,
-           path_prefix: str | None = None, exclude_path: str | None = None, vectors=None) -> list[Hit]:
-    """`vectors` (a VectorCache) answers the vector half from memory; else LanceDB scans the table."""
+def hybrid(table, query_vector: np.ndarray | Callable[[], np.ndarray], query_text: str, k: int,
+           settings: SearchSettings, path_prefix: str | None = None, exclude_path: str | None = None,
+           vectors=None) -> list[Hit]:
+    """The one search: vector and full-text candidates, fused. `query_vector` may be a function
+    that encodes the query: the full-text half then runs while it does (LanceDB and onnxruntime
+    both release the GIL). `vectors` (a VectorCache) answers the vector half from memory."""
     depth = max(settings.candidates, k)
-    vector_rows = vector_candidates(table, query_vector, depth, path_prefix, exclude_path, vectors)
-    text_rows = text_candidates(table, query_text, depth, settings, path_prefix, exclude_path)
+    text = _FULL_TEXT.submit(text_candidates, table, query_text, depth, settings, path_prefix, exclude_path)
+    try:
+        vector = query_vector() if callable(query_vector) else query_vector
+        vector_rows = vector_candidates(table, vector, depth, path_prefix, exclude_path, vectors)
+    finally:
+        text_rows = text.result()
     return fuse(vector_rows, text_rows, k, depth, settings)
 
 

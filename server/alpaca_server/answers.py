@@ -9,15 +9,20 @@ calls `emit(text)` for each streamed piece and returns the final payload of the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from alpaca_index.answer import answer
+
+if TYPE_CHECKING:
+    from alpaca_index.api import ReadableIndex
+    from alpaca_server.settings import Settings
 
 
 class Cancelled(Exception):
     pass
 
 
-def run_answer(index, question: str, k: int, settings, emit: Callable[[str], None],
+def run_answer(index: ReadableIndex, question: str, k: int, settings: Settings, emit: Callable[[str], None],
                cancelled: Callable[[], bool], history=None, context: str | None = None,
                on_sources: Callable[[dict], None] | None = None) -> dict:
 

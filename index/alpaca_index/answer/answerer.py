@@ -7,12 +7,16 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from alpaca_index.answer import citations, conversation, extractive, grounding
-from alpaca_index.answer.backends import BackendError, Endpoint, LlamaCpp
+from alpaca_index.answer.backends import Backend, BackendError, Endpoint, LlamaCpp
 from alpaca_index.answer.prompt import NOT_COVERED, Source, pack, user_message
 from alpaca_index.residency import is_loopback, is_remote_uri
+
+if TYPE_CHECKING:
+    from alpaca_index.api import ReadableIndex
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +90,7 @@ class AnswerResult:
         return asdict(self)
 
 
-def make_backend(settings: AnswerSettings):
+def make_backend(settings: AnswerSettings) -> Backend | None:
     """The configured backend, or None for the no-model answer. Raises BackendError with a clear message."""
     if settings.endpoint:
         return Endpoint(settings.endpoint, settings.endpoint_model, settings.allow_remote, settings.endpoint_timeout,
@@ -123,7 +127,7 @@ def where_answers_go(status: dict) -> dict:
     return {"backend": backend, "egress": answers}
 
 
-def answer(index, question: str, settings: AnswerSettings | None = None, on_text: Callable[[str], None] | None = None,
+def answer(index: ReadableIndex, question: str, settings: AnswerSettings | None = None, on_text: Callable[[str], None] | None = None,
            cancelled: Callable[[], bool] = lambda: False, backend=None,
            on_sources: Callable[[dict], None] | None = None, history=None,
            context: str | None = None) -> AnswerResult:
@@ -140,7 +144,7 @@ def answer(index, question: str, settings: AnswerSettings | None = None, on_text
         if turns and backend is None:  # the model rewrites the follow-up, then answers it
             backend = _backend_or_none(settings)
         turn = conversation.plan(question, turns, context, backend,
-                                 getattr(backend, "n_ctx", settings.n_ctx), cancelled)
+                                 backend.n_ctx if backend else settings.n_ctx, cancelled)
     result = _answer(index, turn.prompt_question if turn else question, settings, on_text, cancelled, backend,
                      on_sources, turn.query if turn else None, turn.question if turn else None)
     if turn:
@@ -154,7 +158,7 @@ def answer(index, question: str, settings: AnswerSettings | None = None, on_text
     return result
 
 
-def _backend_or_none(settings: AnswerSettings):
+def _backend_or_none(settings: AnswerSettings) -> Backend | None:
     try:
         return make_backend(settings)
     except BackendError:
@@ -178,7 +182,8 @@ def _verdict(result: AnswerResult) -> str:
     return ""
 
 
-def _answer(index, question, settings, on_text, cancelled, backend, on_sources=None, query=None,
+def _answer(index: ReadableIndex, question: str, settings: AnswerSettings, on_text, cancelled,
+            backend: Backend | None, on_sources=None, query=None,
             typed=None) -> AnswerResult:
     """`query`: what to search for and quote by, when it differs from the question the model answers;
     `typed`: the user's own words, whose names the passages must mention (selected text may name
@@ -245,8 +250,9 @@ def _answer(index, question, settings, on_text, cancelled, backend, on_sources=N
                        f"{exc} — answering from the passages instead.", no_model=True)
 
 
-def _generate(index, question, settings, backend, top, hits, emit, cancelled, timings, started) -> AnswerResult:
-    n_ctx = getattr(backend, "n_ctx", settings.n_ctx)
+def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, backend: Backend, top, hits, emit,
+              cancelled, timings, started) -> AnswerResult:
+    n_ctx = backend.n_ctx
     answer_tokens = min(settings.max_answer_tokens, max(64, n_ctx // 4))  # a small context keeps room for sources
     sources = pack(question, top, n_ctx - answer_tokens - 32, backend.count)  # 32: the chat template's tokens
     if not sources:

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlparse
 
 from alpaca_index.residency import is_loopback
@@ -20,6 +21,17 @@ log = logging.getLogger(__name__)
 
 class BackendError(RuntimeError):
     """The configured model can't be used; the message is shown to the user as is."""
+
+
+class Backend(Protocol):
+    """What answers need of a model: its context size, a token count, and a cancellable stream."""
+
+    name: str  # "llama.cpp" | "endpoint": shown with the answer
+    n_ctx: int  # tokens the prompt and the answer must fit in
+
+    def count(self, text: str) -> int: ...
+
+    def stream(self, prompt: str, max_tokens: int, stop: Callable[[], bool]) -> Iterator[str]: ...
 
 
 class LlamaCpp:
