@@ -183,7 +183,11 @@ export class AnswerPanel implements Disposable {
             c.text += message.text;
             c.state = 'streaming';
             // The first piece shows at once, later ones are batched.
-            first ? this.render() : this.scheduleRender();
+            if (first) {
+                this.render();
+            } else {
+                this.scheduleRender();
+            }
             return;
         }
         c.final = message;
