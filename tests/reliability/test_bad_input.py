@@ -330,8 +330,8 @@ async def client(lsp_client: LanguageClient, tmp_path_factory):
     base = tmp_path_factory.mktemp("bad-server")
     (base / "docs").mkdir()
     write_odd_names(base / "docs")
-    make_pdf(base / "docs" / "manual.pdf", [f"Page {n}: the lapwing setting {n} is described here." for n in range(1, 21)],
-             title="Lapwing Manual")
+    make_pdf(base / "docs" / "manual.pdf", [f"Page {n}: the lapwing setting {n} is described here."
+                                           for n in range(1, 21)], title="Lapwing Manual")
     await open_session(lsp_client, base, base / "docs", watch=False)
     yield
     await lsp_client.shutdown_session()
@@ -350,7 +350,7 @@ async def test_server_indexes_odd_names_and_says_what_it_could_not_read(client: 
         found = await command(client, "alpaca.search", {"query": INDEXED[name]})
         hit = next((r for r in found["results"] if r["path"] == name), None)
         assert hit, (name, found)
-        assert hit["uri"].startswith("file://") and "\n" not in hit["uri"], hit["uri"]  # a file name's newline is escaped
+        assert hit["uri"].startswith("file://") and "\n" not in hit["uri"], hit["uri"]  # a newline is escaped
     pdf = (await command(client, "alpaca.search", {"query": "lapwing setting 17"}))["results"][0]
     assert pdf["path"] == "manual.pdf" and pdf["place"].startswith("p") and pdf["uri"].endswith(".pdf")
 
@@ -376,7 +376,8 @@ WRONG_TYPES = [
     ("alpaca.search", [{"query": "kms", "k": "5"}]), ("alpaca.search", [{"query": "kms", "k": True}]),
     ("alpaca.search", [{"query": "kms", "k": 1e300}]), ("alpaca.search", [{"query": "kms", "k": -3}]),
     ("alpaca.related", [7]), ("alpaca.related", [{"uri": 7}]), ("alpaca.related", [{"uri": ["file:///x.md"]}]),
-    ("alpaca.related", [{"text": 5}]), ("alpaca.related", [{"text": {"a": 1}}]), ("alpaca.related", [{"uri": "http://example.com/a.md"}]),
+    ("alpaca.related", [{"text": 5}]), ("alpaca.related", [{"text": {"a": 1}}]),
+    ("alpaca.related", [{"uri": "http://example.com/a.md"}]),
     ("alpaca.related", [{"text": "kms", "k": "3"}]), ("alpaca.ask", [{"question": None}]),
     ("alpaca.ask", [{"question": ["a"]}]), ("alpaca.ask", [{}]), ("alpaca.ask", [{"question": ""}]),
     ("alpaca.ask", [{"question": "kms", "k": "all"}]), ("alpaca.ask", [{"question": "kms", "k": 10**9}]),
