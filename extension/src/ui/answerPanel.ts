@@ -8,7 +8,7 @@ import { findSource } from '../core/citations';
 import { AnswerMessage, AskParams, ServerCommand } from '../core/protocol';
 import { historyOf, isRunning, renderPastTurn, Turn, turnParts } from '../core/thread';
 import { log } from '../common/log';
-import { AlpacaServer } from '../common/server';
+import { AlpacaClient } from '../common/client';
 import { openResult } from './navigation';
 
 const RENDER_INTERVAL_MS = 60;
@@ -48,7 +48,7 @@ export class AnswerPanel implements Disposable {
 
     constructor(
         private readonly context: ExtensionContext,
-        private readonly server: AlpacaServer,
+        private readonly server: AlpacaClient,
     ) {
         this.disposables.push(server.onAnswer((m) => this.onAnswer(m)));
     }
@@ -183,7 +183,11 @@ export class AnswerPanel implements Disposable {
             c.text += message.text;
             c.state = 'streaming';
             // The first piece shows at once, later ones are batched.
-            first ? this.render() : this.scheduleRender();
+            if (first) {
+                this.render();
+            } else {
+                this.scheduleRender();
+            }
             return;
         }
         c.final = message;

@@ -8,7 +8,7 @@ import { Disposable, Location, Position, Uri } from 'vscode';
 import { AnswerFinal, AnswerMessage, AskParams, ServerCommand } from '../core/protocol';
 import { ChatTurnLike, historyFromChat } from '../core/thread';
 import { log } from '../common/log';
-import { AlpacaServer } from '../common/server';
+import { AlpacaClient } from '../common/client';
 
 export const PARTICIPANT_ID = 'alpaca.docs';
 
@@ -30,7 +30,7 @@ interface ChatApi {
 
 let counter = 0;
 
-export function registerChatParticipant(context: vscode.ExtensionContext, server: AlpacaServer): Disposable | undefined {
+export function registerChatParticipant(context: vscode.ExtensionContext, server: AlpacaClient): Disposable | undefined {
     const chat = (vscode as unknown as { chat?: Partial<ChatApi> }).chat;
     if (typeof chat?.createChatParticipant !== 'function') {
         log.info('no Chat API in this editor: @alpaca is not registered (the answer panel works as always)');
@@ -46,7 +46,7 @@ export function registerChatParticipant(context: vscode.ExtensionContext, server
     }
 }
 
-async function answer(server: AlpacaServer, request: ChatRequestLike, history: readonly ChatTurnLike[], stream: ChatStream, token: vscode.CancellationToken): Promise<unknown> {
+async function answer(server: AlpacaClient, request: ChatRequestLike, history: readonly ChatTurnLike[], stream: ChatStream, token: vscode.CancellationToken): Promise<unknown> {
     const requestId = `chat-${Date.now().toString(36)}-${++counter}`;
     const params: AskParams = { question: request.prompt, requestId, history: historyFromChat(history, PARTICIPANT_ID) };
     stream.progress?.('Searching your docs…');

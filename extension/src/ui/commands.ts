@@ -10,7 +10,7 @@ import { documentFilters } from '../core/settings';
 import { statusLines } from '../core/status';
 import { selectionContext } from '../core/thread';
 import { log, showLog } from '../common/log';
-import { AlpacaServer, ServerNotRunning } from '../common/server';
+import { AlpacaClient, ServerNotRunning } from '../common/client';
 import { openSettings } from '../common/setup';
 import { AnswerPanel } from './answerPanel';
 import { openResult } from './navigation';
@@ -86,7 +86,7 @@ function toItem(r: DocResult): ResultItem {
     return { label, description: detail, detail: r.snippet, result: r };
 }
 
-export async function searchDocs(server: AlpacaServer): Promise<void> {
+export async function searchDocs(server: AlpacaClient): Promise<void> {
     const pick = window.createQuickPick<ResultItem>();
     pick.title = 'Alpaca: Search Docs';
     pick.placeholder = 'Search your docs (results update as you type)';
@@ -148,7 +148,7 @@ export async function searchDocs(server: AlpacaServer): Promise<void> {
 }
 
 /** Resolves when the server reports the index ready again (or after `timeoutMs`). */
-function waitReady(server: AlpacaServer, timeoutMs: number): Promise<ServerStatus | undefined> {
+function waitReady(server: AlpacaClient, timeoutMs: number): Promise<ServerStatus | undefined> {
     return new Promise((resolve) => {
         let sawIndexing = false;
         const done = (s?: ServerStatus) => {
@@ -166,7 +166,7 @@ function waitReady(server: AlpacaServer, timeoutMs: number): Promise<ServerStatu
     });
 }
 
-export async function reindexDocs(server: AlpacaServer): Promise<void> {
+export async function reindexDocs(server: AlpacaClient): Promise<void> {
     try {
         await window.withProgress({ location: ProgressLocation.Notification, title: 'Alpaca: reindexing docs…' }, async () => {
             const ready = waitReady(server, 10 * 60_000);
@@ -183,14 +183,14 @@ export async function reindexDocs(server: AlpacaServer): Promise<void> {
 }
 
 /** The server's status (for the file types it reads and its docs folders), if it answers. */
-async function currentStatus(server: AlpacaServer): Promise<ServerStatus | undefined> {
+async function currentStatus(server: AlpacaClient): Promise<ServerStatus | undefined> {
     if (server.lastStatus?.extensions) {
         return server.lastStatus;
     }
     return server.request<ServerStatus>(ServerCommand.status, {}).catch(() => server.lastStatus);
 }
 
-export async function addDocuments(server: AlpacaServer): Promise<void> {
+export async function addDocuments(server: AlpacaClient): Promise<void> {
     const status = await currentStatus(server);
     const picked = await window.showOpenDialog({
         title: 'Alpaca: Add Documents',
@@ -241,7 +241,7 @@ interface StatusItem extends QuickPickItem {
     action?: () => unknown;
 }
 
-export async function showStatus(server: AlpacaServer): Promise<void> {
+export async function showStatus(server: AlpacaClient): Promise<void> {
     let status = server.lastStatus;
     if (server.running) {
         try {
@@ -267,7 +267,7 @@ export async function showStatus(server: AlpacaServer): Promise<void> {
     await choice?.action?.();
 }
 
-export function registerCommands(server: AlpacaServer, panel: AnswerPanel, refreshRelated: () => unknown): Disposable[] {
+export function registerCommands(server: AlpacaClient, panel: AnswerPanel, refreshRelated: () => unknown): Disposable[] {
     return [
         commands.registerCommand(Command.ask, (question?: string) => askDocs(panel, question)),
         commands.registerCommand(Command.askAboutSelection, () => askAboutSelection(panel)),

@@ -10,7 +10,7 @@ import { humanSize, isGguf, ModelProgress, ModelsStatus, ProgressTracker, Remote
 import { AnswerMessage } from '../core/protocol';
 import { SECTION } from '../core/settings';
 import { log, showLog } from '../common/log';
-import { AlpacaServer } from '../common/server';
+import { AlpacaClient } from '../common/client';
 import { installLlamaCpp, readApiKey, storeApiKey } from '../common/setup';
 
 export const SET_UP_MODEL_COMMAND = 'alpaca.setUpModel';
@@ -22,7 +22,7 @@ type Choice = QuickPickItem & { action: 'download' | 'ollama' | 'endpoint' | 'fi
 class ModelSetup {
     private offered = false;
 
-    constructor(private readonly context: ExtensionContext, private readonly server: AlpacaServer) {}
+    constructor(private readonly context: ExtensionContext, private readonly server: AlpacaClient) {}
 
     /** Offered once per session when an answer came without a model. */
     onAnswer(message: AnswerMessage): void {
@@ -314,7 +314,7 @@ class ModelSetup {
     }
 }
 
-export function registerModelSetup(context: ExtensionContext, server: AlpacaServer): Disposable[] {
+export function registerModelSetup(context: ExtensionContext, server: AlpacaClient): Disposable[] {
     const setup = new ModelSetup(context, server);
     return [
         commands.registerCommand(SET_UP_MODEL_COMMAND, () => setup.run()),

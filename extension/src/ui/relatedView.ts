@@ -17,7 +17,7 @@ import {
 import { describe, shortLabel } from '../core/citations';
 import { DocResult, Notification, ServerCommand, SearchResponse } from '../core/protocol';
 import { log } from '../common/log';
-import { AlpacaServer } from '../common/server';
+import { AlpacaClient } from '../common/client';
 import { OPEN_COMMAND } from './navigation';
 
 export const RELATED_VIEW = 'alpaca.related';
@@ -38,7 +38,7 @@ export class RelatedView implements TreeDataProvider<Node>, Disposable {
     private scrollTimer: NodeJS.Timeout | undefined;
     private generation = 0;
 
-    constructor(private readonly server: AlpacaServer) {
+    constructor(private readonly server: AlpacaClient) {
         this.view = window.createTreeView(RELATED_VIEW, { treeDataProvider: this, showCollapseAll: false });
         this.disposables.push(
             this.view,

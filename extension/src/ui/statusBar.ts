@@ -2,7 +2,7 @@
 
 import { Disposable, StatusBarAlignment, StatusBarItem, ThemeColor, window } from 'vscode';
 import { statusView } from '../core/status';
-import { AlpacaServer } from '../common/server';
+import { AlpacaClient } from '../common/client';
 
 export const SHOW_STATUS_COMMAND = 'alpaca.showStatus';
 
@@ -10,7 +10,7 @@ export class StatusBar implements Disposable {
     private readonly item: StatusBarItem;
     private readonly disposables: Disposable[] = [];
 
-    constructor(private readonly server: AlpacaServer) {
+    constructor(private readonly server: AlpacaClient) {
         this.item = window.createStatusBarItem('alpaca.status', StatusBarAlignment.Left, 10);
         this.item.name = 'Alpaca';
         this.item.command = SHOW_STATUS_COMMAND;

@@ -1,5 +1,6 @@
-// Server lifecycle: resolve the interpreter, check the package, start `python -m alpaca_server`
+// The language client: resolve the interpreter, check the package, start `python -m alpaca_server`
 // over stdio with vscode-languageclient, forward settings, expose requests and notifications.
+// (The Python side's class is `AlpacaServer`; this is the editor's end of the connection.)
 
 import { Disposable, EventEmitter, ExtensionContext, window, workspace } from 'vscode';
 import {
@@ -28,7 +29,7 @@ export class ServerNotRunning extends Error {
     }
 }
 
-export class AlpacaServer implements Disposable {
+export class AlpacaClient implements Disposable {
     private client: LanguageClient | undefined;
     private clientDisposables: Disposable[] = [];
     private starting: Promise<void> | undefined;
