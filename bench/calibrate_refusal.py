@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alpaca_index.api import DocsIndex  # noqa: E402
-from alpaca_index.evaluation import load_questions  # noqa: E402
+from alpaca_index.retrieval.evaluation import load_questions  # noqa: E402
 from common import DEV_QUESTIONS  # noqa: E402
 
 OFF_TOPIC = [

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alpaca_index.api import DocsIndex  # noqa: E402
-from alpaca_index.documents import ParsedDoc  # noqa: E402
 from alpaca_index.embedding import Embedder  # noqa: E402
-from alpaca_index.formats import markdown as md_reader  # noqa: E402
-from alpaca_index.formats import read  # noqa: E402
+from alpaca_index.ingest.documents import ParsedDoc  # noqa: E402
+from alpaca_index.ingest.formats import markdown as md_reader  # noqa: E402
+from alpaca_index.ingest.formats import read  # noqa: E402
 from common import CORPUS, corpus_pages  # noqa: E402
 
 RST_MARKS = "=-~^\"'"

@@ -6,9 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from alpaca_index.api import DocsIndex
-from alpaca_index.chunking import ChunkSettings
 from alpaca_index.embedding import Embedder
-from alpaca_index.evaluation import score
+from alpaca_index.ingest.chunking import ChunkSettings
+from alpaca_index.retrieval.evaluation import score
 
 
 def metrics(questions, ranked) -> dict:

@@ -19,10 +19,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from alpaca_index import search as search_module  # noqa: E402
 from alpaca_index.api import DocsIndex  # noqa: E402
-from alpaca_index.evaluation import load_questions  # noqa: E402
-from alpaca_index.search import best_per_file, hybrid, keyword_query  # noqa: E402
+from alpaca_index.retrieval import search as search_module  # noqa: E402
+from alpaca_index.retrieval.evaluation import load_questions  # noqa: E402
+from alpaca_index.retrieval.search import best_per_file, hybrid, keyword_query  # noqa: E402
 from common import DEV_QUESTIONS, save  # noqa: E402
 from measure_retrieval import metrics  # noqa: E402
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from alpaca_index.api import DocsIndex
 from alpaca_index.embedding import Embedder
-from alpaca_index.evaluation import load_questions, score
+from alpaca_index.retrieval.evaluation import load_questions, score
 from common import CORPUS, DEV_QUESTIONS, Timer, save
 
 

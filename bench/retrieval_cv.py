@@ -10,7 +10,7 @@ The index is `alpaca index CORPUS/sagemaker-dg CORPUS/cfn-sagemaker` (pages only
 The copies must be yours (the first open adds the identifier-aware full-text column; this script adds
 a full-text index on the plain embedded text too, so both can be compared on one table). Candidates
 (vector and full text, at the depth `search_files(q, 10)` uses) are computed once per question; each
-configuration then runs the real `fuse` and `best_per_file` from alpaca_index.search, and the shipped
+configuration then runs the real `fuse` and `best_per_file` from alpaca_index.retrieval.search, and the shipped
 defaults are checked against a real `DocsIndex.search_files` call.
 """
 
@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lancedb.index import FTS  # noqa: E402
 
 from alpaca_index.api import DocsIndex  # noqa: E402
-from alpaca_index.evaluation import load_questions, score  # noqa: E402
-from alpaca_index.search import SearchSettings, best_per_file, fuse, keyword_query  # noqa: E402
-from alpaca_index.store import FTS_COLUMN  # noqa: E402
+from alpaca_index.retrieval.evaluation import load_questions, score  # noqa: E402
+from alpaca_index.retrieval.search import SearchSettings, best_per_file, fuse, keyword_query  # noqa: E402
+from alpaca_index.storage.store import FTS_COLUMN  # noqa: E402
 from common import DEV_QUESTIONS  # noqa: E402
 
 OWN_QUESTIONS = Path(__file__).resolve().parent / "own_questions.jsonl"

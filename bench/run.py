@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from alpaca_index.evaluation import load_questions  # noqa: E402
+from alpaca_index.retrieval.evaluation import load_questions  # noqa: E402
 from common import CORPUS, DEV_QUESTIONS, copy_pages, corpus_pages, save, subset  # noqa: E402
 from machine import facts  # noqa: E402
 from report import write_report  # noqa: E402

@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alpaca_index.api import DocsIndex  # noqa: E402
-from alpaca_index.evaluation import load_questions  # noqa: E402
-from alpaca_index.search import text_candidates  # noqa: E402
+from alpaca_index.retrieval.evaluation import load_questions  # noqa: E402
+from alpaca_index.retrieval.search import text_candidates  # noqa: E402
 from common import DEV_QUESTIONS, latency_ms  # noqa: E402
 
 

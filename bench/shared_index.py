@@ -92,7 +92,7 @@ def upload(folder: Path, endpoint: str, prefix: str) -> int:
 
 def time_modes(indexes: dict, embedder, repeats: int, counter=None) -> dict:
     """Interleaved (query by query, mode by mode) so load from other work hits every mode alike."""
-    from alpaca_index.search import hybrid
+    from alpaca_index.retrieval.search import hybrid
 
     vectors = {q: embedder.encode_query(q) for q in QUERIES}
     times = {mode: {"search": [], "retrieval": [], "requests": 0} for mode in indexes}
@@ -117,7 +117,7 @@ def time_modes(indexes: dict, embedder, repeats: int, counter=None) -> dict:
 def run(docs: Path = DEFAULT_DOCS, repeats: int = 3) -> dict:
     from alpaca_index.api import DocsIndex
     from alpaca_index.embedding import Embedder
-    from alpaca_index.shared_cache import open_shared
+    from alpaca_index.team.shared_cache import open_shared
 
     work = Path(tempfile.mkdtemp(prefix="alpaca-shared-bench-"))
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1",

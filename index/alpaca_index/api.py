@@ -7,20 +7,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from alpaca_index.chunking import ChunkSettings
 from alpaca_index.embedding import DEFAULT_MODEL, Embedder
-from alpaca_index.loading import DEFAULT_MAX_BYTES
-from alpaca_index.search import (
+from alpaca_index.embedding.tune import embedder_for, model_info
+from alpaca_index.ingest.chunking import ChunkSettings
+from alpaca_index.ingest.loading import DEFAULT_MAX_BYTES
+from alpaca_index.retrieval.search import (
     _COLUMNS,
     Hit,
     SearchSettings,
     best_per_file,
     hybrid,
 )
-from alpaca_index.store import IndexCorrupt, Store
+from alpaca_index.storage.store import IndexCorrupt, Store
+from alpaca_index.storage.vector_cache import VectorCache
 from alpaca_index.sync import Progress, SyncReport, sync
-from alpaca_index.tune import embedder_for, model_info
-from alpaca_index.vector_cache import VectorCache
 
 __all__ = ["DocsIndex", "Hit", "ReadableIndex", "SyncReport", "IndexCorrupt"]
 

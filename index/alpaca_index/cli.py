@@ -12,7 +12,7 @@ import typer
 
 from alpaca_index.answer.cli import register as register_answers
 from alpaca_index.console import DEFAULT_DB, DbOption, JsonOption, UserError, emit, fail, open_db, stdout
-from alpaca_index.formats import place, unit_of
+from alpaca_index.ingest.formats import place, unit_of
 from alpaca_index.models.cli import register as register_models
 from alpaca_index.progress import stderr, sync_progress
 
@@ -122,7 +122,7 @@ def eval_cmd(questions: Annotated[Path, typer.Argument(help="JSONL with question
              db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
              k: Annotated[int, typer.Option("--k", "-k", min=1, max=50)] = 5):
     """File-level hit@k, recall@k and MRR@10 of the index on a questions file."""
-    from alpaca_index.evaluation import load_questions, score
+    from alpaca_index.retrieval.evaluation import load_questions, score
 
     if not questions.is_file():
         fail(f"questions file not found: {questions}")
@@ -153,8 +153,8 @@ def tune(db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
          device: Annotated[str | None, typer.Option("--device", help="cpu or cuda (default: cuda if present).")] = None,
          quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False):
     """Adapt the search model to these docs (no labels, nothing leaves the machine), or --revert."""
-    from alpaca_index import tune as tuning
     from alpaca_index.api import DocsIndex
+    from alpaca_index.embedding import tune as tuning
 
     if "://" in str(db):
         fail("tune adapts a local index; a shared index is tuned where it is written")
@@ -197,9 +197,9 @@ def _global_options(allow_region: Annotated[str | None, typer.Option(
 @app.command("sync-cache")
 def sync_cache_cmd(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
     """Refresh the local read cache of a shared (s3://) index now."""
-    from alpaca_index.residency import ResidencyError, storage_options_for
-    from alpaca_index.shared_cache import SharedIndexError, cache_root, sync_cache
-    from alpaca_index.store import IndexCorrupt
+    from alpaca_index.storage.store import IndexCorrupt
+    from alpaca_index.team.residency import ResidencyError, storage_options_for
+    from alpaca_index.team.shared_cache import SharedIndexError, cache_root, sync_cache
 
     if "://" not in str(db):
         fail(f"{db} is a local index; sync-cache mirrors a shared one (--db s3://bucket/prefix)")

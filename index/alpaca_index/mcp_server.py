@@ -17,7 +17,7 @@ from collections.abc import Callable
 from alpaca_index.answer import AnswerSettings, answer, where_answers_go
 from alpaca_index.api import ReadableIndex
 from alpaca_index.opening import open_index
-from alpaca_index.residency import check_endpoint
+from alpaca_index.team.residency import check_endpoint
 
 log = logging.getLogger("alpaca.mcp")
 

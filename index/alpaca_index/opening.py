@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 
 from alpaca_index.api import DocsIndex, ReadableIndex
-from alpaca_index.checkout import InCheckout
 from alpaca_index.embedding import Embedder, ModelNotFound
-from alpaca_index.residency import ResidencyError, is_remote_uri
-from alpaca_index.shared_cache import SharedIndexError, open_shared
+from alpaca_index.team.checkout import InCheckout
+from alpaca_index.team.residency import ResidencyError, is_remote_uri
+from alpaca_index.team.shared_cache import SharedIndexError, open_shared
 
 
 class IndexUnavailable(RuntimeError):

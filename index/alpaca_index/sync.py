@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from alpaca_index.chunking import ChunkSettings, chunk_docs, text_hash
-from alpaca_index.documents import Chunk, Skipped, SourceFile
 from alpaca_index.embedding import Embedder
-from alpaca_index.formats import Deadline, read, size_cap
-from alpaca_index.loading import DEFAULT_MAX_BYTES, list_files
-from alpaca_index.store import Store
+from alpaca_index.ingest.chunking import ChunkSettings, chunk_docs, text_hash
+from alpaca_index.ingest.documents import Chunk, Skipped, SourceFile
+from alpaca_index.ingest.formats import Deadline, read, size_cap
+from alpaca_index.ingest.loading import DEFAULT_MAX_BYTES, list_files
+from alpaca_index.storage.store import Store
 
 Progress = Callable[[str, int, int, str], None]  # (stage, done, total, current item)
 BATCH_FILES = 64

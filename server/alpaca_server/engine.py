@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alpaca_index.formats import EXTENSIONS
-from alpaca_index.residency import is_remote_uri
+from alpaca_index.ingest.formats import EXTENSIONS
+from alpaca_index.team.residency import is_remote_uri
 from alpaca_server.memory import release_memory
 
 if TYPE_CHECKING:  # opening an index imports LanceDB: the server answers `initialize` before that

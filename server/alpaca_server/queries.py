@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from alpaca_index.formats import place
+from alpaca_index.ingest.formats import place
 
 from alpaca_server.engine import Engine
 

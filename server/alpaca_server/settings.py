@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from alpaca_index.residency import is_remote_uri
+from alpaca_index.team.residency import is_remote_uri
 
 SECTION = "alpaca"
 DEFAULT_RESULTS = 5

@@ -13,8 +13,8 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from alpaca_index.formats import EXTENSIONS
-from alpaca_index.residency import is_remote_uri
+from alpaca_index.ingest.formats import EXTENSIONS
+from alpaca_index.team.residency import is_remote_uri
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-from alpaca_index.chunking import ChunkSettings, chunk_docs
-from alpaca_index.formats import parse
+from alpaca_index.ingest.chunking import ChunkSettings, chunk_docs
+from alpaca_index.ingest.formats import parse
 from tests.conftest import SAMPLE_DOCS
 
 

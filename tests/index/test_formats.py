@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from alpaca_index.formats import EXTENSIONS, Deadline, place, read
+from alpaca_index.ingest.formats import EXTENSIONS, Deadline, place, read
 from tests.index.sample_files import make_docx, make_pdf, make_pptx
 
 
@@ -159,7 +159,7 @@ def test_the_time_limit_stops_a_long_pdf_between_pages(tmp_path):
 
 def test_one_list_of_extensions():
     assert {".md", ".mdx", ".rst", ".adoc", ".html", ".csv", ".txt", ".pdf", ".docx", ".pptx"} <= set(EXTENSIONS)
-    from alpaca_index.loading import DOC_EXTENSIONS
+    from alpaca_index.ingest.loading import DOC_EXTENSIONS
 
     assert DOC_EXTENSIONS == frozenset(EXTENSIONS)
 

@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-from alpaca_index.formats.text import decode
-from alpaca_index.loading import list_files
+from alpaca_index.ingest.formats.text import decode
+from alpaca_index.ingest.loading import list_files
 
 
 def reasons(listing):

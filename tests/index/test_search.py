@@ -6,9 +6,16 @@ import json
 
 import pytest
 
-from alpaca_index.fulltext import expand_identifiers, identifier_forms, query_text
-from alpaca_index.search import Hit, SearchSettings, best_per_file, is_navigation, keyword_query, text_candidates
-from alpaca_index.store import FTS_COLUMN
+from alpaca_index.retrieval.search import (
+    Hit,
+    SearchSettings,
+    best_per_file,
+    is_navigation,
+    keyword_query,
+    text_candidates,
+)
+from alpaca_index.storage.fulltext import expand_identifiers, identifier_forms, query_text
+from alpaca_index.storage.store import FTS_COLUMN
 from tests.conftest import DEV_QUESTIONS, SAMPLE_DOCS
 
 BUNDLED = [q for q in map(json.loads, DEV_QUESTIONS.read_text().splitlines()) if q["relevant"]

@@ -98,7 +98,7 @@ def test_duplicate_content_in_two_files_is_encoded_once(index, docs_dir, embedde
 
 
 def test_new_chunk_settings_rechunk_everything_but_reuse_vectors(tmp_path, embedder, docs_dir):
-    from alpaca_index.chunking import ChunkSettings
+    from alpaca_index.ingest.chunking import ChunkSettings
 
     db = tmp_path / "db"
     DocsIndex(db, embedder=embedder).sync([docs_dir])

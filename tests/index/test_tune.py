@@ -17,7 +17,7 @@ import pytest
 
 from alpaca_index.api import DocsIndex
 from alpaca_index.embedding import DEFAULT_MODEL
-from alpaca_index.tune import PENDING, TuneSettings, batches, build_pairs, is_tuned, revert, tune, tuned_path
+from alpaca_index.embedding.tune import PENDING, TuneSettings, batches, build_pairs, is_tuned, revert, tune, tuned_path
 
 SCRIPT = Path(__file__).with_name("tune_run.py")
 TINY = TuneSettings(max_pairs=48, batch_size=16, seed=1)

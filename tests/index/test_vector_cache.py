@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from alpaca_index.api import DocsIndex
-from alpaca_index.search import _COLUMNS
-from alpaca_index.store import COMPACT_FRAGMENTS
-from alpaca_index.vector_cache import VectorCache
+from alpaca_index.retrieval.search import _COLUMNS
+from alpaca_index.storage.store import COMPACT_FRAGMENTS
+from alpaca_index.storage.vector_cache import VectorCache
 
 
 def cached_rows(index: DocsIndex) -> dict[str, tuple]:

@@ -5,7 +5,7 @@ import sys
 import time
 
 from alpaca_index.api import DocsIndex
-from alpaca_index.tune import TuneSettings, tune
+from alpaca_index.embedding.tune import TuneSettings, tune
 
 db, stage, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])
 seen = {"count": 0}

@@ -25,7 +25,7 @@ from pytest_lsp import LanguageClient
 
 from alpaca_index.answer import AnswerSettings, answer
 from alpaca_index.api import DocsIndex
-from alpaca_index.chunking import MAX_CHARS_PER_TOKEN, ChunkSettings
+from alpaca_index.ingest.chunking import MAX_CHARS_PER_TOKEN, ChunkSettings
 from tests.answer.conftest import tiny_gguf  # noqa: F401 - fixture
 from tests.index.sample_files import make_docx, make_pdf, make_scanned_pdf
 from tests.server.conftest import SERVER, command, open_session, wait_ready, wait_until

@@ -16,7 +16,7 @@ from lance.file import LanceFileReader
 
 from alpaca_index import sync as sync_module
 from alpaca_index.api import DocsIndex
-from alpaca_index.store import FTS_COLUMN, Store
+from alpaca_index.storage.store import FTS_COLUMN, Store
 from tests.conftest import SAMPLE_DOCS
 from tests.index.test_sync import fresh_state, table_state
 

@@ -20,7 +20,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import REPO
-from tests.server.conftest import command, copy_docs, make_client, paths, wait_ready, wait_until, open_session
+from tests.server.conftest import command, copy_docs, make_client, open_session, paths, wait_ready, wait_until
 
 HERE = Path(__file__).resolve().parent
 OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY",
@@ -47,7 +47,7 @@ def guarded_env(log: Path) -> dict:
 
 def guard_record(log: Path) -> tuple[list[str], list[str]]:
     lines = log.read_text().splitlines() if log.exists() else []
-    return [l for l in lines if l.startswith("installed")], [l for l in lines if l.startswith("blocked")]
+    return [x for x in lines if x.startswith("installed")], [x for x in lines if x.startswith("blocked")]
 
 
 @pytest.mark.parametrize("code,expected", [

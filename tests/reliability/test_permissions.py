@@ -14,7 +14,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from alpaca_index.api import DocsIndex
-from tests.server.conftest import command, copy_docs, make_client, paths, wait_ready, wait_until, open_session
+from tests.server.conftest import command, copy_docs, make_client, open_session, paths, wait_ready, wait_until
 
 SECRET = "The zephyrquill ledger rotates its signing material every ninth moonrise inside the vault."
 LOG = Path(tempfile.mkdtemp(prefix="alpaca-log-")) / "server.log"

@@ -12,7 +12,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.server.conftest import SERVER, command, wait_ready, open_session
+from tests.server.conftest import SERVER, command, open_session, wait_ready
 
 FILES, SAVES, SECONDS = 50, 1000, 10.0
 TOPICS = ["endpoint autoscaling", "model registry", "batch transform", "feature store", "data labeling"]

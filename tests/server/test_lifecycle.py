@@ -13,8 +13,17 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import LanguageClient
 
-from tests.server.conftest import (SAMPLE, SERVER, command, copy_docs, init_params, last_status, paths,
-                                   wait_ready, wait_until)
+from tests.server.conftest import (
+    SAMPLE,
+    SERVER,
+    command,
+    copy_docs,
+    init_params,
+    last_status,
+    paths,
+    wait_ready,
+    wait_until,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 SMALL = ["key-management.md", "model-ab-testing.md", "regions-quotas.md"]

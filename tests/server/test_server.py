@@ -12,8 +12,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import LanguageClient
 
-from tests.server.conftest import (DOCS, SERVER, command, copy_docs, init_params, paths, wait_ready,
-                                   wait_until)
+from tests.server.conftest import DOCS, SERVER, command, copy_docs, init_params, paths, wait_ready, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 from alpaca_index.embedding import Embedder
-from alpaca_index.shared_cache import open_shared
+from alpaca_index.team.shared_cache import open_shared
 
 uri = sys.argv[1]
 embedder = Embedder()

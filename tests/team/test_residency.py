@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alpaca_index.residency import US_REGIONS, ResidencyError, check_endpoint, resolve_region, storage_options_for
+from alpaca_index.team.residency import US_REGIONS, ResidencyError, check_endpoint, resolve_region, storage_options_for
 
 
 @pytest.fixture(autouse=True)

@@ -184,7 +184,7 @@ export interface ServerStatus {
     egress?: string;
     message?: string;
     roots?: string[];
-    /** The file extensions the index reads (alpaca_index.formats): the "Add Documents…" filter. */
+    /** The file extensions the index reads (alpaca_index.ingest.formats): the "Add Documents…" filter. */
     extensions?: string[];
 }
 

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from alpaca_index.answer import citations, conversation, extractive, grounding
 from alpaca_index.answer.backends import Backend, BackendError, Endpoint, LlamaCpp
 from alpaca_index.answer.prompt import NOT_COVERED, Source, pack, user_message
-from alpaca_index.residency import is_loopback, is_remote_uri
+from alpaca_index.team.residency import is_loopback, is_remote_uri
 
 if TYPE_CHECKING:
     from alpaca_index.api import ReadableIndex

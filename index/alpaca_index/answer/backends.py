@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
 
-from alpaca_index.residency import is_loopback
+from alpaca_index.team.residency import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class Endpoint:
             if not allow_remote:
                 raise BackendError(f"endpoint {parsed.hostname} is not on this machine; documents would leave it. "
                                    "Set allow_remote (--allow-remote / ALPACA_ALLOW_REMOTE=1) to permit it.")
-            from alpaca_index.residency import ResidencyError, check_endpoint
+            from alpaca_index.team.residency import ResidencyError, check_endpoint
 
             try:  # data residency: a remote endpoint must declare a US region (ALPACA_ENDPOINT_REGION)
                 check_endpoint(url)

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from alpaca_index.console import DEFAULT_DB, DbOption, JsonOption, emit, fail, open_db, stdout
-from alpaca_index.formats import place
+from alpaca_index.ingest.formats import place
 
 # the answer options `ask` and `chat` share
 ModelOption = Annotated[Path | None, typer.Option("--model", envvar="ALPACA_MODEL",

@@ -39,7 +39,7 @@ def defuse(text: str) -> str:
 @dataclass
 class Source:
     n: int
-    hit: object  # alpaca_index.search.Hit
+    hit: object  # alpaca_index.retrieval.search.Hit
 
     def render(self) -> str:
         hit = self.hit  # headings and file names are document text too

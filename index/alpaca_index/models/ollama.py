@@ -22,7 +22,7 @@ def _client(url: str | None, timeout: float | None = 5.0):
         import ollama
     except ImportError:
         raise ModelError("the `ollama` package is not installed: pip install ollama") from None
-    from alpaca_index.residency import is_loopback
+    from alpaca_index.team.residency import is_loopback
 
     url = url or host()
     # a loopback Ollama is reached directly: an http_proxy setting must not carry requests away

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from alpaca_index.documents import ParsedDoc
-from alpaca_index.formats import markdown
+from alpaca_index.ingest.documents import ParsedDoc
+from alpaca_index.ingest.formats import markdown
 
 _ESM = re.compile(r"^(import|export)\b")
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from alpaca_index.documents import Block, ParsedDoc, Section
+from alpaca_index.ingest.documents import Block, ParsedDoc, Section
 
 
 def parse(text: str) -> list[ParsedDoc]:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pathspec
 
-from alpaca_index.documents import Skipped, SourceFile
-from alpaca_index.formats import EXTENSIONS, size_cap
+from alpaca_index.ingest.documents import Skipped, SourceFile
+from alpaca_index.ingest.formats import EXTENSIONS, size_cap
 
 DOC_EXTENSIONS = frozenset(EXTENSIONS)
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from alpaca_index.cleaning import slugify
-from alpaca_index.documents import Block, ParsedDoc, Section
+from alpaca_index.ingest.cleaning import slugify
+from alpaca_index.ingest.documents import Block, ParsedDoc, Section
 
 
 class SectionBuilder:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from alpaca_index.api import ReadableIndex
 from alpaca_index.embedding import Embedder
-from alpaca_index.search import Hit
+from alpaca_index.retrieval.search import Hit
 from alpaca_index.sync import Progress, SyncReport
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from alpaca_index.documents import Block, Chunk, ParsedDoc, Section
+from alpaca_index.ingest.documents import Block, Chunk, ParsedDoc, Section
 
 SEPARATOR = " › "
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(`\"'])")

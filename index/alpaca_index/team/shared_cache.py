@@ -28,10 +28,10 @@ from pathlib import Path
 
 from alpaca_index.api import DocsIndex
 from alpaca_index.embedding import Embedder
-from alpaca_index.residency import ENDPOINT_KEYS, is_remote_uri, storage_options_for
-from alpaca_index.search import Hit
-from alpaca_index.store import CHUNKS, FILES, FTS_COLUMN, META, IndexCorrupt
+from alpaca_index.retrieval.search import Hit
+from alpaca_index.storage.store import CHUNKS, FILES, FTS_COLUMN, META, IndexCorrupt
 from alpaca_index.sync import Progress, SyncReport
+from alpaca_index.team.residency import ENDPOINT_KEYS, is_remote_uri, storage_options_for
 
 STATE = "state.json"
 DEFAULT_TTL = 15.0

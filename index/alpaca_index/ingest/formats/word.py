@@ -12,10 +12,10 @@ import docx
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from alpaca_index.documents import Block, ParsedDoc
-from alpaca_index.formats.deadline import Deadline
-from alpaca_index.formats.office import check_package, core_title, unreadable
-from alpaca_index.formats.sections import SectionBuilder
+from alpaca_index.ingest.documents import Block, ParsedDoc
+from alpaca_index.ingest.formats.deadline import Deadline
+from alpaca_index.ingest.formats.office import check_package, core_title, unreadable
+from alpaca_index.ingest.formats.sections import SectionBuilder
 
 _HEADING = re.compile(r"^heading\s*(\d)$", re.I)
 _LIST = re.compile(r"^list", re.I)

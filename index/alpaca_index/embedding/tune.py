@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from alpaca_index.embedding import DEFAULT_MODEL, Embedder, resolve_model_path
-from alpaca_index.store import IndexCorrupt, Store
+from alpaca_index.storage.store import IndexCorrupt, Store
 
 TUNED_DIR = "tuned"  # inside the index folder
 TUNED_PREFIX = "tuned/"  # how the meta table names a tuned model

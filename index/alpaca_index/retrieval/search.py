@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from alpaca_index.formats import place
-from alpaca_index.fulltext import query_text
-from alpaca_index.store import FTS_COLUMN, sql_quote
+from alpaca_index.ingest.formats import place
+from alpaca_index.storage.fulltext import query_text
+from alpaca_index.storage.store import FTS_COLUMN, sql_quote
 
 RRF_K = 60
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from alpaca_index.documents import Block, ParsedDoc
-from alpaca_index.formats.sections import SectionBuilder
+from alpaca_index.ingest.documents import Block, ParsedDoc
+from alpaca_index.ingest.formats.sections import SectionBuilder
 
 _HEADING = re.compile(r"^(={1,6})\s+(\S.*?)\s*(?:=+\s*)?$")
 _ANCHOR = re.compile(r"^\[\[([\w\-.:]+)(?:,[^\]]*)?\]\]\s*$|^\[#([\w\-.:]+)[^\]]*\]\s*$")

@@ -8,10 +8,10 @@ import io
 import pptx
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
-from alpaca_index.documents import Block, ParsedDoc
-from alpaca_index.formats.deadline import Deadline
-from alpaca_index.formats.office import check_package, core_title, unreadable
-from alpaca_index.formats.sections import SectionBuilder
+from alpaca_index.ingest.documents import Block, ParsedDoc
+from alpaca_index.ingest.formats.deadline import Deadline
+from alpaca_index.ingest.formats.office import check_package, core_title, unreadable
+from alpaca_index.ingest.formats.sections import SectionBuilder
 
 
 def parse(data: bytes, fallback_title: str, deadline: Deadline) -> ParsedDoc:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from alpaca_index.documents import Block, ParsedDoc
-from alpaca_index.formats.sections import SectionBuilder
+from alpaca_index.ingest.documents import Block, ParsedDoc
+from alpaca_index.ingest.formats.sections import SectionBuilder
 
 
 def parse(text: str, fallback_title: str) -> ParsedDoc:

@@ -12,8 +12,8 @@ import io
 from docutils import nodes
 from docutils.core import publish_doctree
 
-from alpaca_index.documents import Block, ParsedDoc
-from alpaca_index.formats.sections import SectionBuilder
+from alpaca_index.ingest.documents import Block, ParsedDoc
+from alpaca_index.ingest.formats.sections import SectionBuilder
 
 _SETTINGS = {"report_level": 5, "halt_level": 5, "file_insertion_enabled": False, "raw_enabled": False,
              "syntax_highlight": "none", "input_encoding": "unicode", "line_length_limit": 1_000_000}

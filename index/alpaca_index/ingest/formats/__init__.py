@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from alpaca_index.documents import ParsedDoc
-from alpaca_index.formats.deadline import Deadline
+from alpaca_index.ingest.documents import ParsedDoc
+from alpaca_index.ingest.formats.deadline import Deadline
 
 BINARY_SIZE_FACTOR = 10  # PDF/Office files carry images: their byte cap is this multiple of the text cap
 
@@ -74,7 +74,19 @@ def place(path: str, start: int, end: int) -> str:
 
 def read(rel: str, data: bytes, deadline: Deadline | None = None) -> list[ParsedDoc]:
     """Bytes of one file → its documents; ValueError with the reason the user sees if unusable."""
-    from alpaca_index.formats import asciidoc, csv_rows, html, markdown, mdx, pdf, plain, powerpoint, rst, text, word
+    from alpaca_index.ingest.formats import (
+        asciidoc,
+        csv_rows,
+        html,
+        markdown,
+        mdx,
+        pdf,
+        plain,
+        powerpoint,
+        rst,
+        text,
+        word,
+    )
 
     fmt = format_of(rel)
     fallback_title = PurePosixPath(rel).stem.replace("-", " ").replace("_", " ")

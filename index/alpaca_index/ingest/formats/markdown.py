@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from markdown_it import MarkdownIt
 
-from alpaca_index.cleaning import ANCHOR_TAG, clean_block, clean_heading, find_anchor
-from alpaca_index.documents import Block, ParsedDoc
-from alpaca_index.formats import frontmatter
-from alpaca_index.formats.sections import SectionBuilder
+from alpaca_index.ingest.cleaning import ANCHOR_TAG, clean_block, clean_heading, find_anchor
+from alpaca_index.ingest.documents import Block, ParsedDoc
+from alpaca_index.ingest.formats import frontmatter
+from alpaca_index.ingest.formats.sections import SectionBuilder
 
 _md = MarkdownIt("commonmark").enable("table")
 _KIND = {"fence": "code", "code_block": "code", "table_open": "table",

@@ -11,9 +11,9 @@ import re
 
 import pypdfium2 as pdfium
 
-from alpaca_index.documents import Block, ParsedDoc
-from alpaca_index.formats.deadline import Deadline
-from alpaca_index.formats.sections import SectionBuilder
+from alpaca_index.ingest.documents import Block, ParsedDoc
+from alpaca_index.ingest.formats.deadline import Deadline
+from alpaca_index.ingest.formats.sections import SectionBuilder
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _HYPHENATED = re.compile(r"(\w)-\n(\w)")

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 from lancedb.index import FTS
 
-from alpaca_index.fulltext import indexed_text
+from alpaca_index.storage.fulltext import indexed_text
 
 CHUNKS, FILES, META = "chunks", "files", "meta"
 SCHEMA_VERSION = 1

@@ -1,0 +1,1 @@
+"""Documents in: walking the folders, reading each format, cleaning, chunking along headings."""

@@ -1,0 +1,1 @@
+"""Hybrid search over the store, page-level ranking, and the retrieval evaluation."""

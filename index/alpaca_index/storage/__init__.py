@@ -1,0 +1,1 @@
+"""The LanceDB tables: chunks with vectors and full text, the file catalog, metadata; caches."""

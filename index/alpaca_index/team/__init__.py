@@ -1,0 +1,1 @@
+"""A shared index on object storage: data residency, the reader's local cache."""
