@@ -1,7 +1,7 @@
 """Queries against the index in the shapes of the LSP contract (search, related, hover lookups).
 
 Plain functions over an `Engine`; they block (embedding a query), so the server calls them from
-its query pool, never on the event loop.
+its query pool, never on the event loop. Caches belong to the features that pass them in.
 """
 
 from __future__ import annotations
@@ -91,8 +91,9 @@ def uri_to_path(uri: str) -> str:
     return path
 
 
-def related(engine: Engine, uri=None, text=None, k=None, default_k: int = 5) -> list[dict]:
-    """Docs related to a file (its indexed content, or `text` if given) or to free text."""
+def related(engine: Engine, cache: ResultCache, uri=None, text=None, k=None, default_k: int = 5) -> list[dict]:
+    """Docs related to a file (its indexed content, or `text` if given) or to free text; a file's
+    own related docs are cached per index generation."""
     if uri is None and (not isinstance(text, str) or not text.strip()):
         raise QueryError("alpaca.related needs `uri` or a non-empty `text`")
     if text is not None and not isinstance(text, str):
@@ -106,7 +107,7 @@ def related(engine: Engine, uri=None, text=None, k=None, default_k: int = 5) -> 
         if text is None and not os.path.isfile(path):
             raise QueryError(f"file not found: {path}")
         key = (engine.generation, path, k)
-        if text is None and (cached := _RELATED.get(key)) is not None:
+        if text is None and (cached := cache.get(key)) is not None:
             return cached
         try:
             hits = index.related(path=path, text=text, k=k + 3)
@@ -115,7 +116,7 @@ def related(engine: Engine, uri=None, text=None, k=None, default_k: int = 5) -> 
         hits = [h for h in hits if os.path.abspath(h.abspath) != os.path.abspath(path)]
         if text is None:
             results = [hit_result(h) for h in _alive(hits)[:k]]
-            _RELATED.put(key, results)
+            cache.put(key, results)
             return results
     return [hit_result(h) for h in _alive(hits)[:k]]
 
@@ -141,8 +142,8 @@ def hoverable(symbol: str) -> bool:
     return len(symbol) >= 3 and symbol.lower() not in STOPWORDS and not symbol.isdigit()
 
 
-class HoverCache:
-    """LRU of hover lookups, keyed on the index generation so a re-index invalidates it."""
+class ResultCache:
+    """LRU of query results; the keys hold the index generation, so a re-index invalidates them."""
 
     def __init__(self, size: int = 256):
         self.size = size
@@ -164,15 +165,12 @@ class HoverCache:
                 self._data.popitem(last=False)
 
 
-_RELATED = HoverCache(128)  # file → related docs, per index generation
-
-
 def _literal(symbol: str, hit) -> bool:
     pattern = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(symbol) + r"(?![A-Za-z0-9_])", re.IGNORECASE)
     return bool(pattern.search(hit.text) or pattern.search(hit.heading_path))
 
 
-def hover_hits(engine: Engine, cache: HoverCache, symbol: str, exclude: str | None, k: int = 3) -> list[dict]:
+def hover_hits(engine: Engine, cache: ResultCache, symbol: str, exclude: str | None, k: int = 3) -> list[dict]:
     """Top docs for a symbol, only those that mention it literally or are semantically close."""
     key = (engine.generation, symbol, exclude, k)
     cached = cache.get(key)
