@@ -57,10 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("alpaca_server").setLevel(args.log_level)
 
     import alpaca_index  # noqa: F401 - sets the offline switches before any model library loads
+    from alpaca_server.factory import create_language_server
 
-    from alpaca_server.server import create_server
-
-    server = create_server()
+    server = create_language_server()
     try:
         if args.tcp:
             server.start_tcp(args.host, args.tcp)

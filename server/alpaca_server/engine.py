@@ -217,8 +217,9 @@ class Engine:
                 completed = self._one_pass(config, reopen, paths, rehash)
             except Exception as exc:  # the worker must survive anything
                 log.exception("sync pass failed")
-                self._set_state("error", f"indexing failed: {type(exc).__name__}: {exc}")
+                # the message first: a client that sees the error status finds its explanation shown
                 self.on_message("error", f"Alpaca: indexing failed: {exc}")
+                self._set_state("error", f"indexing failed: {type(exc).__name__}: {exc}")
             finally:
                 with self._lock:
                     self._pass = None
@@ -247,8 +248,9 @@ class Engine:
                                     docs_root=config.roots[0] if shared and config.roots else None)
         except Exception as exc:  # noqa: BLE001 - whatever it is, the editor shows it and the server lives
             self.index = None
-            self._set_state("error", f"cannot open the index at {config.index_path}: {exc}")
-            self.on_message("error", f"Alpaca: {self.error}")
+            error = f"cannot open the index at {config.index_path}: {exc}"
+            self.on_message("error", f"Alpaca: {error}")
+            self._set_state("error", error)
             self._opened.set()  # waiters get NotReady with the message instead of hanging
             return False
         if self.index.open_error:
@@ -270,8 +272,8 @@ class Engine:
         missing = [r for r in config.roots if not r.is_dir()]
         if not roots:
             what = ", ".join(str(r) for r in config.roots) or "(none configured)"
-            self._set_state("error", f"docs folder not found: {what}")
             self.on_message("error", f"Alpaca: docs folder not found: {what}. Set alpaca.docsPaths to an existing folder.")
+            self._set_state("error", f"docs folder not found: {what}")
             return False
         if missing:
             self.on_message("warning", "Alpaca: docs folder not found, skipped: " + ", ".join(map(str, missing)))

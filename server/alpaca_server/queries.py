@@ -1,7 +1,7 @@
 """Queries against the index in the shapes of the LSP contract (search, related, hover lookups).
 
 Plain functions over an `Engine`; they block (embedding a query), so the server calls them from
-its query pool, never on the event loop.
+its query pool, never on the event loop. Caches belong to the features that pass them in.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from alpaca_index.ingest.formats import place
-
+from alpaca_index.retrieval.search import snippet
 from alpaca_server.engine import Engine
 
 OPEN_TIMEOUT = 60.0  # a query waits this long for the first open of the index (model load)
@@ -35,25 +34,6 @@ class QueryError(ValueError):
     """Bad input to a query: the message goes back to the client as is."""
 
 
-def file_uri(path: str) -> str:
-    return Path(path).as_uri()
-
-
-def snippet(text: str, limit: int = 240) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def hit_result(hit) -> dict:
-    return {
-        "title": hit.title, "heading_path": hit.heading_path, "path": hit.path, "uri": file_uri(hit.abspath),
-        "abspath": hit.abspath, "start_line": hit.start_line, "end_line": hit.end_line, "anchor": hit.anchor,
-        "place": place(hit.path, hit.start_line, hit.end_line),
-        "snippet": snippet(hit.text), "score": round(float(hit.score), 6),
-        "similarity": None if hit.similarity is None else round(float(hit.similarity), 4), "mtime": hit.mtime,
-    }
-
-
 def _alive(hits) -> list:
     """Deleted files vanish from results at once, before the next sync pass removes them."""
     return [h for h in hits if os.path.exists(h.abspath)]
@@ -73,7 +53,7 @@ def search(engine: Engine, query, k=None, default_k: int = 5) -> list[dict]:
     k = _k(k, default_k)
     index = engine.wait_open(OPEN_TIMEOUT)
     hits = index.search_files(query, k + 3)
-    return [hit_result(h) for h in _alive(hits)[:k]]
+    return [h.to_wire() for h in _alive(hits)[:k]]
 
 
 def uri_to_path(uri: str) -> str:
@@ -91,8 +71,9 @@ def uri_to_path(uri: str) -> str:
     return path
 
 
-def related(engine: Engine, uri=None, text=None, k=None, default_k: int = 5) -> list[dict]:
-    """Docs related to a file (its indexed content, or `text` if given) or to free text."""
+def related(engine: Engine, cache: ResultCache, uri=None, text=None, k=None, default_k: int = 5) -> list[dict]:
+    """Docs related to a file (its indexed content, or `text` if given) or to free text; a file's
+    own related docs are cached per index generation."""
     if uri is None and (not isinstance(text, str) or not text.strip()):
         raise QueryError("alpaca.related needs `uri` or a non-empty `text`")
     if text is not None and not isinstance(text, str):
@@ -106,7 +87,7 @@ def related(engine: Engine, uri=None, text=None, k=None, default_k: int = 5) -> 
         if text is None and not os.path.isfile(path):
             raise QueryError(f"file not found: {path}")
         key = (engine.generation, path, k)
-        if text is None and (cached := _RELATED.get(key)) is not None:
+        if text is None and (cached := cache.get(key)) is not None:
             return cached
         try:
             hits = index.related(path=path, text=text, k=k + 3)
@@ -114,10 +95,10 @@ def related(engine: Engine, uri=None, text=None, k=None, default_k: int = 5) -> 
             raise QueryError(str(exc)) from None
         hits = [h for h in hits if os.path.abspath(h.abspath) != os.path.abspath(path)]
         if text is None:
-            results = [hit_result(h) for h in _alive(hits)[:k]]
-            _RELATED.put(key, results)
+            results = [h.to_wire() for h in _alive(hits)[:k]]
+            cache.put(key, results)
             return results
-    return [hit_result(h) for h in _alive(hits)[:k]]
+    return [h.to_wire() for h in _alive(hits)[:k]]
 
 
 # -- hover ------------------------------------------------------------------------------------
@@ -141,8 +122,8 @@ def hoverable(symbol: str) -> bool:
     return len(symbol) >= 3 and symbol.lower() not in STOPWORDS and not symbol.isdigit()
 
 
-class HoverCache:
-    """LRU of hover lookups, keyed on the index generation so a re-index invalidates it."""
+class ResultCache:
+    """LRU of query results; the keys hold the index generation, so a re-index invalidates them."""
 
     def __init__(self, size: int = 256):
         self.size = size
@@ -164,15 +145,12 @@ class HoverCache:
                 self._data.popitem(last=False)
 
 
-_RELATED = HoverCache(128)  # file → related docs, per index generation
-
-
 def _literal(symbol: str, hit) -> bool:
     pattern = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(symbol) + r"(?![A-Za-z0-9_])", re.IGNORECASE)
     return bool(pattern.search(hit.text) or pattern.search(hit.heading_path))
 
 
-def hover_hits(engine: Engine, cache: HoverCache, symbol: str, exclude: str | None, k: int = 3) -> list[dict]:
+def hover_hits(engine: Engine, cache: ResultCache, symbol: str, exclude: str | None, k: int = 3) -> list[dict]:
     """Top docs for a symbol, only those that mention it literally or are semantically close."""
     key = (engine.generation, symbol, exclude, k)
     cached = cache.get(key)
@@ -184,14 +162,14 @@ def hover_hits(engine: Engine, cache: HoverCache, symbol: str, exclude: str | No
     if exclude:
         try:
             exclude_rel = index.indexed_path(exclude)
-        except Exception:
+        except Exception:  # noqa: BLE001 - best effort: nothing to show
             exclude_rel = None
     hits = index.search_files(query, k + 3, exclude_path=exclude_rel)
     good = [h for h in _alive(hits)
             if _literal(symbol, h) or (h.similarity is not None and h.similarity >= HOVER_MIN_SIMILARITY)]
     if exclude:
         good = [h for h in good if os.path.abspath(h.abspath) != os.path.abspath(exclude)]
-    results = [hit_result(h) for h in good[:k]]
+    results = [h.to_wire() for h in good[:k]]
     cache.put(key, results)
     return results
 

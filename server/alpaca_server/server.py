@@ -1,4 +1,6 @@
-"""The language server object: state shared by the feature modules, and thread-safe messaging.
+"""The language server object: what the features share (engine, settings, watcher, the query
+pool, the task runner) and thread-safe messaging. Each feature owns its own state
+(`alpaca_server.feature`); `alpaca_server.factory` builds the server with its features.
 
 Every message to the client leaves from the event loop thread: worker threads call `notify`,
 `show_message` or `progress_event`, which hop onto the loop with `call_soon_threadsafe`.
@@ -10,6 +12,7 @@ import asyncio
 import logging
 import threading
 import uuid
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,15 +25,12 @@ from pygls.protocol import LanguageServerProtocol
 
 from alpaca_server import __version__
 from alpaca_server.engine import Config, Engine
-from alpaca_server.queries import HoverCache
+from alpaca_server.feature import Feature
 from alpaca_server.settings import Settings, resolve_docs_roots, resolve_index_path
 
 log = logging.getLogger(__name__)
 
 STATUS = "alpaca/status"
-ANSWER = "alpaca/answer"
-RELATED = "alpaca/related"
-ACTIVE_DOCUMENT = "alpaca/activeDocument"
 
 _LEVELS = {"error": types.MessageType.Error, "warning": types.MessageType.Warning,
            "info": types.MessageType.Info}
@@ -71,22 +71,44 @@ class AlpacaServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.engine = Engine(on_status=self._status_changed, on_progress=self.progress_event,
                              on_message=self.show_message)
-        self.queries = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alpaca-query")
-        self.hover_cache = HoverCache()
+        # the one pool for index queries (search, related, hover: they embed the query text)
+        self.query_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alpaca-query")
+        # waits that can last minutes (a sync pass to finish, file copies, model-hub and Ollama
+        # look-ups) get a pool of their own, so they never hold a query worker
+        self.wait_pool = ThreadPoolExecutor(thread_name_prefix="alpaca-wait")
         self.watcher = None  # alpaca_server.watcher.DocsWatcher once configured
-        self.answers: dict[str, threading.Event] = {}  # requestId → cancel flag
+        self._features: dict[type[Feature], Feature] = {}
+        self._tasks: set[asyncio.Task] = set()  # a reference keeps a running task from being collected
         self._progress_queue: asyncio.Queue | None = None
-        self._progress_task: asyncio.Task | None = None
-        self.related_tasks: dict = {}  # uri → asyncio task pushing alpaca/related
-        self.active_uri: str | None = None
-        self.active_line: int | None = None
-        self.init_has_settings = False
+
+    # -- features and tasks -------------------------------------------------------------------
+    def add_feature(self, feature: Feature) -> None:
+        if type(feature) in self._features:
+            raise RuntimeError(f"feature {type(feature).__name__} is already loaded")
+        self._features[type(feature)] = feature
+        feature.register()
+
+    def get_feature(self, feature_cls: type[Feature]) -> Feature | None:
+        return self._features.get(feature_cls)
+
+    def run_task(self, coro: Coroutine, *, name: str | None = None) -> asyncio.Task:
+        """Run `coro` as a task on the event loop (call it from there): the server keeps a reference
+        until it ends and logs it if it fails."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("task %s failed", task.get_name(), exc_info=exc)
 
     # -- configuration -----------------------------------------------------------------------
     def workspace_folders(self) -> list[Path]:
         from pygls.uris import to_fs_path
 
-        folders = []
+        folders: list[Path] = []
         try:
             ws = self.workspace
         except RuntimeError:
@@ -129,7 +151,8 @@ class AlpacaServer(LanguageServer):
         self.engine.request_sync(paths, delay=self.settings.debounce_ms / 1000)
 
     # -- messages (thread-safe) ---------------------------------------------------------------
-    def _call(self, fn, *args) -> None:
+    def call_soon(self, fn, *args) -> None:
+        """Run `fn(*args)` on the event loop: now if we are on it, else as soon as it can."""
         loop = self.loop
         if loop is None or loop.is_closed():
             return
@@ -142,24 +165,24 @@ class AlpacaServer(LanguageServer):
             pass
 
     def notify(self, method: str, params: dict) -> None:
-        self._call(self.protocol.notify, method, params)
+        self.call_soon(self.protocol.notify, method, params)
 
     def show_message(self, level: str, text: str) -> None:
         log.log(logging.ERROR if level == "error" else logging.WARNING if level == "warning" else logging.INFO, text)
         params = types.ShowMessageParams(type=_LEVELS.get(level, types.MessageType.Info), message=text)
-        self._call(self.window_show_message, params)
+        self.call_soon(self.window_show_message, params)
 
     def _status_changed(self, status: dict) -> None:
         self.notify(STATUS, status)
 
     def progress_event(self, event: str, data: dict) -> None:
         """Engine progress ('begin' | 'report' | 'end') → `$/progress` with a server-made token."""
-        self._call(self._queue_progress, event, data)
+        self.call_soon(self._queue_progress, event, data)
 
     def _queue_progress(self, event: str, data: dict) -> None:
         if self._progress_queue is None:
             self._progress_queue = asyncio.Queue()
-            self._progress_task = asyncio.ensure_future(self._progress_pump(self._progress_queue))
+            self.run_task(self._progress_pump(self._progress_queue), name="alpaca-progress")
         self._progress_queue.put_nowait((event, data))
         if event in ("begin", "end"):  # status listeners want to see state/percent changes too
             self.notify(STATUS, self.engine.status())
@@ -177,7 +200,7 @@ class AlpacaServer(LanguageServer):
                     token = f"alpaca-index-{uuid.uuid4().hex[:8]}"
                     try:
                         await self.work_done_progress.create_async(token)
-                    except Exception as exc:  # client refused: carry on without a progress bar
+                    except Exception as exc:  # noqa: BLE001 - client refused: carry on without a progress bar
                         log.info("no work-done progress: %s", exc)
                         token = None
                         continue
@@ -199,13 +222,17 @@ class AlpacaServer(LanguageServer):
 
     def run_query(self, fn, *args):
         """Run a blocking query on the query pool; awaitable."""
-        return asyncio.get_running_loop().run_in_executor(self.queries, fn, *args)
+        return asyncio.get_running_loop().run_in_executor(self.query_pool, fn, *args)
+
+    def run_wait(self, fn, *args):
+        """Run a long blocking wait or I/O on the wait pool; awaitable."""
+        return asyncio.get_running_loop().run_in_executor(self.wait_pool, fn, *args)
 
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
-        for flag in self.answers.values():
-            flag.set()
+        for feature in self._features.values():
+            feature.close()
         self.engine.stop()
 
 
@@ -214,12 +241,3 @@ def _running_loop():
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def create_server() -> AlpacaServer:
-    from alpaca_server.features import ask, commands, documents, hover, lifecycle, models
-
-    server = AlpacaServer()
-    for module in (lifecycle, documents, commands, ask, hover, models):
-        module.register(server)
-    return server

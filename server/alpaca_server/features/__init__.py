@@ -1,1 +1,1 @@
-"""One LSP feature per module; each exposes `register(server)`."""
+"""One LSP feature per module, each a class owning its state (see `alpaca_server.feature`)."""

@@ -20,35 +20,115 @@ import logging
 import threading
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 from alpaca_server import answers
 from alpaca_server.engine import NotReady
-from alpaca_server.features.commands import arguments, invalid
-from alpaca_server.server import ANSWER, AlpacaServer
+from alpaca_server.feature import Feature
+from alpaca_server.params import arguments, invalid
+
+if TYPE_CHECKING:
+    from alpaca_server.server import AlpacaServer
 
 log = logging.getLogger(__name__)
 
+ANSWER = "alpaca/answer"
 
-def ask(ls: AlpacaServer, *args):
-    p = arguments(args, "question")
-    question = p.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise invalid("alpaca.ask needs a non-empty `question` string")
-    k = p.get("k", ls.settings.results_count)
-    if isinstance(k, bool) or not isinstance(k, (int, float)) or not 1 <= k <= 50:
-        raise invalid("k must be a number between 1 and 50")
-    request_id = p.get("requestId") or uuid.uuid4().hex[:12]
-    if not isinstance(request_id, (str, int)):
-        raise invalid("requestId must be a string")
-    request_id = str(request_id)
-    conversation = _conversation(p)
-    if request_id in ls.answers:
-        raise invalid(f"an answer with requestId {request_id!r} is already running")
-    flag = threading.Event()
-    ls.answers[request_id] = flag
-    threading.Thread(target=_answer, args=(ls, request_id, question.strip(), int(k), flag, conversation),
-                     name=f"alpaca-ask-{request_id}", daemon=True).start()
-    return {"requestId": request_id}
+
+class AskFeature(Feature):
+    def __init__(self, server: AlpacaServer) -> None:
+        super().__init__(server)
+        self.answers: dict[str, threading.Event] = {}  # requestId → cancel flag of a running answer
+
+    def register(self) -> None:
+        self.command("alpaca.ask", self.ask)
+        self.command("alpaca.cancel", self.cancel)
+
+    def close(self) -> None:
+        for flag in self.answers.values():
+            flag.set()
+
+    def ask(self, *args):
+        ls = self.server
+        p = arguments(args, "question")
+        question = p.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise invalid("alpaca.ask needs a non-empty `question` string")
+        k = p.get("k", ls.settings.results_count)
+        if isinstance(k, bool) or not isinstance(k, (int, float)) or not 1 <= k <= 50:
+            raise invalid("k must be a number between 1 and 50")
+        request_id = p.get("requestId") or uuid.uuid4().hex[:12]
+        if not isinstance(request_id, (str, int)):
+            raise invalid("requestId must be a string")
+        request_id = str(request_id)
+        conversation = _conversation(p)
+        if request_id in self.answers:
+            raise invalid(f"an answer with requestId {request_id!r} is already running")
+        flag = threading.Event()
+        self.answers[request_id] = flag
+        threading.Thread(target=self._answer, args=(request_id, question.strip(), int(k), flag, conversation),
+                         name=f"alpaca-ask-{request_id}", daemon=True).start()
+        return {"requestId": request_id}
+
+    def _answer(self, request_id: str, question: str, k: int, flag: threading.Event,
+                conversation: dict | None = None) -> None:
+        ls = self.server
+        conversation = conversation or {}
+        started = time.perf_counter()
+        streamed: list[str] = []
+
+        def emit(text: str) -> None:
+            if flag.is_set():
+                raise answers.Cancelled()
+            streamed.append(text)
+            ls.notify(ANSWER, {"requestId": request_id, "kind": "partial", "text": text})
+
+        def sources(payload: dict) -> None:
+            if not flag.is_set():
+                ls.notify(ANSWER, {"requestId": request_id, "kind": "sources", **payload})
+
+        final: dict
+        try:
+            index = ls.engine.wait_open(60.0)
+            final = answers.run_answer(index, question, k, ls.settings, emit, flag.is_set,
+                                       history=conversation.get("history"), context=conversation.get("context"),
+                                       on_sources=sources)
+            if flag.is_set():
+                raise answers.Cancelled()
+        except answers.Cancelled:
+            final = {"answer": "".join(streamed), "sources": [], "related": [], "backend": ls.settings.backend,
+                     "noModel": ls.settings.backend == "none", "timings": {}, "cancelled": True}
+        except NotReady as exc:
+            final = self._failed(f"index not available: {exc}")
+        except Exception as exc:
+            log.exception("answer failed")
+            final = self._failed(f"{type(exc).__name__}: {exc}")
+        finally:
+            self.answers.pop(request_id, None)
+        if conversation.get("conversation_id") is not None:
+            final["conversationId"] = conversation["conversation_id"]
+        final.setdefault("timings", {})
+        final["timings"].setdefault("server_total_ms", round((time.perf_counter() - started) * 1000, 1))
+        ls.notify(ANSWER, {"requestId": request_id, "kind": "final", **final})
+
+    def _failed(self, message: str) -> dict:
+        ls = self.server
+        ls.show_message("error", f"Alpaca: could not answer: {message}")
+        return {"answer": "", "sources": [], "related": [], "backend": ls.settings.backend,
+                "noModel": ls.settings.backend == "none", "timings": {}, "error": message}
+
+    def cancel(self, *args):
+        p = arguments(args, "requestId")
+        request_id = p.get("requestId")
+        if request_id is None:
+            for running in self.answers.values():  # no id: cancel everything running
+                running.set()
+            return {"cancelled": True}
+        flag = self.answers.get(str(request_id))
+        if flag is None:
+            return {"cancelled": False, "reason": "no running answer with that requestId"}
+        flag.set()
+        return {"cancelled": True}
 
 
 def _conversation(p: dict) -> dict:
@@ -66,69 +146,3 @@ def _conversation(p: dict) -> dict:
         raise invalid("conversationId must be a string")
     return {"history": history, "context": context or None,
             "conversation_id": None if conversation_id is None else str(conversation_id)}
-
-
-def _answer(ls: AlpacaServer, request_id: str, question: str, k: int, flag: threading.Event,
-            conversation: dict | None = None) -> None:
-    conversation = conversation or {}
-    started = time.perf_counter()
-    streamed: list[str] = []
-
-    def emit(text: str) -> None:
-        if flag.is_set():
-            raise answers.Cancelled()
-        streamed.append(text)
-        ls.notify(ANSWER, {"requestId": request_id, "kind": "partial", "text": text})
-
-    def sources(payload: dict) -> None:
-        if not flag.is_set():
-            ls.notify(ANSWER, {"requestId": request_id, "kind": "sources", **payload})
-
-    final: dict
-    try:
-        index = ls.engine.wait_open(60.0)
-        final = answers.run_answer(index, question, k, ls.settings, emit, flag.is_set,
-                                   history=conversation.get("history"), context=conversation.get("context"),
-                                   on_sources=sources)
-        if flag.is_set():
-            raise answers.Cancelled()
-    except answers.Cancelled:
-        final = {"answer": "".join(streamed), "sources": [], "related": [], "backend": ls.settings.backend,
-                 "noModel": ls.settings.backend == "none", "timings": {}, "cancelled": True}
-    except NotReady as exc:
-        final = _failed(ls, f"index not available: {exc}")
-    except Exception as exc:
-        log.exception("answer failed")
-        final = _failed(ls, f"{type(exc).__name__}: {exc}")
-    finally:
-        ls.answers.pop(request_id, None)
-    if conversation.get("conversation_id") is not None:
-        final["conversationId"] = conversation["conversation_id"]
-    final.setdefault("timings", {})
-    final["timings"].setdefault("server_total_ms", round((time.perf_counter() - started) * 1000, 1))
-    ls.notify(ANSWER, {"requestId": request_id, "kind": "final", **final})
-
-
-def _failed(ls: AlpacaServer, message: str) -> dict:
-    ls.show_message("error", f"Alpaca: could not answer: {message}")
-    return {"answer": "", "sources": [], "related": [], "backend": ls.settings.backend,
-            "noModel": ls.settings.backend == "none", "timings": {}, "error": message}
-
-
-def cancel(ls: AlpacaServer, *args):
-    p = arguments(args, "requestId")
-    request_id = p.get("requestId")
-    if request_id is None:
-        for flag in ls.answers.values():  # no id: cancel everything running
-            flag.set()
-        return {"cancelled": True}
-    flag = ls.answers.get(str(request_id))
-    if flag is None:
-        return {"cancelled": False, "reason": "no running answer with that requestId"}
-    flag.set()
-    return {"cancelled": True}
-
-
-def register(server: AlpacaServer) -> None:
-    server.command("alpaca.ask")(ask)
-    server.command("alpaca.cancel")(cancel)

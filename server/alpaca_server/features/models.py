@@ -14,21 +14,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
 import uuid
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alpaca_server.features.commands import arguments, invalid
-from alpaca_server.server import AlpacaServer
+from alpaca_server.feature import Feature
+from alpaca_server.params import arguments, invalid
+
+if TYPE_CHECKING:
+    from alpaca_server.server import AlpacaServer
 
 log = logging.getLogger(__name__)
 
 PROGRESS = "alpaca/modelProgress"
-_running: dict[str, threading.Event] = {}  # requestId → cancel flag
 
 
 def _spec(p: dict) -> list[str]:
@@ -37,8 +39,131 @@ def _spec(p: dict) -> list[str]:
     return [str(p["name"])] if p.get("name") else []
 
 
-async def status(ls: AlpacaServer, *args):
-    return await asyncio.get_running_loop().run_in_executor(None, _status, ls)
+class ModelsFeature(Feature):
+    def __init__(self, server: AlpacaServer) -> None:
+        super().__init__(server)
+        self.running: dict[str, threading.Event] = {}  # requestId → cancel flag of a download
+
+    def register(self) -> None:
+        self.command("alpaca.models.status", self.status)
+        self.command("alpaca.models.describe", self.describe)
+        self.command("alpaca.models.pull", self.pull)
+        self.command("alpaca.models.ollamaPull", self.ollama_pull)
+        self.command("alpaca.models.cancel", self.cancel)
+        self.command("alpaca.models.use", self.use)
+
+    async def status(self, *args):
+        return await self.server.run_wait(_status, self.server)
+
+    async def describe(self, *args):
+        from alpaca_index.models import hub
+
+        p = arguments(args, "name")
+        try:
+            repo, filename = hub.resolve(_spec(p))
+            remote = await self.server.run_wait(hub.remote, repo, filename)
+        except hub.ModelError as exc:
+            raise invalid(str(exc)) from None
+        return remote.to_dict()
+
+    def _start(self, p: dict, work) -> dict:
+        ls = self.server
+        request_id = str(p.get("requestId") or uuid.uuid4().hex[:12])
+        if request_id in self.running:
+            raise invalid(f"a download with requestId {request_id!r} is already running")
+        flag = self.running[request_id] = threading.Event()
+
+        def run() -> None:
+            from alpaca_index.models import hub
+
+            last = [0.0]
+
+            def progress(done: int, total: int | None, status: str = "") -> None:
+                now = time.monotonic()
+                if now - last[0] >= 0.2 or (total and done >= total):  # a few updates a second is plenty
+                    last[0] = now
+                    ls.notify(PROGRESS, {"requestId": request_id, "kind": "progress", "done": done, "total": total,
+                                         "status": status})
+            try:
+                final = work(progress, flag.is_set)
+            except hub.Cancelled:
+                final = {"cancelled": True}
+            except hub.ModelError as exc:
+                final = {"error": str(exc)}
+            except Exception as exc:  # never a dead worker: the client is waiting for a final message
+                log.exception("model download failed")
+                final = {"error": f"{type(exc).__name__}: {exc}"}
+            finally:
+                self.running.pop(request_id, None)
+            ls.notify(PROGRESS, {"requestId": request_id, "kind": "final", **final})
+
+        threading.Thread(target=run, name=f"alpaca-model-{request_id}", daemon=True).start()
+        return {"requestId": request_id}
+
+    def pull(self, *args):
+        from alpaca_index.models import hub
+
+        p = arguments(args, "name")
+        try:
+            repo, filename = hub.resolve(_spec(p))
+        except hub.ModelError as exc:
+            raise invalid(str(exc)) from None
+
+        def work(progress, cancelled) -> dict:
+            remote = hub.remote(repo, filename)
+            path = hub.pull(remote, on_progress=progress, cancelled=cancelled)
+            return {"path": str(path), "size": remote.size}
+        return self._start(p, work)
+
+    def ollama_pull(self, *args):
+        from alpaca_index.models import ollama
+
+        p = arguments(args, "model")
+        model = p.get("model")
+        if not isinstance(model, str) or not model.strip():
+            raise invalid("alpaca.models.ollamaPull needs a `model` name")
+
+        def work(progress, cancelled) -> dict:
+            ollama.pull(model.strip(), on_progress=lambda status, done, total: progress(done, total, status),
+                        cancelled=cancelled)
+            return {"model": model.strip(), "endpoint": ollama.endpoint()}
+        return self._start(p, work)
+
+    def cancel(self, *args):
+        p = arguments(args, "requestId")
+        flag = self.running.get(str(p.get("requestId")))
+        if flag is None:
+            return {"cancelled": False, "reason": "no running download with that requestId"}
+        flag.set()
+        return {"cancelled": True}
+
+    def use(self, *args):
+        from alpaca_index.models import config, hub, ollama
+
+        p = arguments(args)
+        ctx = p.get("contextSize")
+        if ctx is not None and (isinstance(ctx, bool) or not isinstance(ctx, int) or ctx < 512):
+            raise invalid("contextSize must be a whole number of tokens ≥ 512")
+        try:
+            if p.get("none"):
+                path = config.forget()
+            elif p.get("modelPath"):
+                path = config.use(model_path=str(hub.check_gguf(Path(str(p["modelPath"])))), n_ctx=ctx)
+            elif p.get("ollama"):
+                path = config.use(endpoint=ollama.endpoint(), endpoint_model=str(p["ollama"]), endpoint_ctx=ctx)
+            elif p.get("endpoint"):
+                endpoint = str(p["endpoint"])
+                if not endpoint.startswith(("http://", "https://")):
+                    raise invalid(f"endpoint must be an http(s) URL, got {endpoint!r}")
+                path = config.use(endpoint=endpoint, endpoint_model=str(p.get("endpointModel") or "mistral"),
+                                  endpoint_ctx=ctx)
+            else:
+                raise invalid("alpaca.models.use needs modelPath, ollama, endpoint or none")
+        except (hub.ModelError, config.ConfigError) as exc:
+            raise invalid(str(exc)) from None
+        ls = self.server
+        ls.call_soon(ls.apply_settings, ls.settings)  # status (backend, egress) follows the new choice
+        return {"answer": config.answer_model(), "configPath": str(path)}
 
 
 def _status(ls: AlpacaServer) -> dict:  # off the event loop: looking for Ollama can take a moment
@@ -59,126 +184,3 @@ def _status(ls: AlpacaServer) -> dict:  # off the event loop: looking for Ollama
             "modelsDir": str(config.models_dir()), "default": {"name": hub.DEFAULT, "repo": repo, "file": filename},
             "catalog": [{"name": k, "repo": r, "file": f} for k, (r, f) in hub.CATALOG.items()],
             "downloaded": hub.local_models(), "ollama": {"host": ollama.host(), "running": running, "models": models}}
-
-
-async def describe(ls: AlpacaServer, *args):
-    from alpaca_index.models import hub
-
-    p = arguments(args, "name")
-    try:
-        repo, filename = hub.resolve(_spec(p))
-        remote = await asyncio.get_running_loop().run_in_executor(None, hub.remote, repo, filename)
-    except hub.ModelError as exc:
-        raise invalid(str(exc)) from None
-    return remote.to_dict()
-
-
-def _start(ls: AlpacaServer, p: dict, work) -> dict:
-    request_id = str(p.get("requestId") or uuid.uuid4().hex[:12])
-    if request_id in _running:
-        raise invalid(f"a download with requestId {request_id!r} is already running")
-    flag = _running[request_id] = threading.Event()
-
-    def run() -> None:
-        from alpaca_index.models import hub
-
-        last = [0.0]
-
-        def progress(done: int, total: int | None, status: str = "") -> None:
-            now = time.monotonic()
-            if now - last[0] >= 0.2 or (total and done >= total):  # a few updates a second is plenty
-                last[0] = now
-                ls.notify(PROGRESS, {"requestId": request_id, "kind": "progress", "done": done, "total": total,
-                                     "status": status})
-        try:
-            final = work(progress, flag.is_set)
-        except hub.Cancelled:
-            final = {"cancelled": True}
-        except hub.ModelError as exc:
-            final = {"error": str(exc)}
-        except Exception as exc:  # never a dead worker: the client is waiting for a final message
-            log.exception("model download failed")
-            final = {"error": f"{type(exc).__name__}: {exc}"}
-        finally:
-            _running.pop(request_id, None)
-        ls.notify(PROGRESS, {"requestId": request_id, "kind": "final", **final})
-
-    threading.Thread(target=run, name=f"alpaca-model-{request_id}", daemon=True).start()
-    return {"requestId": request_id}
-
-
-def pull(ls: AlpacaServer, *args):
-    from alpaca_index.models import hub
-
-    p = arguments(args, "name")
-    try:
-        repo, filename = hub.resolve(_spec(p))
-    except hub.ModelError as exc:
-        raise invalid(str(exc)) from None
-
-    def work(progress, cancelled) -> dict:
-        remote = hub.remote(repo, filename)
-        path = hub.pull(remote, on_progress=progress, cancelled=cancelled)
-        return {"path": str(path), "size": remote.size}
-    return _start(ls, p, work)
-
-
-def ollama_pull(ls: AlpacaServer, *args):
-    from alpaca_index.models import ollama
-
-    p = arguments(args, "model")
-    model = p.get("model")
-    if not isinstance(model, str) or not model.strip():
-        raise invalid("alpaca.models.ollamaPull needs a `model` name")
-
-    def work(progress, cancelled) -> dict:
-        ollama.pull(model.strip(), on_progress=lambda status, done, total: progress(done, total, status),
-                    cancelled=cancelled)
-        return {"model": model.strip(), "endpoint": ollama.endpoint()}
-    return _start(ls, p, work)
-
-
-def cancel(ls: AlpacaServer, *args):
-    p = arguments(args, "requestId")
-    flag = _running.get(str(p.get("requestId")))
-    if flag is None:
-        return {"cancelled": False, "reason": "no running download with that requestId"}
-    flag.set()
-    return {"cancelled": True}
-
-
-def use(ls: AlpacaServer, *args):
-    from alpaca_index.models import config, hub, ollama
-
-    p = arguments(args)
-    ctx = p.get("contextSize")
-    if ctx is not None and (isinstance(ctx, bool) or not isinstance(ctx, int) or ctx < 512):
-        raise invalid("contextSize must be a whole number of tokens ≥ 512")
-    try:
-        if p.get("none"):
-            path = config.forget()
-        elif p.get("modelPath"):
-            path = config.use(model_path=str(hub.check_gguf(Path(str(p["modelPath"])))), n_ctx=ctx)
-        elif p.get("ollama"):
-            path = config.use(endpoint=ollama.endpoint(), endpoint_model=str(p["ollama"]), endpoint_ctx=ctx)
-        elif p.get("endpoint"):
-            endpoint = str(p["endpoint"])
-            if not endpoint.startswith(("http://", "https://")):
-                raise invalid(f"endpoint must be an http(s) URL, got {endpoint!r}")
-            path = config.use(endpoint=endpoint, endpoint_model=str(p.get("endpointModel") or "mistral"),
-                              endpoint_ctx=ctx)
-        else:
-            raise invalid("alpaca.models.use needs modelPath, ollama, endpoint or none")
-    except (hub.ModelError, config.ConfigError) as exc:
-        raise invalid(str(exc)) from None
-    ls._call(ls.apply_settings, ls.settings)  # status (backend, egress) follows the new choice
-    return {"answer": config.answer_model(), "configPath": str(path)}
-
-
-def register(server: AlpacaServer) -> None:
-    server.command("alpaca.models.status")(status)
-    server.command("alpaca.models.describe")(describe)
-    server.command("alpaca.models.pull")(pull)
-    server.command("alpaca.models.ollamaPull")(ollama_pull)
-    server.command("alpaca.models.cancel")(cancel)
-    server.command("alpaca.models.use")(use)
