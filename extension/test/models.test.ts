@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { humanSize, installPlan, isGguf, needsTorchScript, pipProgress, ProgressTracker } from '../src/core/models';
+import { humanSize, installPlan, isGguf, needsTorchScript, parseModelSpec, pipProgress, ProgressTracker } from '../src/core/models';
 
 describe('model set-up', () => {
     it('shows sizes the way the CLI does', () => {
@@ -26,6 +26,20 @@ describe('model set-up', () => {
         assert.ok(isGguf(new Uint8Array([0x47, 0x47, 0x55, 0x46, 3, 0])));
         assert.ok(!isGguf(new TextEncoder().encode('<html>')));
         assert.ok(!isGguf(new Uint8Array([0x47])));
+    });
+
+    it('reads a model to download as `alpaca model pull` does: a catalog name or REPO FILE', () => {
+        const names = ['mistral-7b-instruct', 'qwen2.5-1.5b-instruct'];
+        assert.deepEqual(parseModelSpec(' qwen2.5-1.5b-instruct ', names), { name: 'qwen2.5-1.5b-instruct' });
+        assert.deepEqual(parseModelSpec('Qwen/Qwen2.5-1.5B-Instruct-GGUF  qwen2.5-1.5b-instruct-q4_k_m.gguf', names), {
+            repo: 'Qwen/Qwen2.5-1.5B-Instruct-GGUF',
+            file: 'qwen2.5-1.5b-instruct-q4_k_m.gguf',
+        });
+        for (const bad of ['llama3', 'Qwen/Qwen2.5 model.bin', 'no-slash file.gguf', 'a/b/c file.gguf', 'a/b x.gguf extra']) {
+            const why = parseModelSpec(bad, names);
+            assert.equal(typeof why, 'string', bad);
+            assert.match(why as string, /one of mistral-7b-instruct, qwen2.5-1.5b-instruct, or a hub repository/);
+        }
     });
 });
 

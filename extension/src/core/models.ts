@@ -9,6 +9,7 @@ export interface ModelsStatus {
     modelsDir: string;
     llamaCpp?: boolean;
     default: { name: string; repo: string; file: string };
+    catalog?: Array<{ name: string; repo: string; file: string }>;
     downloaded: Array<{ name: string; repo: string; path: string; size: number; complete: boolean }>;
     ollama: { host: string; running: boolean; models: Array<{ name: string; size: number; parameters?: string | null }> };
 }
@@ -20,6 +21,22 @@ export interface RemoteModel {
     size: number | null;
     sha256: string | null;
     path: string;
+}
+
+/** What `alpaca.models.describe` / `alpaca.models.pull` download: a catalog name, or a hub repository and a file in it. */
+export type ModelSpec = { name: string } | { repo: string; file: string };
+
+/** "NAME" (one of `names`) or "REPO FILE", as `alpaca model pull` takes them → the spec, or why not (a string). */
+export function parseModelSpec(text: string, names: readonly string[]): ModelSpec | string {
+    const parts = text.trim().split(/\s+/).filter(Boolean);
+    if (parts.length === 1 && names.includes(parts[0])) {
+        return { name: parts[0] };
+    }
+    if (parts.length === 2 && /^[^/\s]+\/[^/\s]+$/.test(parts[0]) && /\.gguf$/i.test(parts[1])) {
+        return { repo: parts[0], file: parts[1] };
+    }
+    const known = names.length ? `one of ${names.join(', ')}, or ` : '';
+    return `${known}a hub repository and a .gguf file in it, separated by a space (owner/repo file.gguf)`;
 }
 
 /** `alpaca/modelProgress`. */

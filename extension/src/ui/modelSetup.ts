@@ -1,12 +1,12 @@
-// "Alpaca: Set Up Answer Model": download Mistral 7B (size and destination shown first), use Ollama,
-// use an OpenAI-compatible server, or choose a GGUF file. The server does the work (alpaca.models.*);
+// "Alpaca: Set Up Answer Model": download Mistral 7B or another hub model (size and destination shown
+// first), use Ollama, use an OpenAI-compatible server, or choose a GGUF file. The server does the work (alpaca.models.*);
 // downloads run under a cancellable withProgress fed by `alpaca/modelProgress`. The choice is saved in
 // the settings (alpaca.modelPath / endpointUrl / endpointModel) and in the user config file the CLI reads.
 
 import * as fs from 'fs';
 import * as path from 'path';
 import { CancellationToken, commands, ConfigurationTarget, Disposable, ExtensionContext, ProgressLocation, QuickPickItem, window, workspace } from 'vscode';
-import { humanSize, isGguf, ModelProgress, ModelsStatus, ProgressTracker, RemoteModel } from '../core/models';
+import { humanSize, isGguf, ModelProgress, ModelSpec, ModelsStatus, parseModelSpec, ProgressTracker, RemoteModel } from '../core/models';
 import { AnswerMessage } from '../core/protocol';
 import { SECTION } from '../core/settings';
 import { log, showLog } from '../common/log';
@@ -17,7 +17,9 @@ export const SET_UP_MODEL_COMMAND = 'alpaca.setUpModel';
 export const SET_API_KEY_COMMAND = 'alpaca.setEndpointApiKey';
 const TITLE = 'Alpaca: Set Up Answer Model';
 
-type Choice = QuickPickItem & { action: 'download' | 'ollama' | 'endpoint' | 'file' | 'none' };
+type Choice = QuickPickItem & { action: 'download' | 'hub' | 'ollama' | 'endpoint' | 'file' | 'none' };
+/** A hub file's size and destination, or why the hub could not say. */
+type Described = { remote: RemoteModel; error?: undefined } | { remote?: undefined; error: string };
 
 class ModelSetup {
     private offered = false;
@@ -47,6 +49,8 @@ class ModelSetup {
             switch (choice?.action) {
                 case 'download':
                     return await this.download(status);
+                case 'hub':
+                    return await this.downloadOther(status);
                 case 'ollama':
                     return await this.ollama(status);
                 case 'endpoint':
@@ -72,9 +76,15 @@ class ModelSetup {
             description: downloaded ? humanSize(downloaded.size) : 'asking the hub for its size…',
             detail: downloaded ? downloaded.path : `into ${status.modelsDir}`,
         };
+        const others = (status.catalog ?? []).filter((m) => m.name !== status.default.name).map((m) => m.name);
         const ollama = status.ollama;
         const items: Choice[] = [
             download,
+            {
+                action: 'hub',
+                label: '$(cloud-download) Download another model from the hub…',
+                detail: `${others.length ? `${others.join(', ')} (smaller), or ` : ''}a repository and its .gguf file`,
+            },
             {
                 action: 'ollama',
                 label: '$(server-process) Use Ollama',
@@ -92,9 +102,9 @@ class ModelSetup {
         quickPick.ignoreFocusOut = true;
         if (!downloaded) {
             quickPick.busy = true;
-            void this.describe().then((remote) => {
-                download.description = remote ? humanSize(remote.size) : 'size unknown (the hub is not reachable)';
-                download.detail = `into ${remote?.path ?? status.modelsDir}`;
+            void this.describe({}).then(({ remote, error }) => {
+                download.description = remote ? humanSize(remote.size) : 'size unknown';
+                download.detail = remote ? `into ${remote.path}` : error;
                 quickPick.items = [...items];
                 quickPick.busy = false;
             });
@@ -112,22 +122,48 @@ class ModelSetup {
         });
     }
 
-    private async describe(): Promise<RemoteModel | undefined> {
+    private async describe(spec: ModelSpec | Record<string, never>): Promise<Described> {
         try {
-            return await this.server.request<RemoteModel>('alpaca.models.describe', {});
+            return { remote: await this.server.request<RemoteModel>('alpaca.models.describe', spec) };
         } catch (err) {
-            log.warn(`model size: ${err instanceof Error ? err.message : err}`);
-            return undefined;
+            const error = err instanceof Error ? err.message : String(err);
+            log.warn(`model size: ${error}`);
+            return { error };
         }
     }
 
-    private async download(status: ModelsStatus): Promise<void> {
-        const have = status.downloaded.find((m) => m.complete && m.name === status.default.file);
+    /** A catalog name or REPO FILE typed by the user (as `alpaca model pull` takes them), then the same download. */
+    private async downloadOther(status: ModelsStatus): Promise<void> {
+        const names = (status.catalog ?? []).map((m) => m.name);
+        const text = await window.showInputBox({
+            title: `${TITLE}: download from the hub`,
+            prompt: `A model name (${names.join(', ')}) or a hub repository and a .gguf file in it`,
+            placeHolder: 'owner/repo file.gguf',
+            ignoreFocusOut: true,
+            validateInput: (v) => {
+                const spec = v.trim() ? parseModelSpec(v, names) : undefined;
+                return typeof spec === 'string' ? spec : undefined;
+            },
+        });
+        if (!text?.trim()) {
+            return;
+        }
+        const spec = parseModelSpec(text, names);
+        if (typeof spec === 'string') {
+            throw new Error(spec);
+        }
+        await this.download(status, spec);
+    }
+
+    /** The default model (`spec` omitted) or the given one: size and destination confirmed, then downloaded and used. */
+    private async download(status: ModelsStatus, spec?: ModelSpec): Promise<void> {
+        const wanted = !spec ? status.default : 'name' in spec ? status.catalog?.find((m) => m.name === spec.name) : spec;
+        const have = status.downloaded.find((m) => m.complete && wanted && m.name === wanted.file && m.repo === wanted.repo);
         let file = have?.path;
         if (!file) {
-            const remote = await this.describe();
+            const { remote, error } = await this.describe(spec ?? {});
             if (!remote) {
-                throw new Error('cannot reach the model hub to download Mistral 7B (see the log)');
+                throw new Error(`cannot download the model: ${error}`);
             }
             const go = await window.showInformationMessage(
                 `Download ${remote.file} (${humanSize(remote.size)}) to ${path.dirname(remote.path)}? An interrupted download resumes next time.`,
@@ -137,7 +173,7 @@ class ModelSetup {
             if (go !== 'Download') {
                 return;
             }
-            const done = await this.follow(`downloading ${remote.file}`, 'alpaca.models.pull', {});
+            const done = await this.follow(`downloading ${remote.file}`, 'alpaca.models.pull', spec ?? {});
             if (!done?.path) {
                 return;
             }
