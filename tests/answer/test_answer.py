@@ -80,6 +80,18 @@ def test_endpoint_streams_and_invented_citations_are_removed(sample_index, chat_
     assert prompt.startswith("You answer questions") and "Question: How much memory" in prompt
 
 
+def test_many_invented_citations_are_named_once_and_counted(sample_index, chat_server):
+    # a weak model numbering sources it was never given: the claim-checked answer used to repeat
+    # the notice, and list every number
+    invented = " ".join(f"[{n}]" for n in range(20, 40))
+    chat_server.reply = ["Set ", "`MemorySizeInMB` ", "[1]", f". Also {invented}."]
+    result = answer(sample_index, "How much memory can a serverless endpoint have?",
+                    AnswerSettings(endpoint=chat_server.url))
+    assert result.invalid_citations == list(range(20, 40))
+    assert result.notice.count("removed citations to missing sources") == 1
+    assert "[20], [21], [22], [23], [24] and 15 more" in result.notice and "[25]" not in result.notice
+
+
 def test_injected_document_cannot_add_sources_or_citations(tmp_path, embedder, chat_server):
     from alpaca_index.api import DocsIndex
 

@@ -280,10 +280,16 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
     return result
 
 
+MAX_LISTED_CITATIONS = 5  # a weak model can invent dozens; the notice names a few and counts the rest
+
+
 def _finish(question, text, sources, hits, backend, timings, notice, no_model=False, encode=None) -> AnswerResult:
+    given_notice = notice  # the claim-checked path calls back in: its notice must not say things twice
     checked = citations.check(text, {s.n for s in sources})
     if checked.invalid:
-        removed = f"removed citations to missing sources: {', '.join(f'[{n}]' for n in checked.invalid)}"
+        listed = ", ".join(f"[{n}]" for n in checked.invalid[:MAX_LISTED_CITATIONS])
+        more = len(checked.invalid) - MAX_LISTED_CITATIONS
+        removed = f"removed citations to missing sources: {listed}" + (f" and {more} more" if more > 0 else "")
         notice = f"{notice} {removed}" if notice else removed
     by_n = {s.n: s for s in sources}
     refused = _says_not_covered(checked.text) and not checked.cited
@@ -293,7 +299,7 @@ def _finish(question, text, sources, hits, backend, timings, notice, no_model=Fa
         timings["grounding_ms"] = round((time.perf_counter() - started) * 1000, 1)
         if reason:
             return _withheld(question, checked.text, checked_claims, sources, hits, backend, timings, notice)
-        result = _finish(question, text, sources, hits, backend, timings, notice, no_model)
+        result = _finish(question, text, sources, hits, backend, timings, given_notice, no_model)
         result.grounding = checked_claims.to_dict()
         supported_sources = {c.best_source for c in checked_claims.claims if c.status == grounding.SUPPORTED}
         for source in result.sources:
