@@ -33,7 +33,7 @@ def _server_class():
         from mcp.server.mcpserver import MCPServer
         return MCPServer
     except ImportError:  # mcp 1.x
-        from mcp.server.fastmcp import FastMCP
+        from mcp.server.fastmcp import FastMCP  # type: ignore[attr-defined]  # gone in the mcp 2.x mypy sees
         return FastMCP
 
 
@@ -43,7 +43,7 @@ class IndexHolder:
     def __init__(self, opener: Callable[[], ReadableIndex]):
         self._opener = opener
         self._ready = threading.Event()
-        self._index = None
+        self._index: ReadableIndex | None = None
         self._error: str | None = None
         threading.Thread(target=self._load, name="alpaca-open-index", daemon=True).start()
 
@@ -55,7 +55,7 @@ class IndexHolder:
         finally:
             self._ready.set()
 
-    def get(self):
+    def get(self) -> ReadableIndex:
         self._ready.wait()
         if self._index is None:
             raise RuntimeError(f"the docs index could not be opened: {self._error}")

@@ -120,7 +120,9 @@ def sync(store: Store, embedder: Embedder, roots: list[Path], ignore: list[str] 
     prepared = []
     for n, rel in enumerate(todo):
         progress("chunk", n, len(todo), rel)
-        item = _prepare(*contents[rel], embedder, settings, report)
+        source, content, sha = contents[rel]
+        assert content is not None  # only files vouched for by size and mtime go unread, and they are not to do
+        item = _prepare(source, content, sha, embedder, settings, report)
         if item:
             prepared.append(item)
     if todo:

@@ -27,6 +27,7 @@ def run_answer(index: ReadableIndex, question: str, k: int, settings: Settings, 
                on_sources: Callable[[dict], None] | None = None) -> dict:
 
     def sources_found(preview: dict) -> None:
+        assert on_sources is not None  # passed on only when given
         on_sources({"sources": preview["sources"], "bestPassage": preview["best_passage"]})
 
     result = answer(index, question, settings.answer_settings(k), on_text=emit, cancelled=cancelled,

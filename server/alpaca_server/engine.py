@@ -28,6 +28,7 @@ from alpaca_server.memory import release_memory
 
 if TYPE_CHECKING:  # opening an index imports LanceDB: the server answers `initialize` before that
     from alpaca_index.api import ReadableIndex
+    from alpaca_index.embedding import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class Engine:
         self._said: set[str] = set()  # messages already shown for this configuration
         self.config: Config | None = None
         self.index: ReadableIndex | None = None  # once opened
-        self.embedder = None
+        self.embedder: Embedder | None = None
         self.generation = 0  # bumps after every pass that changed the index (caches key on it)
         self.state = "starting"
         self.error: str | None = None
@@ -134,7 +135,7 @@ class Engine:
             self._stopped = True
             self._wake.notify_all()
 
-    def wait_open(self, timeout: float) -> object:
+    def wait_open(self, timeout: float) -> ReadableIndex:
         """The open DocsIndex, waiting up to `timeout` for the first open; NotReady if none."""
         if not self._opened.wait(timeout) or self.index is None:
             raise NotReady(self.error or "the docs index is still opening; try again in a moment")
@@ -155,7 +156,7 @@ class Engine:
                     pending += running.requested
             state = self.state
             percent = running.percent if running else (100 if state == "ready" else 0)
-        data = {
+        data: dict[str, object] = {
             "state": state, "docs": self._counts["docs"], "chunks": self._counts["chunks"],
             "last_sync": self._counts["last_sync"], "pending": pending, "percent": percent,
             "model": self.embedder.name if self.embedder else (cfg.embedding_model if cfg else ""),
@@ -186,6 +187,8 @@ class Engine:
             self.on_status(self.status())
 
     def _refresh_counts(self) -> None:
+        if self.index is None:
+            return
         try:
             st = self.index.status()
             self._counts = {"docs": st["files"], "chunks": st["chunks"], "last_sync": st["last_sync"]}
@@ -203,6 +206,7 @@ class Engine:
                 if self._stopped:
                     return
                 config, reopen, rehash = self.config, self._reopen, self._rehash
+                assert config is not None  # the wait above runs until there is one
                 self._rehash = False
                 paths = sorted(self._pending)
                 self._pending.clear()
@@ -264,6 +268,7 @@ class Engine:
         if reopen or self.index is None:
             if not self._open(config):
                 return False
+        assert self.index is not None  # _open set it or returned False
         if self.index.read_only:  # a shared index: nothing to sync here; its reader refreshes on its own
             self.generation += 1
             self._refresh_counts()
@@ -297,7 +302,7 @@ class Engine:
     def _progress(self, stage: str, done: int, total: int, current: str) -> None:
         p = self._pass
         if p is None:
-            return False
+            return
         lo, hi = STAGE_SPAN.get(stage, (0, 100))
         frac = (done / total) if total else 0.0
         with self._lock:

@@ -16,7 +16,7 @@ import sys
 import pyarrow as pa
 
 log = logging.getLogger(__name__)
-_libc = None
+_libc: ctypes.CDLL | bool | None = None  # False: not glibc, nothing to trim
 
 
 def release_memory() -> None:
@@ -27,6 +27,7 @@ def release_memory() -> None:
     try:
         if _libc is None:
             _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        assert isinstance(_libc, ctypes.CDLL)
         _libc.malloc_trim(0)
     except (OSError, AttributeError) as exc:  # not glibc (e.g. musl): nothing to trim
         log.debug("malloc_trim unavailable: %s", exc)

@@ -143,7 +143,7 @@ class AlpacaServer(LanguageServer):
         if settings.watch and self.watcher is None:
             from alpaca_server.watcher import DocsWatcher
 
-            self.watcher = DocsWatcher(roots, ignore=[config.index_path], on_change=self.files_changed)
+            self.watcher = DocsWatcher(roots, ignore=[Path(config.index_path)], on_change=self.files_changed)
             self.watcher.start()
 
     def files_changed(self, paths: list[str]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from alpaca_index.ingest.formats import EXTENSIONS
 from alpaca_index.team.residency import is_remote_uri
@@ -40,7 +41,7 @@ class DocsWatcher:
         self.ignore = [Path(p).resolve() for p in ignore if not is_remote_uri(p)]  # a shared index lives elsewhere
         self.on_change = on_change
         self.extensions = frozenset(EXTENSIONS)  # the index's one list
-        self._observer = None
+        self._observer: BaseObserver | None = None
 
     def relevant(self, path: str, is_directory: bool) -> bool:
         p = Path(path)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from alpaca_index.answer import citations, conversation, extractive, grounding
@@ -16,7 +16,11 @@ from alpaca_index.answer.prompt import NOT_COVERED, Source, pack, user_message
 from alpaca_index.team.residency import is_loopback, is_remote_uri
 
 if TYPE_CHECKING:
+    from alpaca_index.answer.grounding import Encode
     from alpaca_index.api import ReadableIndex
+    from alpaca_index.retrieval.search import Hit
+
+Timings = dict[str, float]  # what each stage took (ms), token counts and rates, the best similarity
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +51,8 @@ class AnswerSettings:
     threads: int | None = None  # llama.cpp threads (ALPACA_THREADS); default: all cores for the prompt, one fewer to generate
 
     @classmethod
-    def from_env(cls, **overrides) -> AnswerSettings:
-        env = {"model_path": os.environ.get("ALPACA_MODEL") or None,
+    def from_env(cls, **overrides: Any) -> AnswerSettings:
+        env: dict[str, Any] = {"model_path": os.environ.get("ALPACA_MODEL") or None,
                "endpoint": os.environ.get("ALPACA_ENDPOINT") or None,
                "endpoint_model": os.environ.get("ALPACA_ENDPOINT_MODEL") or "mistral",
                "allow_remote": os.environ.get("ALPACA_ALLOW_REMOTE", "").lower() in ("1", "true", "yes")}
@@ -77,9 +81,9 @@ class AnswerResult:
     notice: str | None = None  # why the model was not used, or which citations were removed
     invalid_citations: list[int] = field(default_factory=list)
     cancelled: bool = False
-    timings: dict = field(default_factory=dict)
+    timings: Timings = field(default_factory=dict)
     # claim-level check of a generated answer (grounding.Grounding.to_dict()); None when nothing was generated
-    grounding: dict | None = None
+    grounding: dict[str, Any] | None = None
     withheld: str | None = None  # the model's draft when no claim of it was supported (shown as a refusal)
     refusal_reason: str | None = None  # why refused: "retrieval" | "model" | "grounding"
     verdict: str = ""  # one line for the user: why refused, or how many claims the check found supported
@@ -127,9 +131,10 @@ def where_answers_go(status: dict) -> dict:
     return {"backend": backend, "egress": answers}
 
 
-def answer(index: ReadableIndex, question: str, settings: AnswerSettings | None = None, on_text: Callable[[str], None] | None = None,
-           cancelled: Callable[[], bool] = lambda: False, backend=None,
-           on_sources: Callable[[dict], None] | None = None, history=None,
+def answer(index: ReadableIndex, question: str, settings: AnswerSettings | None = None,
+           on_text: Callable[[str], None] | None = None, cancelled: Callable[[], bool] = lambda: False,
+           backend: Backend | None = None, on_sources: Callable[[dict[str, Any]], None] | None = None,
+           history: Sequence[conversation.Turn | dict[str, Any]] | None = None,
            context: str | None = None) -> AnswerResult:
     """Answer from the docs. `on_text` receives streamed pieces; `cancelled()` stops generation;
     `on_sources({sources, best_passage})` is called once retrieval is done, before any model work,
@@ -182,13 +187,14 @@ def _verdict(result: AnswerResult) -> str:
     return ""
 
 
-def _answer(index: ReadableIndex, question: str, settings: AnswerSettings, on_text, cancelled,
-            backend: Backend | None, on_sources=None, query=None,
-            typed=None) -> AnswerResult:
+def _answer(index: ReadableIndex, question: str, settings: AnswerSettings, on_text: Callable[[str], None] | None,
+            cancelled: Callable[[], bool], backend: Backend | None,
+            on_sources: Callable[[dict[str, Any]], None] | None = None, query: str | None = None,
+            typed: str | None = None) -> AnswerResult:
     """`query`: what to search for and quote by, when it differs from the question the model answers;
     `typed`: the user's own words, whose names the passages must mention (selected text may name
     anything, a rewrite may add words)."""
-    streamed = []  # whether any text went out, so a fallback can start on a fresh paragraph
+    streamed: list[bool] = []  # whether any text went out, so a fallback can start on a fresh paragraph
 
     def emit(text: str) -> None:
         streamed.append(bool(text))
@@ -201,7 +207,7 @@ def _answer(index: ReadableIndex, question: str, settings: AnswerSettings, on_te
     query = " ".join((query or question).split())[:MAX_QUESTION_CHARS]
     hits = index.search(query, k=max(settings.k * 3, 20))
     retrieval_ms = (time.perf_counter() - started) * 1000
-    timings = {"retrieval_ms": round(retrieval_ms, 1)}
+    timings: Timings = {"retrieval_ms": round(retrieval_ms, 1)}
     best = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
     timings["best_similarity"] = round(best, 3)
     if best < settings.min_similarity:
@@ -250,8 +256,9 @@ def _answer(index: ReadableIndex, question: str, settings: AnswerSettings, on_te
                        f"{exc} — answering from the passages instead.", no_model=True)
 
 
-def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, backend: Backend, top, hits, emit,
-              cancelled, timings, started) -> AnswerResult:
+def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, backend: Backend, top: list[Hit],
+              hits: list[Hit], emit: Callable[[str], None], cancelled: Callable[[], bool], timings: Timings,
+              started: float) -> AnswerResult:
     n_ctx = backend.n_ctx
     answer_tokens = min(settings.max_answer_tokens, max(64, n_ctx // 4))  # a small context keeps room for sources
     sources = pack(question, top, n_ctx - answer_tokens - 32, backend.count)  # 32: the chat template's tokens
@@ -283,7 +290,8 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
 MAX_LISTED_CITATIONS = 5  # a weak model can invent dozens; the notice names a few and counts the rest
 
 
-def _finish(question, text, sources, hits, backend, timings, notice, no_model=False, encode=None) -> AnswerResult:
+def _finish(question: str, text: str, sources: list[Source], hits: list[Hit], backend: str, timings: Timings,
+            notice: str | None, no_model: bool = False, encode: Encode | None = None) -> AnswerResult:
     given_notice = notice  # the claim-checked path calls back in: its notice must not say things twice
     checked = citations.check(text, {s.n for s in sources})
     if checked.invalid:
@@ -297,6 +305,8 @@ def _finish(question, text, sources, hits, backend, timings, notice, no_model=Fa
         started = time.perf_counter()
         reason, checked_claims = judge(checked.text, {s.n: s.hit.text for s in sources}, encode, question)
         timings["grounding_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        # judge leaves out the claim check only for a "not covered" answer that cites nothing: refused above
+        assert checked_claims is not None
         if reason:
             return _withheld(question, checked.text, checked_claims, sources, hits, backend, timings, notice)
         result = _finish(question, text, sources, hits, backend, timings, given_notice, no_model)
@@ -318,7 +328,7 @@ def _finish(question, text, sources, hits, backend, timings, notice, no_model=Fa
                         refusal_reason="model" if refused else None)
 
 
-def judge(text: str, passages: dict[int, str], encode,
+def judge(text: str, passages: dict[int, str], encode: Encode,
           question: str | None = None) -> tuple[str | None, grounding.Grounding | None]:
     """Whether a generated answer is withheld ("model": it says the docs don't cover it and cites
     nothing; "grounding": no claim is supported, or it says "not covered" and most claims aren't)
@@ -338,7 +348,8 @@ def _says_not_covered(text: str) -> bool:
     return NOT_COVERED.lower().rstrip(".") in " ".join(text.lower().replace("does not", "doesn't").split())
 
 
-def _withheld(question, draft, checked_claims, sources, hits, backend, timings, notice) -> AnswerResult:
+def _withheld(question: str, draft: str, checked_claims: grounding.Grounding, sources: list[Source], hits: list[Hit],
+              backend: str, timings: Timings, notice: str | None) -> AnswerResult:
     """No claim of the draft is backed by what it cites: never shown as an answer. Retrieval did pass
     its checks, so the closest passages are quoted instead (verbatim, with their sources) and the
     reason is said; the draft stays in `withheld`."""
@@ -361,22 +372,22 @@ def _withheld(question, draft, checked_claims, sources, hits, backend, timings, 
                         grounding=checked_claims.to_dict(), withheld=draft)
 
 
-def preview(question: str, top: list) -> dict:
+def preview(question: str, top: list[Hit]) -> dict[str, Any]:
     """What retrieval found, before any model work: the candidate passages and the best sentence(s)."""
     sources = [source_dict(Source(n, h), cited=False) for n, h in enumerate(top, 1)]
     best = {**sources[0], "quote": extractive.best_sentences(top[0].text, question)} if top else None
     return {"sources": sources, "best_passage": best}
 
 
-def source_dict(source: Source, cited: bool = True) -> dict:
+def source_dict(source: Source, cited: bool = True) -> dict[str, Any]:
     return {"n": source.n, **source.hit.to_wire(), "cited": cited}
 
 
-def _distinct_chunks(hits, k: int) -> list:
+def _distinct_chunks(hits: list[Hit], k: int) -> list[Hit]:
     """The best k chunks, at most two per file, so one long page can't crowd out the others.
     Title chunks (a page's opening + outline) repeat their sections, so sections come first."""
     per_file: dict[str, int] = {}
-    out = []
+    out: list[Hit] = []
     for hit in [h for h in hits if h.kind != "title"] or hits:
         if per_file.get(hit.path, 0) < 2:
             per_file[hit.path] = per_file.get(hit.path, 0) + 1
@@ -386,7 +397,7 @@ def _distinct_chunks(hits, k: int) -> list:
     return out
 
 
-def _related(hits, exclude: set[str], k: int) -> list[dict]:
+def _related(hits: list[Hit], exclude: set[str], k: int) -> list[dict[str, Any]]:
     seen, out = set(exclude), []
     for hit in hits:
         if hit.path not in seen:

@@ -9,12 +9,16 @@ import os
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 from urllib.parse import urlparse
 
 from alpaca_index.team.residency import is_loopback
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+    from llama_cpp.llama_types import CreateChatCompletionStreamResponse
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ class LlamaCpp:
     """A GGUF model loaded once per (path, n_ctx) and kept; tokens streamed; prefix KV reused."""
 
     name = "llama.cpp"
-    _cache: dict[tuple[str, int], object] = {}
+    _cache: dict[tuple[str, int], Llama] = {}
     _locks: dict[tuple[str, int], threading.Lock] = {}  # one generation at a time per loaded model
     _lock = threading.Lock()
 
@@ -58,7 +62,7 @@ class LlamaCpp:
             self.generate_lock = self._locks.setdefault((self.path, n_ctx), threading.Lock())
 
     @property
-    def llm(self):
+    def llm(self) -> Llama:
         key = (self.path, self.n_ctx)
         with self._lock:
             if key not in self._cache:
@@ -66,7 +70,7 @@ class LlamaCpp:
                 self._cache[key] = self._load()
             return self._cache[key]
 
-    def _load(self):
+    def _load(self) -> Llama:
         try:
             from llama_cpp import Llama
         except ImportError:
@@ -88,17 +92,20 @@ class LlamaCpp:
         llm = self.llm
         prompt = _no_control_tokens(llm, prompt)
         with self.generate_lock:
-            chunks = None
+            chunks: Generator[CreateChatCompletionStreamResponse] | None = None
             abort = _PromptAbort(llm, stop)  # a long prompt evaluation stops on cancel too
             try:
-                chunks = llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], stream=True,
-                                                    max_tokens=max_tokens, temperature=0.1, top_p=0.9)
+                # stream=True gives a generator of chunks; llama-cpp-python's annotation doesn't say which
+                # of its two results comes for which `stream`
+                chunks = cast("Generator[CreateChatCompletionStreamResponse]", llm.create_chat_completion(
+                    messages=[{"role": "user", "content": prompt}], stream=True,
+                    max_tokens=max_tokens, temperature=0.1, top_p=0.9))
                 for chunk in chunks:
                     abort.disarm()  # then per token, without a Python call per graph node
                     if stop():
                         break
                     text = chunk["choices"][0]["delta"].get("content")
-                    if text:
+                    if isinstance(text, str) and text:
                         yield text
             except (ValueError, RuntimeError) as exc:  # e.g. a prompt over n_ctx: never a traceback
                 if not stop():  # an aborted decode is how a cancel during the prompt ends
@@ -109,7 +116,7 @@ class LlamaCpp:
                     chunks.close()
 
 
-def _no_control_tokens(llm, text: str) -> str:
+def _no_control_tokens(llm: Llama, text: str) -> str:
     """llama-cpp-python tokenizes the chat prompt with special tokens on, so text in a document such
     as `<end_of_turn>` or `<eos>` would become a real control token (ending the user's turn, or the
     prompt). Any such text, whatever this vocabulary calls it, is broken up with a word joiner."""
@@ -121,11 +128,11 @@ def _no_control_tokens(llm, text: str) -> str:
             return text
         pieces = []
         for token in set(tokens) - set(plain):
-            piece = llm.detokenize([token], special=True)
+            raw = llm.detokenize([token], special=True)
             # a special token: its text gives it only when specials are parsed
-            if len(piece) > 1 and llm.tokenize(piece, add_bos=False, special=False) != \
-                    llm.tokenize(piece, add_bos=False, special=True):
-                pieces.append(piece.decode("utf-8", "replace"))
+            if len(raw) > 1 and llm.tokenize(raw, add_bos=False, special=False) != \
+                    llm.tokenize(raw, add_bos=False, special=True):
+                pieces.append(raw.decode("utf-8", "replace"))
         pieces = [p for p in pieces if p in text]
         if not pieces:
             return text
@@ -137,7 +144,7 @@ def _no_control_tokens(llm, text: str) -> str:
 class _PromptAbort:
     """llama.cpp's abort callback, set while the prompt is evaluated (llama_decode then returns 2)."""
 
-    def __init__(self, llm, stop: Callable[[], bool]):
+    def __init__(self, llm: Llama, stop: Callable[[], bool]):
         import llama_cpp
 
         self._api, self._llm, self._stop = llama_cpp, llm, stop
@@ -145,7 +152,7 @@ class _PromptAbort:
         llama_cpp.llama_set_abort_callback(llm.ctx, self._callback, None)
         self.armed = True
 
-    def _check(self, _data) -> bool:
+    def _check(self, _data: object) -> bool:
         try:
             return bool(self._stop())
         except Exception:  # noqa: BLE001 - an exception must never cross into C
@@ -219,7 +226,7 @@ class Endpoint:
                 raise BackendError(f"endpoint {self.url} stopped responding: {exc or type(exc).__name__}") from None
 
     @staticmethod
-    def _events(response, stop: Callable[[], bool]) -> Iterator[str]:
+    def _events(response: Iterable[bytes], stop: Callable[[], bool]) -> Iterator[str]:
         for raw in response:
             if stop():
                 break

@@ -16,10 +16,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from alpaca_index.answer.backends import BackendError
+from alpaca_index.answer.backends import Backend, BackendError
 from alpaca_index.answer.citations import PATTERN as _CITATION
 from alpaca_index.answer.prompt import defuse
 
@@ -77,7 +77,7 @@ class Plan:
     rewrite_ms: float | None = None
 
 
-def parse_history(raw) -> list[Turn]:
+def parse_history(raw: object) -> list[Turn]:
     """A client's history (`[{question, answer?, query?}]`, oldest first) → turns. Raises ValueError
     with a message for the user on a wrong shape; over-long histories keep their newest turns."""
     if raw is None:
@@ -102,7 +102,9 @@ def parse_history(raw) -> list[Turn]:
 def key_terms(text: str) -> list[str]:
     """Content words of `text` in order, names and identifiers first (what a follow-up leaves out:
     "KMS", "InvokeEndpointAsync", "ml.m5.xlarge", "Canvas"), each once, case-insensitively."""
-    names, words, seen = [], [], set()
+    names: list[str] = []
+    words: list[str] = []
+    seen: set[str] = set()
     for i, match in enumerate(_TOKEN.finditer(_CITATION.sub(" ", text))):
         word = match.group(0).strip(".:/-")
         low = word.lower()
@@ -165,10 +167,10 @@ def _summary(turn: Turn) -> str:
     return (cut[:end + 1] if end > SUMMARY_ANSWER_CHARS // 3 else cut.rstrip()) + " …"
 
 
-def render_history(turns: list[Turn], older: list[Turn] = ()) -> str:
+def render_history(turns: Sequence[Turn], older: Sequence[Turn] = ()) -> str:
     lines = []
     if older:  # turns that no longer fit, summarised to their topics
-        topics = []
+        topics: list[str] = []
         for turn in older:
             topics += [t for t in key_terms(turn.standalone) if _stem(t) not in {_stem(x) for x in topics}]
         lines.append(f"(Earlier, the user asked about: {', '.join(topics[:12])}.)")
@@ -205,7 +207,7 @@ Last question: {question}
 Standalone question:"""
 
 
-def model_rewrite(backend, question: str, history: list[Turn], n_ctx: int,
+def model_rewrite(backend: Backend, question: str, history: list[Turn], n_ctx: int,
                   cancelled: Callable[[], bool] = lambda: False) -> tuple[str | None, int]:
     """The model's standalone question (None when its reply isn't a usable question), and how many
     turns of history it saw. BackendError passes through."""
@@ -232,7 +234,7 @@ def _clean_rewrite(reply: str, question: str) -> str | None:
     return line
 
 
-def plan(question: str, history: list[Turn] | None = None, context: str | None = None, backend=None,
+def plan(question: str, history: list[Turn] | None = None, context: str | None = None, backend: Backend | None = None,
          n_ctx: int = 4096, cancelled: Callable[[], bool] = lambda: False) -> Plan:
     """The standalone question for a turn: by the model when `backend` is given and history exists,
     by the rule otherwise (and whenever the model fails or replies with something that is no question)."""

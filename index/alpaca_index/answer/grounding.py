@@ -15,9 +15,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from alpaca_index.answer.citations import PATTERN as _CITATION
 from alpaca_index.answer.citations import _numbers
+
+if TYPE_CHECKING:  # numpy only for the types: `alpaca --help` imports this module
+    from collections.abc import Callable
+
+    import numpy as np
+
+    # texts → their normalized vectors, one row each (the index's embedder)
+    Encode = Callable[[list[str]], np.ndarray]
 
 # bench/calibrate_grounding.py (dev reference answers, two-fold; see bench/RESULTS.md "Answers you
 # can trust"): held-out balanced accuracy 0.93 / 0.80; these are the values fitted on all pairs
@@ -85,7 +94,8 @@ class Grounding:
 def split_claims(answer: str) -> list[tuple[str, list[int], int]]:
     """(claim text with its markers, its own cited numbers, paragraph number) for each claim-like sentence."""
     out: list[tuple[str, list[int], int]] = []
-    paragraph, in_code, code = 0, False, []
+    paragraph, in_code = 0, False
+    code: list[str] = []
     for line in answer.splitlines():
         stripped = line.strip()
         if stripped.startswith("```"):
@@ -200,7 +210,7 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
 
 
-def check(answer: str, passages: dict[int, str], encode, question: str | None = None) -> Grounding:
+def check(answer: str, passages: dict[int, str], encode: Encode, question: str | None = None) -> Grounding:
     """Each claim of `answer` against `passages` ({source number: text}); `encode(list[str])` gives
     normalized vectors (the index's MiniLM). With the question, a sentence adding fewer than two
     words and no number or name to it ("All regions where SageMaker is available except [1]") is no claim."""
@@ -235,7 +245,7 @@ def check(answer: str, passages: dict[int, str], encode, question: str | None = 
     return result
 
 
-def _score(claims: list[Claim], passages: dict[int, str], encode) -> None:
+def _score(claims: list[Claim], passages: dict[int, str], encode: Encode) -> None:
     used = sorted({n for c in claims for n in c.cites})
     windows = {n: _windows(passages[n]) for n in used}
     window_words = {(n, i): _words(w) for n in used for i, w in enumerate(windows[n])}

@@ -7,8 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from alpaca_index.answer.citations import PATTERN as _CITATION
+
+if TYPE_CHECKING:
+    from alpaca_index.retrieval.search import Hit
 
 RULES = """You answer questions about a company's internal documentation.
 Rules you always follow:
@@ -39,7 +43,7 @@ def defuse(text: str) -> str:
 @dataclass
 class Source:
     n: int
-    hit: object  # alpaca_index.retrieval.search.Hit
+    hit: Hit
 
     def render(self) -> str:
         hit = self.hit  # headings and file names are document text too
@@ -52,7 +56,7 @@ def user_message(question: str, sources: list[Source]) -> str:
     return f"{RULES}\n\nQuestion: {question}\n\nSources:\n\n{blocks}\n\nQuestion: {question}\nAnswer (with [n] citations):"
 
 
-def pack(question: str, hits: list, budget_tokens: int, count: Callable[[str], int]) -> list[Source]:
+def pack(question: str, hits: list[Hit], budget_tokens: int, count: Callable[[str], int]) -> list[Source]:
     """Best hits first, as many whole chunks as fit the budget (never a half chunk)."""
     sources: list[Source] = []
     used = count(user_message(question, []))

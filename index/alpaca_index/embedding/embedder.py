@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alpaca_index.embedding.model_dir import DEFAULT_MODEL, ModelDir
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
+    from tokenizers import Tokenizer
 
 
 def _cores() -> int:
@@ -31,8 +37,8 @@ class Embedder:
         self.path = self.model_dir.path
         self.batch_size = batch_size
         self.threads = threads or _cores()
-        self._session = None
-        self._tokenizers: dict[bool, object] = {}
+        self._session: InferenceSession | None = None
+        self._tokenizers: dict[bool, Tokenizer] = {}
         self._lock = threading.Lock()
         self.encoded_count = 0  # texts actually sent through the network (tests assert on it)
 
@@ -55,7 +61,7 @@ class Embedder:
         return self._session is not None
 
     # -- tokens ----------------------------------------------------------------------------------
-    def _tokenizer(self, for_model: bool):
+    def _tokenizer(self, for_model: bool) -> Tokenizer:
         """Two configurations of the model's own tokenizer: plain counts for chunking, and the
         model's input (special tokens, truncation to the window, padding to the batch's longest)."""
         with self._lock:
@@ -79,7 +85,7 @@ class Embedder:
         return [len(enc.ids) for enc in self._tokenizer(False).encode_batch(texts, add_special_tokens=False)]
 
     # -- vectors ---------------------------------------------------------------------------------
-    def session(self):
+    def session(self) -> InferenceSession:
         """The ONNX Runtime session (exporting the model on first use), shared by queries and bulk work."""
         with self._lock:
             if self._session is None:
@@ -99,14 +105,14 @@ class Embedder:
                                                      providers=["CPUExecutionProvider"])
             return self._session
 
-    def _run(self, texts: list[str], session) -> np.ndarray:
+    def _run(self, texts: list[str], session: InferenceSession) -> np.ndarray:
         tokenizer = self._tokenizer(True)
         encoded = tokenizer.encode_batch([t.strip() for t in texts])  # sentence-transformers strips too
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
         return session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
-    def encode(self, texts: list[str], progress=None) -> np.ndarray:
+    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Normalized float32 vectors; `progress(n)` is called after each batch."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

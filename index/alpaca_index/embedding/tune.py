@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 import pyarrow as pa
@@ -94,8 +95,8 @@ def tuned_path(db: str | Path, model_id: str) -> Path:
     return Path(db) / TUNED_DIR / model_id[len(TUNED_PREFIX):]
 
 
-def is_tuned(model_id: str | None) -> bool:
-    return bool(model_id) and model_id.startswith(TUNED_PREFIX)
+def is_tuned(model_id: str | None) -> TypeGuard[str]:
+    return model_id is not None and model_id.startswith(TUNED_PREFIX)
 
 
 def recover(store: Store) -> bool:
@@ -203,7 +204,9 @@ def batches(pairs: list[Triplet], size: int) -> list[list[Triplet]]:
     out: list[list[Triplet]] = []
     waiting = list(pairs)
     while waiting:
-        batch, seen, rest = [], set(), []
+        batch: list[Triplet] = []
+        seen: set[str] = set()
+        rest: list[Triplet] = []
         for pair in waiting:
             texts = {pair.anchor, pair.positive}
             if len(batch) < size and not texts & seen:
@@ -232,8 +235,8 @@ def train(base: Path, pairs: list[Triplet], out: Path, settings: TuneSettings, r
     from sentence_transformers import SentenceTransformer
     try:  # sentence-transformers 6 moved the losses
         from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-    except ImportError:
-        from sentence_transformers.losses import MultipleNegativesRankingLoss
+    except ImportError:  # the same class where sentence-transformers < 6 keeps it (mypy sees only the installed one)
+        from sentence_transformers.losses import MultipleNegativesRankingLoss  # type: ignore[no-redef]
     from transformers import get_linear_schedule_with_warmup
 
     torch.manual_seed(settings.seed)
@@ -241,7 +244,7 @@ def train(base: Path, pairs: list[Triplet], out: Path, settings: TuneSettings, r
     report.device = device
     model = SentenceTransformer(str(base), device=device)
     window = model.max_seq_length
-    model.max_seq_length = min(window, settings.max_seq_length)
+    model.max_seq_length = settings.max_seq_length if window is None else min(window, settings.max_seq_length)
     loss_fn = MultipleNegativesRankingLoss(model)
     tokenize = getattr(model, "preprocess", None) or model.tokenize  # renamed in sentence-transformers 6
     plan = [b for _ in range(settings.epochs) for b in batches(pairs, settings.batch_size) if len(b) > 1]

@@ -131,7 +131,9 @@ def _split_words(text: str, budget: int, count: TokenCounter) -> list[tuple[str,
     characters, cut at spaces (inside a word only when one word is that long). No text is dropped."""
     limit = budget * MAX_CHARS_PER_TOKEN
     words = [w[i:i + limit] for w in text.split(" ") for i in range(0, max(len(w), 1), limit)]
-    parts, current, used, chars = [], [], 0, 0
+    parts: list[str] = []
+    current: list[str] = []
+    used, chars = 0, 0
     for word, n in zip(words, count(words)):
         if current and (used + n > budget or chars + len(word) > limit):
             parts.append(" ".join(current))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -97,33 +97,35 @@ def list_cmd(as_json: JsonOption = False):
     from alpaca_index.answer import AnswerSettings, destination
     from alpaca_index.models import config, hub, ollama
 
-    data = {"current": config.answer_model(), "config": str(config.config_path()), "models_dir": str(config.models_dir()),
-            "downloaded": hub.local_models(), "catalog": {k: {"repo": r, "file": f} for k, (r, f) in hub.CATALOG.items()},
-            "ollama": None}
-    data["backend"], data["egress"] = destination(AnswerSettings.from_env())
+    current = config.answer_model()
+    downloaded = hub.local_models()
+    backend, egress = destination(AnswerSettings.from_env())
+    found: dict[str, Any] | None = None  # the local Ollama: its models, or why it did not list them
     if ollama.detect():
         try:
-            data["ollama"] = {"host": ollama.host(), "models": ollama.models()}
+            found = {"host": ollama.host(), "models": ollama.models()}
         except hub.ModelError as exc:
-            data["ollama"] = {"host": ollama.host(), "error": str(exc)}
+            found = {"host": ollama.host(), "error": str(exc)}
+    data = {"current": current, "config": str(config.config_path()), "models_dir": str(config.models_dir()),
+            "downloaded": downloaded, "catalog": {k: {"repo": r, "file": f} for k, (r, f) in hub.CATALOG.items()},
+            "ollama": found, "backend": backend, "egress": egress}
 
     def render() -> None:
-        current = data["current"]
         what = current.get("model_path") or (f"{current.get('endpoint_model', '')} at {current['endpoint']}"
                                              if current.get("endpoint") else "none (answers quote passages)")
         stdout.print(f"[bold]answers use:[/] {what}  [dim]({data['config']})[/]", highlight=False)
         stdout.print(f"[bold]downloaded[/] in {data['models_dir']}:", highlight=False)
-        for m in data["downloaded"]:
+        for m in downloaded:
             state = "" if m["complete"] else " [yellow](partial: `alpaca model pull` resumes it)[/]"
             stdout.print(f"  {m['name']}  {hub.human(m['size'])}  {m['path']}{state}", highlight=False)
-        if not data["downloaded"]:
+        if not downloaded:
             stdout.print("  none — `alpaca model pull` gets Mistral 7B Instruct (4.37 GB)")
-        if data["ollama"]:
-            stdout.print(f"[bold]Ollama[/] at {data['ollama']['host']}:", highlight=False)
-            for m in data["ollama"].get("models", []):
+        if found:
+            stdout.print(f"[bold]Ollama[/] at {found['host']}:", highlight=False)
+            for m in found.get("models", []):
                 stdout.print(f"  {m['name']}  {hub.human(m['size'])}", highlight=False)
-            if data["ollama"].get("error"):
-                stdout.print(f"  [yellow]{data['ollama']['error']}[/]", highlight=False)
+            if found.get("error"):
+                stdout.print(f"  [yellow]{found['error']}[/]", highlight=False)
 
     emit(as_json, data, render)
 
@@ -157,12 +159,13 @@ def use_cmd(target: Annotated[str | None, typer.Argument(
                 fail(f"--endpoint must be an http(s) URL, got {endpoint!r}")
             path = config.use(endpoint=endpoint, endpoint_model=endpoint_model or "mistral", endpoint_ctx=ctx)
         else:
+            assert target is not None  # exactly one choice was made, and it was none of the others
             path = config.use(model_path=str(_gguf(target)), n_ctx=ctx)
     except (hub.ModelError, config.ConfigError) as exc:
         fail(str(exc))
-    data = {"answer": config.answer_model(), "config": str(path)}
-    emit(as_json, data, lambda: stdout.print(f"answers use {_describe(data['answer'])} (saved in {path})",
-                                             highlight=False))
+    answer = config.answer_model()
+    emit(as_json, {"answer": answer, "config": str(path)},
+         lambda: stdout.print(f"answers use {_describe(answer)} (saved in {path})", highlight=False))
 
 
 def _gguf(target: str) -> Path:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from alpaca_index.models.config import models_dir
 
@@ -169,7 +170,8 @@ def pull(r: Remote, on_progress: Callable[[int, int | None], None] | None = None
             if on_progress:
                 on_progress(done, r.size)
             if r.size is None or done < r.size:
-                http_get(r.url, sink, resume_size=done, headers=build_hf_headers(), expected_size=r.size,
+                # http_get only writes to (and asks the position of) its file: the counting wrapper will do
+                http_get(r.url, cast(BinaryIO, sink), resume_size=done, headers=build_hf_headers(), expected_size=r.size,
                          displayed_filename=r.filename)
     except Cancelled:
         raise
@@ -259,8 +261,9 @@ def local_models(root: Path | None = None) -> list[dict]:
 def human(size: int | None) -> str:
     if size is None:
         return "unknown size"
+    value = float(size)
     for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.2f} {unit}"
-        size /= 1000
-    return f"{size} GB"
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1000
+    return f"{value} GB"

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -30,7 +31,7 @@ def load_questions(path: str | Path) -> list[Question]:
 
 def score(questions: list[Question], ranked_paths: Callable[[str], list[str]], k: int = 5, mrr_depth: int = 10) -> dict:
     """hit@k, recall@k and MRR@depth over files; `ranked_paths(question)` returns distinct paths."""
-    per_question = []
+    per_question: list[dict[str, Any]] = []
     for q in questions:
         ranked = ranked_paths(q.question)[:max(k, mrr_depth)]
         relevant = set(q.relevant)

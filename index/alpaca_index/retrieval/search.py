@@ -7,12 +7,19 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from alpaca_index.ingest.formats import place
 from alpaca_index.storage.fulltext import query_text
 from alpaca_index.storage.store import FTS_COLUMN, sql_quote
+
+if TYPE_CHECKING:
+    from lancedb.query import LanceVectorQueryBuilder
+    from lancedb.table import Table
+
+    from alpaca_index.storage.vector_cache import VectorCache
 
 RRF_K = 60
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
@@ -92,9 +99,9 @@ def _where(path_prefix: str | None, exclude_path: str | None) -> str | None:
     return " AND ".join(clauses) or None
 
 
-def hybrid(table, query_vector: np.ndarray | Callable[[], np.ndarray], query_text: str, k: int,
+def hybrid(table: Table, query_vector: np.ndarray | Callable[[], np.ndarray], query_text: str, k: int,
            settings: SearchSettings, path_prefix: str | None = None, exclude_path: str | None = None,
-           vectors=None) -> list[Hit]:
+           vectors: VectorCache | None = None) -> list[Hit]:
     """The one search: vector and full-text candidates, fused. `query_vector` may be a function
     that encodes the query: the full-text half then runs while it does (LanceDB and onnxruntime
     both release the GIL). `vectors` (a VectorCache) answers the vector half from memory."""
@@ -108,18 +115,19 @@ def hybrid(table, query_vector: np.ndarray | Callable[[], np.ndarray], query_tex
     return fuse(vector_rows, text_rows, k, depth, settings)
 
 
-def vector_candidates(table, query_vector: np.ndarray, depth: int, path_prefix: str | None = None,
-                      exclude_path: str | None = None, vectors=None) -> list[dict]:
+def vector_candidates(table: Table, query_vector: np.ndarray, depth: int, path_prefix: str | None = None,
+                      exclude_path: str | None = None, vectors: VectorCache | None = None) -> list[dict[str, Any]]:
     if vectors is not None:
         return vectors.search(table, query_vector, depth, path_prefix, exclude_path)
-    vq = table.search(query_vector, vector_column_name="vector").distance_type("cosine")
+    # a vector query's builder: lancedb annotates Table.search with their common base only
+    vq = cast("LanceVectorQueryBuilder", table.search(query_vector, vector_column_name="vector")).distance_type("cosine")
     if where := _where(path_prefix, exclude_path):
         vq = vq.where(where, prefilter=True)
     return vq.select(_COLUMNS + ["_distance"]).limit(depth).to_list()
 
 
-def text_candidates(table, query_text: str, depth: int, settings: SearchSettings, path_prefix: str | None = None,
-                    exclude_path: str | None = None) -> list[dict]:
+def text_candidates(table: Table, query_text: str, depth: int, settings: SearchSettings,
+                    path_prefix: str | None = None, exclude_path: str | None = None) -> list[dict[str, Any]]:
     words = keyword_query(query_text, settings.identifiers)
     if not words or settings.text_weight <= 0:
         return []
@@ -129,14 +137,14 @@ def text_candidates(table, query_text: str, depth: int, settings: SearchSettings
     return tq.select(_COLUMNS + ["_score"]).limit(depth).to_list()
 
 
-def fulltext_column(table) -> str:
+def fulltext_column(table: Table) -> str:
     """Indexes written before the identifier-aware column (and opened read-only, so never migrated)
     still have their full-text index on the embedded text."""
     names = getattr(table, "_alpaca_columns", None)
     if names is None:
         names = set(table.schema.names)
         try:
-            table._alpaca_columns = names
+            setattr(table, "_alpaca_columns", names)  # noqa: B010 - a memo lancedb's Table doesn't declare
         except AttributeError:
             pass
     return FTS_COLUMN if FTS_COLUMN in names else "embed_text"

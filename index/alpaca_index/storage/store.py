@@ -7,13 +7,16 @@ import json
 import shutil
 import time
 import warnings
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import lancedb
 import numpy as np
 import pyarrow as pa
 from lancedb.index import FTS
+from lancedb.table import Table
 
 from alpaca_index.storage.fulltext import indexed_text
 
@@ -50,7 +53,7 @@ def sql_quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def in_list(column: str, values) -> str:
+def in_list(column: str, values: Iterable[str]) -> str:
     return f"{column} IN ({', '.join(sql_quote(v) for v in values)})"
 
 
@@ -65,16 +68,18 @@ def user_only_dir(path: Path) -> None:
 
 
 class Store:
-    def __init__(self, uri: str | Path, storage_options: dict | None = None):
+    files_table: Table  # the file catalog, opened with the chunks table
+
+    def __init__(self, uri: str | Path, storage_options: dict[str, str] | None = None):
         self.uri = str(uri)
         self.local = "://" not in self.uri
         if self.local:
             user_only_dir(Path(self.uri))
         self.db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0),
                                   storage_options=storage_options)
-        self._chunks = None
-        self._catalog: tuple | None = None
-        self._counts: tuple | None = None
+        self._chunks: Table | None = None  # set by ensure / open_existing
+        self._catalog: tuple[tuple[int, int], dict[str, dict[str, Any]]] | None = None
+        self._counts: tuple[tuple[int, int], dict[tuple[str, str], int]] | None = None
 
     # -- tables -----------------------------------------------------------------------------
     def _names(self) -> set[str]:
@@ -88,7 +93,7 @@ class Store:
         rows = self.db.open_table(META).to_arrow().to_pylist()
         return {r["key"]: r["value"] for r in rows}
 
-    def set_meta(self, **values) -> None:
+    def set_meta(self, **values: object) -> None:
         data = [{"key": k, "value": v if isinstance(v, str) else json.dumps(v)} for k, v in values.items()]
         if META not in self._names():
             self.db.create_table(META, data=data, schema=META_SCHEMA)
@@ -131,25 +136,25 @@ class Store:
     def _add_fulltext_column(self) -> None:
         """An index written before the identifier-aware column gets it from its own embedded text:
         a new full-text index, no re-embedding."""
-        if FTS_COLUMN in self._chunks.schema.names:
+        if FTS_COLUMN in self.chunks.schema.names:
             return
 
         def add(batch: pa.RecordBatch) -> pa.RecordBatch:
             texts = [indexed_text(t) for t in batch.column("embed_text").to_pylist()]
             return pa.RecordBatch.from_arrays([pa.array(texts, pa.string())], names=[FTS_COLUMN])
 
-        published = self.meta().get("chunks_version") == str(self._chunks.version)
-        self._chunks.to_lance().add_columns(add, read_columns=["embed_text"])
+        published = self.meta().get("chunks_version") == str(self.chunks.version)
+        self.chunks.to_lance().add_columns(add, read_columns=["embed_text"])
         self._chunks = self.db.open_table(CHUNKS)
         self.replace_fulltext()
-        if "embed_text_idx" in {i.name for i in self._chunks.list_indices()}:
-            self._chunks.drop_index("embed_text_idx")  # the old full-text index, no longer searched
+        if "embed_text_idx" in {i.name for i in self.chunks.list_indices()}:
+            self.chunks.drop_index("embed_text_idx")  # the old full-text index, no longer searched
         if published:  # a finished index stays finished: same rows, new column
-            self.set_meta(chunks_version=str(self._chunks.version))
+            self.set_meta(chunks_version=str(self.chunks.version))
 
     def replace_fulltext(self) -> None:
         """(Re)build the full-text index over FTS_COLUMN."""
-        self._chunks.create_index(FTS_COLUMN, config=FTS(with_position=False), replace=True)
+        self.chunks.create_index(FTS_COLUMN, config=FTS(with_position=False), replace=True)
 
     def open_existing(self, dim: int, model: str, model_id: str = "", legacy_model: str | None = None) -> None:
         """Open an index for reading only (a shared index has one writer): never creates, repairs or writes."""
@@ -164,10 +169,10 @@ class Store:
         self.files_table = self.db.open_table(FILES)
         self.check_readable()
 
-    def version(self) -> dict:
+    def version(self) -> dict[str, Any]:
         """Table versions readers see now; `published` is what the writer recorded after its last sync."""
         meta = self.meta()
-        return {"chunks": self._chunks.version, "files": self.files_table.version,
+        return {"chunks": self.chunks.version, "files": self.files_table.version,
                 "published": {k: int(meta[f"{k}_version"]) for k in (CHUNKS, FILES) if meta.get(f"{k}_version")}}
 
     def check_readable(self) -> None:
@@ -177,8 +182,8 @@ class Store:
             self._counts = None
             self.chunk_counts()  # kept for the sync that follows
             self.files_table.to_lance().to_table(columns=["path"])
-            if any(i.index_type == "FTS" for i in self._chunks.list_indices()):
-                self._chunks.search("probe", query_type="fts", fts_columns=FTS_COLUMN).limit(1).to_list()
+            if any(i.index_type == "FTS" for i in self.chunks.list_indices()):
+                self.chunks.search("probe", query_type="fts", fts_columns=FTS_COLUMN).limit(1).to_list()
         except Exception as exc:  # lance raises a variety of IO/format errors
             raise IndexCorrupt(f"index tables unreadable: {exc}") from exc
 
@@ -190,7 +195,7 @@ class Store:
         those files. Returns their paths."""
         damaged: set[str] = set()
         try:  # batch by batch: the whole table at once would leave its peak in the allocator for good
-            for batch in self._chunks.to_lance().to_batches(batch_size=CHECK_BATCH_ROWS):
+            for batch in self.chunks.to_lance().to_batches(batch_size=CHECK_BATCH_ROWS):
                 damaged |= _damaged_paths(batch)
             for _ in self.files_table.to_lance().to_batches():
                 pass
@@ -198,10 +203,10 @@ class Store:
             raise IndexCorrupt(f"index tables unreadable: {exc}") from exc
         finally:
             pa.default_memory_pool().release_unused()
-        damaged = sorted(damaged)
-        for begin in range(0, len(damaged), 200):
-            self._chunks.delete(in_list("path", damaged[begin:begin + 200]))
-        return damaged
+        paths = sorted(damaged)
+        for begin in range(0, len(paths), 200):
+            self.chunks.delete(in_list("path", paths[begin:begin + 200]))
+        return paths
 
     def drop_all(self) -> None:
         if self.local:
@@ -214,11 +219,14 @@ class Store:
         self._catalog = self._counts = None  # caches keyed on tables that are gone
 
     @property
-    def chunks(self):
+    def chunks(self) -> Table:
+        """The chunks table; only after `ensure` or `open_existing` (a programming error before)."""
+        if self._chunks is None:
+            raise RuntimeError(f"index tables at {self.uri} are not open")
         return self._chunks
 
     # -- catalog ----------------------------------------------------------------------------
-    def catalog(self) -> dict[str, dict]:
+    def catalog(self) -> dict[str, dict[str, Any]]:
         """path → catalog row, read once per version of the files table (hovers and related ask often).
         Shared between callers: treat it as read-only."""
         table = self.files_table
@@ -229,9 +237,9 @@ class Store:
 
     def chunk_counts(self) -> dict[tuple[str, str], int]:
         """(path, file_sha) → number of chunk rows: used to detect half-written files."""
-        key = (id(self._chunks), self._chunks.version)
+        key = (id(self.chunks), self.chunks.version)
         if self._counts is None or self._counts[0] != key:
-            table = self._chunks.to_lance().to_table(columns=["path", "file_sha"])
+            table = self.chunks.to_lance().to_table(columns=["path", "file_sha"])
             rows = table.group_by(["path", "file_sha"]).aggregate([("path", "count")]).to_pylist()
             self._counts = (key, {(r["path"], r["file_sha"]): r["path_count"] for r in rows})
         return self._counts[1]
@@ -239,25 +247,25 @@ class Store:
     def vectors_for(self, hashes: set[str]) -> dict[str, list[float]]:
         """Existing vectors by embedded-text hash, so unchanged/renamed text is never re-encoded."""
         found: dict[str, list[float]] = {}
-        hashes = list(hashes)
-        dataset = self._chunks.to_lance()
-        for begin in range(0, len(hashes), 500):
-            part = hashes[begin:begin + 500]
+        wanted = list(hashes)
+        dataset = self.chunks.to_lance()
+        for begin in range(0, len(wanted), 500):
+            part = wanted[begin:begin + 500]
             table = dataset.to_table(columns=["text_hash", "vector"], filter=in_list("text_hash", part))
             for h, v in zip(table.column("text_hash").to_pylist(), table.column("vector").to_pylist()):
                 found[h] = v
         return found
 
     # -- writes (order matters for crash safety: chunks first, catalog last) -----------------
-    def replace_files(self, paths: list[str], rows: list[dict], catalog_rows: list[dict]) -> None:
+    def replace_files(self, paths: list[str], rows: list[dict[str, Any]], catalog_rows: list[dict[str, Any]]) -> None:
         """One commit per batch: a reader never sees a file's old rows gone and its new ones not yet
         there (a delete then an add let a question asked in between find nothing)."""
         for row in rows:
             row[FTS_COLUMN] = indexed_text(row["embed_text"])
         for begin in range(0, len(paths), 200):
             part = set(paths[begin:begin + 200])
-            new = pa.Table.from_pylist([r for r in rows if r["path"] in part], schema=self._chunks.schema)
-            (self._chunks.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+            new = pa.Table.from_pylist([r for r in rows if r["path"] in part], schema=self.chunks.schema)
+            (self.chunks.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
              .when_not_matched_by_source_delete(in_list("path", sorted(part))).execute(new))
         if catalog_rows:
             (self.files_table.merge_insert("path").when_matched_update_all()
@@ -266,7 +274,7 @@ class Store:
     def delete_files(self, paths: list[str]) -> None:
         for begin in range(0, len(paths), 200):
             part = paths[begin:begin + 200]
-            self._chunks.delete(in_list("path", part))
+            self.chunks.delete(in_list("path", part))
             self.files_table.delete(in_list("path", part))
 
     def delete_orphans(self, valid: dict[str, str]) -> int:
@@ -276,18 +284,18 @@ class Store:
             part = stale[begin:begin + 200]
             keep = [f"(path = {sql_quote(p)} AND file_sha = {sql_quote(valid[p])})" for p in part if p in valid]
             where = in_list("path", part) + (f" AND NOT ({' OR '.join(keep)})" if keep else "")
-            self._chunks.delete(where)
+            self.chunks.delete(where)
         return len(stale)
 
     def unfinished(self) -> bool:
         """The last sync stopped before `finish` completed (a crash, a full disk): the full-text index
         or the versions it publishes are missing, and no later sync would otherwise notice."""
-        if self._chunks.count_rows() == 0:
+        if self.chunks.count_rows() == 0:
             return False
         meta = self.meta()
         published = (meta.get("chunks_version"), meta.get("files_version"))
-        return (published != (str(self._chunks.version), str(self.files_table.version))
-                or not any(i.index_type == "FTS" for i in self._chunks.list_indices()))
+        return (published != (str(self.chunks.version), str(self.files_table.version))
+                or not any(i.index_type == "FTS" for i in self.chunks.list_indices()))
 
     def finish(self) -> None:
         """Make sure the full-text index exists; compact only once small fragments pile up.
@@ -295,9 +303,9 @@ class Store:
         New rows are searchable at once without compaction (vector search is exhaustive and the
         full-text search also scans unindexed rows), so a one-page edit skips the expensive part.
         """
-        if not any(i.index_type == "FTS" for i in self._chunks.list_indices()):
+        if not any(i.index_type == "FTS" for i in self.chunks.list_indices()):
             self.replace_fulltext()
-        for table in (self._chunks, self.files_table, self.db.open_table(META)):
+        for table in (self.chunks, self.files_table, self.db.open_table(META)):
             if len(table.to_lance().get_fragments()) > COMPACT_FRAGMENTS:
                 with warnings.catch_warnings():  # we are the only writer; readers re-check out the latest
                     warnings.simplefilter("ignore", UserWarning)
@@ -305,7 +313,7 @@ class Store:
                     # shared index: other machines may be mid-read or mirroring one)
                     table.optimize(cleanup_older_than=LOCAL_GRACE if self.local else timedelta(hours=1))
         # the versions that form this sync's consistent snapshot (the shared-index cache copies exactly these)
-        self.set_meta(last_sync=str(time.time()), chunks_version=str(self._chunks.version),
+        self.set_meta(last_sync=str(time.time()), chunks_version=str(self.chunks.version),
                       files_version=str(self.files_table.version))
 
 

@@ -11,9 +11,13 @@ costs a few milliseconds instead of re-reading the whole table; a compaction rea
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from lancedb.table import Table
 
 ADDRESS = "_rowaddr"
 MAX_CHUNKS = 32
@@ -23,7 +27,7 @@ class VectorCache:
     def __init__(self, columns: list[str]):
         self.columns = columns
         self._lock = threading.Lock()
-        self._version = None
+        self._version: int | None = None
         self._data: pa.Table | None = None  # the columns, without the vector
         self._addrs = np.zeros(0, dtype=np.uint64)
         self._paths = np.array([], dtype=object)
@@ -31,7 +35,7 @@ class VectorCache:
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self.full_loads = 0  # how often the whole table was read (tests and benchmarks watch it)
 
-    def _load(self, table) -> None:
+    def _load(self, table: Table) -> None:
         version = table.version
         if version == self._version:
             return
@@ -46,15 +50,20 @@ class VectorCache:
         fresh_ids = [int(f) for f in np.unique(now >> np.uint64(32)) if int(f) not in seen]
         if not seen:
             self.full_loads += 1
+        # the ids come from this same version's row addresses: each fragment is there
+        fragments = [fragment for f in fresh_ids if (fragment := dataset.get_fragment(f)) is not None]
         fresh = dataset.scanner(columns=[*self.columns, "vector"], with_row_address=True,
-                                fragments=[dataset.get_fragment(f) for f in fresh_ids]).to_table() \
-            if fresh_ids else None
+                                fragments=fragments).to_table() if fresh_ids else None
         self._apply(keep, fresh)
         self._version = version
         pa.default_memory_pool().release_unused()  # the scan's buffers, else kept by the allocator
 
     def _apply(self, keep: np.ndarray, fresh: pa.Table | None) -> None:
-        parts, matrices, addrs, paths, kinds = [], [], [], [], []
+        parts: list[pa.Table] = []
+        matrices: list[np.ndarray] = []
+        addrs: list[np.ndarray] = []
+        paths: list[np.ndarray] = []
+        kinds: list[np.ndarray] = []
         if self._data is not None and keep.any():
             parts.append(self._data.filter(pa.array(keep)))
             for out, mine in ((matrices, self._matrix), (addrs, self._addrs), (paths, self._paths),
@@ -84,12 +93,12 @@ class VectorCache:
         with self._lock:
             self._version, self._data = None, None
 
-    def _snapshot(self, table):
+    def _snapshot(self, table: Table) -> tuple[pa.Table | None, np.ndarray, np.ndarray, np.ndarray]:
         with self._lock:
             self._load(table)
             return self._data, self._paths, self._kinds, self._matrix
 
-    def page_vector(self, table, path: str) -> np.ndarray | None:
+    def page_vector(self, table: Table, path: str) -> np.ndarray | None:
         """The vector of a page's title chunk, else the normalised mean of its chunks."""
         _, paths, kinds, matrix = self._snapshot(table)
         idx = np.flatnonzero(paths == path)
@@ -99,7 +108,7 @@ class VectorCache:
         vector = matrix[titles[0]] if len(titles) else matrix[idx].mean(axis=0)
         return vector / (np.linalg.norm(vector) or 1.0)
 
-    def vectors_of(self, table, ids: list[str]) -> np.ndarray:
+    def vectors_of(self, table: Table, ids: list[str]) -> np.ndarray:
         """The stored vectors of these chunk ids (those still in the table), in the given order."""
         data, _, _, matrix = self._snapshot(table)
         if data is None:
@@ -107,8 +116,8 @@ class VectorCache:
         position = {chunk_id: i for i, chunk_id in enumerate(data.column("id").to_pylist())}
         return matrix[[position[i] for i in ids if i in position]]
 
-    def search(self, table, vector: np.ndarray, limit: int, path_prefix: str | None = None,
-               exclude_path: str | None = None) -> list[dict]:
+    def search(self, table: Table, vector: np.ndarray, limit: int, path_prefix: str | None = None,
+               exclude_path: str | None = None) -> list[dict[str, Any]]:
         """Top rows by cosine similarity (vectors are normalised), each with `_distance` like LanceDB's."""
         data, paths, _, matrix = self._snapshot(table)
         if data is None:

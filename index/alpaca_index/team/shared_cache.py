@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from alpaca_index.api import DocsIndex
 from alpaca_index.embedding import Embedder
@@ -39,6 +40,9 @@ DEFAULT_MAX_AGE = 7 * 24 * 3600.0
 KEEP_DIRS = 3  # the current mirror and two older ones (a reader may still be on one of them)
 # a version check must fail fast when offline; bulk reads keep LanceDB's defaults
 QUICK = {"client_max_retries": "1", "connect_timeout": "3s"}
+
+if TYPE_CHECKING:
+    from lancedb.db import DBConnection
 
 
 class SharedIndexError(RuntimeError):
@@ -68,13 +72,13 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:240]}"
 
 
-def _connect(uri: str, options: dict, quick: bool = False):
+def _connect(uri: str, options: dict[str, str], quick: bool = False) -> DBConnection:
     import lancedb
 
     return lancedb.connect(uri, storage_options={**options, **QUICK} if quick else options)
 
 
-def _table_names(db) -> set[str]:
+def _table_names(db: DBConnection) -> set[str]:
     result = db.list_tables() if hasattr(db, "list_tables") else db.table_names()
     return set(getattr(result, "tables", result))
 
@@ -175,8 +179,8 @@ def sync_cache(uri: str, options: dict, root: Path | None = None, retries: int =
 class SharedIndex:
     """A reader of a shared index through the local cache; quacks like DocsIndex for reads."""
 
-    def __init__(self, uri: str, storage_options: dict, embedder=None, cache_dir: str | Path | None = None,
-                 ttl: float | None = None, max_age: float | None = None):
+    def __init__(self, uri: str, storage_options: dict[str, str], embedder: Embedder | None = None,
+                 cache_dir: str | Path | None = None, ttl: float | None = None, max_age: float | None = None):
         self.db = uri
         self.options = storage_options
         self.root = Path(cache_dir or cache_root(uri, storage_options))
@@ -188,36 +192,20 @@ class SharedIndex:
         self.online: bool | None = None
         self.last_error: str | None = None
         self._lock = threading.RLock()
-        self._index = None
+        self._index: DocsIndex | None = None
         self._dir: str | None = None
         self._state: dict | None = None
         self._attempted = 0.0
         self.refresh()
 
     # -- freshness --------------------------------------------------------------------------
-    def refresh(self, force: bool = False) -> dict:
+    def refresh(self, force: bool = False) -> dict[str, Any]:
         """Re-check the store when the TTL has passed (or force); fall back to the cache when offline."""
         with self._lock:
             state = _read_state(self.root)
             now = time.time()
-            due = force or state is None or (now - max(state["checked_at"], self._attempted) >= self.ttl)
-            if due:
-                self._attempted = now
-                try:
-                    snap = remote_snapshot(self.db, self.options)
-                    if state and {k: state["source"].get(k) for k in (CHUNKS, FILES)} == {k: snap[k] for k in (CHUNKS, FILES)}:
-                        state["checked_at"] = now
-                        _write_state(self.root, state)
-                    else:
-                        state = sync_cache(self.db, self.options, self.root)
-                    self.online, self.last_error = True, None
-                except IndexCorrupt as exc:
-                    raise SharedIndexError(str(exc)) from None
-                except Exception as exc:  # noqa: BLE001 - unreachable, credentials, throttling, ...
-                    self.online, self.last_error = False, _short(exc)
-                    if state is None:
-                        raise SharedIndexError(f"shared index {self.db} is unreachable and there is no local cache "
-                                               f"yet ({self.last_error})") from None
+            if force or state is None or (now - max(state["checked_at"], self._attempted) >= self.ttl):
+                state = self._check_store(state, now)
             age = now - state["checked_at"]
             if not self.online and age > self.max_age:
                 raise SharedIndexError(
@@ -227,13 +215,34 @@ class SharedIndex:
             self._open(state)
             return state
 
+    def _check_store(self, state: dict[str, Any] | None, now: float) -> dict[str, Any]:
+        """Ask the store for its published version: the cache's state, confirmed or mirrored anew, or
+        (offline) the cache's state as it was; offline without a cache is an error."""
+        self._attempted = now
+        try:
+            snap = remote_snapshot(self.db, self.options)
+            if state and {k: state["source"].get(k) for k in (CHUNKS, FILES)} == {k: snap[k] for k in (CHUNKS, FILES)}:
+                state["checked_at"] = now
+                _write_state(self.root, state)
+            else:
+                state = sync_cache(self.db, self.options, self.root)
+            self.online, self.last_error = True, None
+        except IndexCorrupt as exc:
+            raise SharedIndexError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - unreachable, credentials, throttling, ...
+            self.online, self.last_error = False, _short(exc)
+            if state is None:
+                raise SharedIndexError(f"shared index {self.db} is unreachable and there is no local cache "
+                                       f"yet ({self.last_error})") from None
+        return state
+
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
             self._embedder = Embedder()
         return self._embedder
 
-    def _open(self, state: dict) -> None:
+    def _open(self, state: dict[str, Any]) -> None:
         if self._index is None or self._dir != state["dir"]:
             self._index = DocsIndex(self.root / state["dir"], embedder=self.embedder, read_only=True)
             self._dir = state["dir"]
@@ -241,6 +250,7 @@ class SharedIndex:
 
     def _current(self) -> DocsIndex:
         self.refresh()
+        assert self._index is not None  # refresh() opens it or raises
         return self._index
 
     # -- DocsIndex reads ----------------------------------------------------------------------
@@ -278,7 +288,7 @@ class SharedIndex:
 
 
 def open_shared(uri: str, write: bool = False, allow_region: str | None = None, cache: bool | None = None,
-                embedder=None, storage_options: dict | None = None):
+                embedder: Embedder | None = None, storage_options: dict[str, str] | None = None) -> DocsIndex | SharedIndex:
     """Open an s3:// index after the residency check: the writer, a cached reader or a direct reader.
     Callers go through `alpaca_index.opening.open_index`."""
     if not is_remote_uri(uri):

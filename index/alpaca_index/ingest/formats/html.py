@@ -26,7 +26,9 @@ def parse(text: str, fallback_title: str) -> ParsedDoc:
         following = nodes[index + 1].sourceline if index + 1 < len(nodes) else None
         end = max(start, (following - 1) if following else total)
         if node.name in _HEADINGS:
-            builder.heading(int(node.name[1]), node.get_text(" ", strip=True), node.get("id", ""), start)
+            anchor = node.get("id")  # one value: only attributes like class are lists
+            builder.heading(int(node.name[1]), node.get_text(" ", strip=True), anchor if isinstance(anchor, str) else "",
+                            start)
             continue
         sep = "\n" if node.name in {"pre", "ul", "ol", "table", "dl"} else " "
         content = node.get_text(sep, strip=node.name != "pre")

@@ -19,7 +19,8 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _HYPHENATED = re.compile(r"(\w)-\n(\w)")
 _PRODUCER_PREFIX = re.compile(r"^Microsoft (Word|PowerPoint) - ", re.I)
 _FILE_NAME = re.compile(r"\.(docx?|pptx?|pdf|rtf|odt|tex|md|html?)$", re.I)
-_ERRORS = {4: "password-protected PDF: save a copy without the password to index it",
+# by PdfiumError.err_code (None when PDFium gave no code)
+_ERRORS: dict[int | None, str] = {4: "password-protected PDF: save a copy without the password to index it",
            3: "not a readable PDF (corrupt or truncated)", 2: "not a readable PDF (file could not be read)",
            5: "PDF uses an unsupported security handler"}
 
