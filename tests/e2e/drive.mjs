@@ -46,6 +46,53 @@ async function shot(page, name) {
     log('screenshot', file);
 }
 
+/** A step sequence broke off: say why and keep a screenshot of where. */
+async function fatal(page, err, shotName) {
+    result.errors.push(`fatal: ${err && err.message ? err.message : err}`);
+    await shot(page, shotName).catch(() => {});
+}
+
+/** The one JSON line the pytest side reads. */
+async function report(browser) {
+    result.timings.total = Date.now() - t0;
+    await browser.close();
+    console.log(JSON.stringify(result));
+}
+
+/** Polls the answer panel until turn `turns` (without it: the current answer) ends. */
+async function turnEnded(page, frame, turns) {
+    const states = new Set();
+    const deadline = Date.now() + 180_000;
+    let state = '';
+    while (Date.now() < deadline) {
+        const body = frame.locator('body');
+        const at = turns === undefined ? undefined
+            : Number((await body.getAttribute('data-turns', { timeout: 2000 }).catch(() => '0')) || 0);
+        state = at === turns ? (await body.getAttribute('data-state', { timeout: 2000 }).catch(() => '')) || '' : '';
+        if (state) {
+            states.add(state);
+        }
+        if (['done', 'error', 'cancelled'].includes(state)) {
+            break;
+        }
+        await page.waitForTimeout(40);
+    }
+    const notice = state === 'done' ? '' : await frame.locator('#notice').textContent().catch(() => '');
+    return { state, states, notice };
+}
+
+/** "Alpaca: Show Status" → the quick pick's rows (whitespace folded); `shotName` screenshots it. */
+async function statusRows(page, limit, shotName) {
+    await palette(page, 'Alpaca: Show Status');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Alpaca: Status' }).waitFor({ timeout: 10000 });
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await rows.first().waitFor({ timeout: 10000 });
+    const items = (await rows.allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
+    if (shotName) await shot(page, shotName);
+    await page.keyboard.press('Escape');
+    return { items: items.slice(0, limit) };
+}
+
 async function palette(page, title) {
     const input = page.locator('.quick-input-widget input.input');
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -238,23 +285,9 @@ if (process.env.MODE === 'setup') {
     const toastMessage = async (toast) => ((await toast.locator('.notification-list-item-message').textContent()) || '').trim();
     // One answered turn in the panel, with what the webview showed while it streamed.
     async function answered(frame, turns) {
-        const states = new Set();
-        const deadline = Date.now() + 180_000;
-        let state = '';
-        while (Date.now() < deadline) {
-            const body = frame.locator('body');
-            const at = Number((await body.getAttribute('data-turns', { timeout: 2000 }).catch(() => '0')) || 0);
-            state = at === turns ? (await body.getAttribute('data-state', { timeout: 2000 }).catch(() => '')) || '' : '';
-            if (state) {
-                states.add(state);
-            }
-            if (['done', 'error', 'cancelled'].includes(state)) {
-                break;
-            }
-            await page.waitForTimeout(40);
-        }
+        const { state, states, notice } = await turnEnded(page, frame, turns);
         if (state !== 'done') {
-            throw new Error(`turn ${turns} ended in state "${state}": ${await frame.locator('#notice').textContent().catch(() => '')}`);
+            throw new Error(`turn ${turns} ended in state "${state}": ${notice}`);
         }
         return {
             states: [...states],
@@ -387,22 +420,11 @@ if (process.env.MODE === 'setup') {
             return { ...turn, earlierQuestion: ((await frame.locator('#history .turn.past h2').first().textContent()) || '').trim() };
         });
 
-        await step('showStatus', async () => {
-            await palette(page, 'Alpaca: Show Status');
-            await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Alpaca: Status' }).waitFor({ timeout: 10000 });
-            const rows = page.locator('.quick-input-list .monaco-list-row');
-            await rows.first().waitFor({ timeout: 10000 });
-            const items = await texts(rows);
-            await page.keyboard.press('Escape');
-            return { items: items.slice(0, 10) };
-        });
+        await step('showStatus', () => statusRows(page, 10));
     } catch (err) {
-        result.errors.push(`fatal: ${err && err.message ? err.message : err}`);
-        await shot(page, '99-setup-failure').catch(() => {});
+        await fatal(page, err, '99-setup-failure');
     } finally {
-        result.timings.total = Date.now() - t0;
-        await browser.close();
-        console.log(JSON.stringify(result));
+        await report(browser);
     }
     process.exit(0);
 }
@@ -483,12 +505,9 @@ if (process.env.MODE === 'workspace') {
                      buttons: (await toast.locator('.monaco-button').allTextContents()).map((b) => b.trim()).filter(Boolean) };
         });
     } catch (err) {
-        result.errors.push(`fatal: ${err && err.message ? err.message : err}`);
-        await shot(page, '99-workspace-failure').catch(() => {});
+        await fatal(page, err, '99-workspace-failure');
     } finally {
-        result.timings.total = Date.now() - t0;
-        await browser.close();
-        console.log(JSON.stringify(result));
+        await report(browser);
     }
     process.exit(0);
 }
@@ -523,21 +542,8 @@ try {
         await input.fill(cfg.question);
         await input.press('Enter');
         const frame = answerFrame(page);
-        const states = new Set();
-        const deadline = Date.now() + 180_000;
-        let state = '';
-        while (Date.now() < deadline) {
-            state = (await frame.locator('body').getAttribute('data-state', { timeout: 2000 }).catch(() => '')) || '';
-            if (state) {
-                states.add(state);
-            }
-            if (['done', 'error', 'cancelled'].includes(state)) {
-                break;
-            }
-            await page.waitForTimeout(40);
-        }
+        const { state, states, notice } = await turnEnded(page, frame);
         if (state !== 'done') {
-            const notice = await frame.locator('#notice').textContent().catch(() => '');
             throw new Error(`answer ended in state "${state}" ${notice || ''}`);
         }
         const cites = frame.locator('#answer a.cite');
@@ -762,21 +768,9 @@ try {
     });
 
     await step('statusReadyAfterEdit', async () => waitReady(page, 120_000));
-    await step('showStatus', async () => {
-        await palette(page, 'Alpaca: Show Status');
-        await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Alpaca: Status' }).waitFor({ timeout: 10000 });
-        const rows = page.locator('.quick-input-list .monaco-list-row');
-        await rows.first().waitFor({ timeout: 10000 });
-        const items = (await rows.allTextContents()).map((s) => s.trim());
-        await shot(page, '07-status');
-        await page.keyboard.press('Escape');
-        return { items: items.slice(0, 8) };
-    });
+    await step('showStatus', () => statusRows(page, 8, '07-status'));
 } catch (err) {
-    result.errors.push(`fatal: ${err && err.message ? err.message : err}`);
-    await shot(page, '99-failure').catch(() => {});
+    await fatal(page, err, '99-failure');
 } finally {
-    result.timings.total = Date.now() - t0;
-    await browser.close();
-    console.log(JSON.stringify(result));
+    await report(browser);
 }

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
-import sysconfig
-import venv
 import zipfile
 from pathlib import Path
 
@@ -31,11 +28,13 @@ from tests.e2e.test_editor import (
     ARTIFACTS,
     _free_port,
     _required,
+    _step,
     drive,
     launch_editor,
     vsix,  # noqa: F401 - a fixture
 )
 from tests.models.standins import FakeHub
+from tests.models.wheel_env import clean_env, venv_with_wheel
 
 # The stand-in hub's repository: named for what it serves, not for a real one (nothing is fetched from a hub).
 HUB_REPO = "alpaca-test/SmolLM2-135M-Instruct-GGUF"
@@ -58,17 +57,8 @@ def python_from_vsix(vsix: Path, tmp_path_factory) -> str:  # noqa: F811 - the i
         assert len(members) == 1, f"the .vsix should carry one wheel: {members}"
         wheel = base / Path(members[0]).name
         wheel.write_bytes(package.read(members[0]))
-    env_dir = base / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    python = env_dir / "bin" / "python"
-    site = Path(subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                                        text=True).strip())
-    # the dependencies (llama-cpp-python, onnxruntime, lancedb…) from this test's environment; its
-    # editable alpaca install is a .pth finder there, which a plain path entry does not run
-    (site / "shared-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True,
-                   env=clean, timeout=300)
+    python, site = venv_with_wheel(wheel, base / "venv")
+    clean = clean_env()
     where = subprocess.run([str(python), "-c", "import alpaca_server, llama_cpp; print(alpaca_server.__file__)"],
                            capture_output=True, text=True, env=clean, cwd=base, timeout=120)
     assert where.returncode == 0 and where.stdout.startswith(str(site)), where.stderr or where.stdout
@@ -107,12 +97,6 @@ def run(vsix, python_from_vsix, hub, folders, tmp_path_factory) -> dict:  # noqa
     with launch_editor(vsix, base, python_from_vsix, clean_env=True, env_vars=env_vars) as editor:
         return drive(editor, MODE="setup", QUESTION=QUESTION, MODEL_QUESTION=MODEL_QUESTION, FOLLOW_UP=FOLLOW_UP,
                      HUB_MODEL=f"{HUB_REPO} {HUB_FILE}")
-
-
-def _step(result: dict, name: str):
-    value = result["steps"].get(name)
-    assert value, f"step {name} failed: {result['errors']} (artifacts in {ARTIFACTS})"
-    return value
 
 
 def test_without_a_model_the_answer_quotes_passages_and_the_editor_offers_the_set_up(run):

@@ -11,11 +11,11 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
-import venv
 from pathlib import Path
 
 import pytest
+
+from tests.models.wheel_env import clean_env, venv_with_wheel
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,17 +33,8 @@ def wheel(tmp_path_factory) -> Path:
 
 
 def test_the_bundled_wheel_installs_and_runs_without_the_repository(wheel, tmp_path):
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    python = env_dir / "bin" / "python"
-    site = Path(subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                                        text=True).strip())
-    # the dependencies, not the package: the shared environment's site-packages (its editable alpaca
-    # install is a finder hook in a .pth there, which a plain path entry does not run)
-    (site / "shared-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True,
-                   env=clean, timeout=120)
+    python, site = venv_with_wheel(wheel, tmp_path / "venv")
+    clean = clean_env()
     outside = tmp_path / "elsewhere"
     outside.mkdir()
 
@@ -56,7 +47,7 @@ def test_the_bundled_wheel_installs_and_runs_without_the_repository(wheel, tmp_p
     assert all(line.startswith(str(site)) for line in where.stdout.split()), where.stdout  # the wheel's copy
     probe = run(str(python), "-c", "import importlib.util as u, sys; sys.exit(0 if u.find_spec('alpaca_server') else 3)")
     assert probe.returncode == 0  # what the extension's interpreter probe checks
-    listed = run(str(env_dir / "bin" / "alpaca"), "model", "list", "--json")
+    listed = run(str(python.parent / "alpaca"), "model", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout)["catalog"]["mistral-7b-instruct"]["file"] == "mistral-7b-instruct-v0.2.Q4_K_M.gguf"
     server = subprocess.Popen([str(python), "-m", "alpaca_server"], cwd=outside, env=clean, stdin=subprocess.PIPE,
