@@ -25,7 +25,6 @@ import pytest
 
 from tests.answer.instruct_model import Unavailable, instruct_gguf
 from tests.e2e.test_editor import (
-    ARTIFACTS,
     _free_port,
     _required,
     _step,
