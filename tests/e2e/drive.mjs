@@ -46,6 +46,14 @@ async function shot(page, name) {
     log('screenshot', file);
 }
 
+/** The editor on the test workspace, with Alpaca's status bar item shown. */
+async function openWorkbench(page) {
+    await page.goto(`${cfg.url}/?folder=${encodeURIComponent(cfg.workspace)}`, { waitUntil: 'domcontentloaded' });
+    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+    await page.locator('.statusbar-item', { hasText: 'Alpaca' }).first().waitFor({ timeout: 120_000 });
+    return { status: await statusText(page) };
+}
+
 /** A step sequence broke off: say why and keep a screenshot of where. */
 async function fatal(page, err, shotName) {
     result.errors.push(`fatal: ${err && err.message ? err.message : err}`);
@@ -308,12 +316,7 @@ if (process.env.MODE === 'setup') {
         };
     }
     try {
-        await step('workbench', async () => {
-            await page.goto(`${cfg.url}/?folder=${encodeURIComponent(cfg.workspace)}`, { waitUntil: 'domcontentloaded' });
-            await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
-            await page.locator('.statusbar-item', { hasText: 'Alpaca' }).first().waitFor({ timeout: 120_000 });
-            return { status: await statusText(page) };
-        });
+        await step('workbench', () => openWorkbench(page));
         await step('statusReady', async () => waitReady(page, cfg.readyTimeout));
 
         await step('askWithoutModel', async () => {
@@ -513,12 +516,7 @@ if (process.env.MODE === 'workspace') {
 }
 
 try {
-    await step('workbench', async () => {
-        await page.goto(`${cfg.url}/?folder=${encodeURIComponent(cfg.workspace)}`, { waitUntil: 'domcontentloaded' });
-        await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
-        await page.locator('.statusbar-item', { hasText: 'Alpaca' }).first().waitFor({ timeout: 120_000 });
-        return { status: await statusText(page) };
-    });
+    await step('workbench', () => openWorkbench(page));
 
     // A wider side bar, so Related Reading entries are readable in the screenshots.
     await page.waitForTimeout(1000);
