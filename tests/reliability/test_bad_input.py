@@ -181,10 +181,10 @@ def test_deep_headings_keep_a_bounded_heading_path(folder):
     assert paths and max(p.count(" › ") for p in paths) <= 6  # the page title + at most six heading levels
 
 
-def test_the_sync_is_quick_and_a_second_one_changes_nothing(folder):
+def test_a_second_sync_changes_nothing(folder):
+    # (its time is printed, not asserted: wall-clock bounds belong in bench/, a loaded CI box misses them)
     print(f"\nbad-input folder: {len(folder.report.added)} indexed, {len(folder.report.skipped)} skipped "
           f"in {folder.seconds:.1f} s")
-    assert folder.seconds < 120
     assert not set(folder.report.added) & {s.path for s in folder.report.skipped}  # skipped is not "added"
     again = folder.index.sync([folder.root])
     assert not again.changed and not again.added, again.to_dict()
