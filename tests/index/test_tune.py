@@ -167,3 +167,15 @@ def test_tune_cli_mistakes_are_one_line_and_exit_2(tmp_path):
         proc = alpaca("tune", "--db", str(db), "--json", check=False)
         assert proc.returncode == 2, proc.stderr
         assert expected in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_tune_cli_json_and_quiet_run_and_revert(small_index):
+    """`--json` / `-q` give the tuner no progress bar: it must run without one (it once crashed)."""
+    import json
+
+    from tests.index.test_cli import alpaca
+
+    tuned = json.loads(alpaca("tune", "--db", str(small_index), "--json", "--max-pairs", "48").stdout)
+    assert tuned["report"]["pairs"] > 0 and tuned["status"]["model_info"]["tuned"]
+    reverted = alpaca("tune", "--db", str(small_index), "--revert", "-q")
+    assert "packaged model again" in reverted.stdout

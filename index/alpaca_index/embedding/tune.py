@@ -342,8 +342,9 @@ def _drop_unused_models(db: str | Path, active: str | None) -> None:
 
 
 def tune(db: str | Path, store: Store, current: Embedder, settings: TuneSettings = TuneSettings(),
-         progress: Progress = _noop) -> TuneReport:
+         progress: Progress | None = None) -> TuneReport:
     """Train a model on the index's own text, re-embed every chunk with it and switch to it."""
+    progress = progress or _noop  # the CLI passes None for --json / --quiet
     report = TuneReport()
     table = _chunk_rows(store)
     if table.num_rows == 0:
@@ -385,8 +386,9 @@ def tune(db: str | Path, store: Store, current: Embedder, settings: TuneSettings
     return report
 
 
-def revert(db: str | Path, store: Store, progress: Progress = _noop) -> TuneReport:
+def revert(db: str | Path, store: Store, progress: Progress | None = None) -> TuneReport:
     """Back to the packaged model: its kept vectors where the text is unchanged, new ones elsewhere."""
+    progress = progress or _noop  # the CLI passes None for --json / --quiet
     report = TuneReport(model=DEFAULT_MODEL)
     previous = store.meta().get("model")
     if not is_tuned(previous):
