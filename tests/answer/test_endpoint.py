@@ -122,3 +122,25 @@ def test_small_context_shrinks_the_answer_allowance_not_the_sources(sample_index
     result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url, endpoint_ctx=1024))
     assert chat_server.requests[0]["body"]["max_tokens"] == 256 and result.sources  # a quarter of 1024, not 512
     assert result.timings["prompt_tokens"] + 256 <= 1024
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/v1", "/v1/", "/v1/chat/completions"])
+def test_every_spelling_of_the_endpoint_reaches_chat_completions(chat_server, suffix):
+    endpoint = Endpoint(chat_server.url + suffix)
+    assert list(endpoint.stream("Say ok.", 8, lambda: False)) == ["ok"]
+    assert chat_server.requests[0]["path"] == "/v1/chat/completions"
+
+
+def test_cancel_between_pieces_stops_the_stream(chat_server):
+    chat_server.reply = ["one ", "two ", "three"]
+    pieces: list[str] = []
+    for piece in Endpoint(chat_server.url).stream("Count.", 8, lambda: len(pieces) >= 1):
+        pieces.append(piece)
+    assert pieces == ["one "]
+
+
+def test_a_rejected_key_is_named_without_the_key(sample_index, chat_server):
+    chat_server.status = 401
+    result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url, api_key="sk-wrong-123"))
+    assert result.no_model and "HTTP 401" in result.notice and "ALPACA_API_KEY" in result.notice
+    assert "sk-wrong-123" not in result.notice

@@ -81,3 +81,19 @@ def test_answers_stream_through_ollama_with_the_key_and_never_show_it(sample_ind
     status = alpaca("status", "--json", env={"ALPACA_DB": sample_index.db}, check=False)
     assert secret not in status.stdout + status.stderr
     assert secret not in alpaca("model", "list", "--json").stdout
+
+
+def test_without_a_key_no_authorization_is_sent_not_even_openais(fake_ollama, monkeypatch):
+    from alpaca_index.answer.backends import Endpoint
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-someone-elses")  # the official client would send this by default
+    endpoint = Endpoint(fake_ollama.url + "/v1", model="llama3.2:latest")
+    assert "".join(endpoint.stream("Say ok.", 16, lambda: False)).startswith("Scale to zero")
+    assert fake_ollama.auth == [None]
+
+
+def test_a_model_ollama_lacks_is_one_clear_error(fake_ollama):
+    from alpaca_index.answer.backends import BackendError, Endpoint
+
+    with pytest.raises(BackendError, match=r"HTTP 404 .*model 'mistral:latest' not found.*ollama pull mistral:latest"):
+        list(Endpoint(fake_ollama.url, model="mistral:latest").stream("Say ok.", 16, lambda: False))

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import http.client
-import json
 import logging
 import os
 import threading
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
 from urllib.parse import urlparse
@@ -17,8 +13,10 @@ from urllib.parse import urlparse
 from alpaca_index.team.residency import is_loopback
 
 if TYPE_CHECKING:
+    import openai
     from llama_cpp import Llama
     from llama_cpp.llama_types import CreateChatCompletionStreamResponse
+    from openai.types.chat import ChatCompletionChunk
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +170,9 @@ def _cores() -> int:
 
 
 class Endpoint:
-    """An OpenAI-compatible /v1/chat/completions server (Ollama, llama.cpp server, vLLM), streamed."""
+    """An OpenAI-compatible /v1/chat/completions server (Ollama, llama.cpp server, vLLM), streamed
+    through the official `openai` client (imported on the first question: `alpaca --help` and status
+    never load it)."""
 
     name = "endpoint"
 
@@ -181,7 +181,8 @@ class Endpoint:
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise BackendError(f"endpoint must be an http(s) URL, got {url!r}")
-        if not is_loopback(url):
+        self.loopback = is_loopback(url)
+        if not self.loopback:
             if not allow_remote:
                 raise BackendError(f"endpoint {parsed.hostname} is not on this machine; documents would leave it. "
                                    "Set allow_remote (--allow-remote / ALPACA_ALLOW_REMOTE=1) to permit it.")
@@ -192,53 +193,100 @@ class Endpoint:
             except ResidencyError as exc:
                 raise BackendError(str(exc)) from None
             log.warning("sending document excerpts to remote endpoint %s", parsed.hostname)
-        base = url.rstrip("/")
-        self.url = base if base.endswith("/chat/completions") else (
-            f"{base}/chat/completions" if base.endswith("/v1") else f"{base}/v1/chat/completions")
+        # `http://host:port`, `.../v1` and `.../v1/chat/completions` all name the same API root
+        root = url.rstrip("/")
+        if root.endswith("/chat/completions"):
+            root = root.removesuffix("/chat/completions")
+        elif not root.endswith("/v1"):
+            root += "/v1"
+        self.base_url, self.url = root, f"{root}/chat/completions"
         self.model, self.timeout, self.api_key = model, timeout, api_key
         # the server's context can't be asked or set over this API (Ollama ignores num_ctx there and
         # silently drops the prompt's start when over): budget for a conservative, configurable size
         self.n_ctx = n_ctx
-        # a loopback server is reached directly: an http_proxy setting must not carry documents away
-        handlers = [urllib.request.ProxyHandler({})] if is_loopback(url) else []
-        self._opener = urllib.request.build_opener(*handlers)
 
     def count(self, text: str) -> int:
         return len(text) // 3 + 1  # no tokenizer at hand: a conservative estimate for budgeting
 
     def stream(self, prompt: str, max_tokens: int, stop: Callable[[], bool]) -> Iterator[str]:
-        body = json.dumps({"model": self.model, "stream": True, "max_tokens": max_tokens, "temperature": 0.1,
-                           "messages": [{"role": "user", "content": prompt}]}).encode()
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        try:
-            response = self._opener.open(request, timeout=self.timeout)
-        except urllib.error.HTTPError as exc:
-            raise BackendError(f"endpoint {self.url} answered HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise BackendError(f"endpoint {self.url} unreachable: {getattr(exc, 'reason', exc)}") from None
-        with response:
-            try:
-                yield from self._events(response, stop)
-            except (OSError, http.client.HTTPException) as exc:  # timeouts and drops mid-stream
-                raise BackendError(f"endpoint {self.url} stopped responding: {exc or type(exc).__name__}") from None
+        import httpx  # openai < 3 lets httpx's own error through when a stream breaks (openai 3 wraps it)
+        import openai
 
-    @staticmethod
-    def _events(response: Iterable[bytes], stop: Callable[[], bool]) -> Iterator[str]:
-        for raw in response:
-            if stop():
-                break
-            line = raw.decode("utf-8", "replace").strip()
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
-                break
+        with self._client() as client:
             try:
-                delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
-            except (ValueError, KeyError, IndexError, AttributeError, TypeError):
-                continue
-            if delta:
-                yield delta
+                chunks = client.chat.completions.create(
+                    model=self.model, messages=[{"role": "user", "content": prompt}], stream=True,
+                    max_tokens=max_tokens, temperature=0.1, extra_headers=self._unset_headers())
+            except openai.APITimeoutError:
+                raise BackendError(f"endpoint {self.url} timed out: nothing within {self.timeout:g} s") from None
+            except openai.APIConnectionError as exc:
+                raise BackendError(f"endpoint {self.url} unreachable: {_cause(exc)}") from None
+            except openai.APIStatusError as exc:
+                raise BackendError(self._status_message(exc)) from None
+            with chunks:  # closed on cancel, on error and when the answer stops early
+                try:
+                    for chunk in chunks:
+                        if stop():
+                            break
+                        text = _delta_text(chunk)
+                        if text:
+                            yield text
+                except (openai.APITimeoutError, httpx.TimeoutException):
+                    raise BackendError(f"endpoint {self.url} stopped responding: "
+                                       f"timed out after {self.timeout:g} s") from None
+                except (openai.APIConnectionError, httpx.TransportError) as exc:
+                    raise BackendError(f"endpoint {self.url} stopped responding: {_cause(exc)}") from None
+                except openai.APIError as exc:  # an error event in the stream
+                    raise BackendError(f"endpoint {self.url} failed: {exc.message}") from None
+                except ValueError as exc:  # an event that isn't JSON
+                    raise BackendError(f"endpoint {self.url} sent a malformed stream: {exc}") from None
+
+    def _client(self) -> openai.OpenAI:
+        import openai
+
+        # a loopback server is reached directly: an http_proxy setting (trust_env) must not carry the
+        # documents away, and no redirect may send them on to another host; no retries: one attempt,
+        # one clear message (and a remote endpoint is contacted once)
+        http = openai.DefaultHttpxClient(trust_env=not self.loopback, follow_redirects=False)
+        # the client needs some key; "none" stands in when none is configured and is never sent
+        # (see _unset_headers), so an OPENAI_API_KEY in the environment never reaches this server
+        return openai.OpenAI(base_url=self.base_url, api_key=self.api_key or "none", timeout=self.timeout,
+                             max_retries=0, http_client=http)
+
+    def _unset_headers(self) -> dict[str, openai.Omit]:
+        import openai
+
+        # only what Alpaca was configured with is sent: no OPENAI_ORG_ID / OPENAI_PROJECT_ID from the
+        # environment, and no Authorization at all without a configured key
+        unset = {"OpenAI-Organization": openai.Omit(), "OpenAI-Project": openai.Omit()}
+        if not self.api_key:
+            unset["Authorization"] = openai.Omit()
+        return unset
+
+    def _status_message(self, exc: openai.APIStatusError) -> str:
+        code = exc.status_code
+        detail = exc.body.get("message") if isinstance(exc.body, dict) else None
+        message = f"endpoint {self.url} answered HTTP {code} {exc.response.reason_phrase}".rstrip()
+        if isinstance(detail, str) and detail:
+            message += f": {detail[:200]}"
+        if code in (401, 403):
+            message += " — check the API key (ALPACA_API_KEY)" if self.api_key else \
+                " — the endpoint wants an API key: set ALPACA_API_KEY"
+        elif code == 404:
+            message += f" — a wrong URL, or no model {self.model!r} there (Ollama: `ollama pull {self.model}`)"
+        return message
+
+
+def _delta_text(chunk: ChatCompletionChunk) -> str | None:
+    """The text of one streamed chunk; None for a chunk without any (role only, usage, keep-alive)."""
+    try:  # the client doesn't validate chunks: a server may leave fields out
+        text = chunk.choices[0].delta.content
+    except (AttributeError, IndexError, TypeError):
+        return None
+    return text if isinstance(text, str) else None
+
+
+def _cause(exc: BaseException) -> str:
+    """What went wrong underneath a client error (refused, blocked, reset), in a few words."""
+    cause = exc.__cause__ or exc.__context__ or exc
+    return str(cause) or type(cause).__name__
