@@ -25,7 +25,7 @@ class FakeChatServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server API
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, "body": body})
+                server.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
                 server.prompts.append(body["messages"][-1]["content"])
                 if server.stall_after == -1:
                     server.release.wait(30)

@@ -144,3 +144,14 @@ def test_a_rejected_key_is_named_without_the_key(sample_index, chat_server):
     result = answer(sample_index, QUESTION, AnswerSettings(endpoint=chat_server.url, api_key="sk-wrong-123"))
     assert result.no_model and "HTTP 401" in result.notice and "ALPACA_API_KEY" in result.notice
     assert "sk-wrong-123" not in result.notice
+
+
+def test_only_what_alpaca_was_configured_with_is_sent(chat_server, monkeypatch):
+    """No key, no organisation and none of the SDK's machine-describing headers reach the endpoint."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-elsewhere")
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-elsewhere")
+    backend = Endpoint(chat_server.url)
+    assert "".join(backend.stream("hello", 8, lambda: False)) == "ok"
+    sent = {name.lower() for name in chat_server.requests[-1]["headers"]}
+    assert not {name for name in sent if name.startswith("x-stainless")}
+    assert not sent & {"authorization", "openai-organization", "openai-project"}

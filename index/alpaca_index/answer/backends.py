@@ -169,6 +169,11 @@ def _cores() -> int:
         return os.cpu_count() or 2
 
 
+_SDK_HEADERS = ("X-Stainless-Lang", "X-Stainless-Package-Version", "X-Stainless-OS", "X-Stainless-Arch",
+                "X-Stainless-Runtime", "X-Stainless-Runtime-Version", "X-Stainless-Async", "X-Stainless-Retry-Count",
+                "X-Stainless-Read-Timeout", "X-Stainless-Timeout")
+
+
 class Endpoint:
     """An OpenAI-compatible /v1/chat/completions server (Ollama, llama.cpp server, vLLM), streamed
     through the official `openai` client (imported on the first question: `alpaca --help` and status
@@ -257,8 +262,10 @@ class Endpoint:
         import openai
 
         # only what Alpaca was configured with is sent: no OPENAI_ORG_ID / OPENAI_PROJECT_ID from the
-        # environment, and no Authorization at all without a configured key
-        unset = {"OpenAI-Organization": openai.Omit(), "OpenAI-Project": openai.Omit()}
+        # environment, no Authorization at all without a configured key, and none of the SDK's
+        # X-Stainless-* headers (this machine's OS, CPU and Python versions are not the endpoint's business)
+        unset = {"OpenAI-Organization": openai.Omit(), "OpenAI-Project": openai.Omit(),
+                 **{name: openai.Omit() for name in _SDK_HEADERS}}
         if not self.api_key:
             unset["Authorization"] = openai.Omit()
         return unset
