@@ -9,8 +9,8 @@
   (`model`, `model_info.tuned`) already use the new model.
 - `alpaca.tuneCancel {requestId}` stops it before the switch: the index keeps its previous model and
   vectors, as after a killed `alpaca tune`.
-A shared (s3://) index is read-only here and is refused; so is an index on another embedding model
-than the packaged one (the tuner starts from the packaged MiniLM).
+Refused up front, with what to do: a shared (s3://) index (read-only here), another embedding model
+than the packaged one (the tuner starts from the packaged MiniLM), a Python without the `tune` extra.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 import uuid
+from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
 from alpaca_index.team.residency import is_remote_uri
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 PROGRESS = "alpaca/tuneProgress"
 OPEN_WAIT = 60.0  # seconds to wait for the index's first open before refusing
 REPORT_INTERVAL = 0.25  # seconds between progress notifications within a stage
+TRAINER = ("torch", "sentence_transformers")  # the `tune` extra: training only, not search
 LABELS = {"train": "training step", "embed": "re-embedding chunks", "commit": "switching the index"}
 
 
@@ -63,7 +65,7 @@ class TuneFeature(Feature):
                           "wait for it or cancel it")
         flag = self.running[request_id] = threading.Event()  # before any await: one run at a time
         try:
-            await self._check_index()
+            await self._check_index(training=not revert)
         except BaseException:
             self.running.pop(request_id, None)
             raise
@@ -72,7 +74,7 @@ class TuneFeature(Feature):
         ls.run_task(self._finish(request_id, future), name=f"alpaca-tune-{request_id}")
         return {"requestId": request_id}
 
-    async def _check_index(self) -> None:
+    async def _check_index(self, training: bool) -> None:
         """Refusals the user can act on, answered as errors before anything starts."""
         from alpaca_index.embedding import DEFAULT_MODEL
 
@@ -80,6 +82,10 @@ class TuneFeature(Feature):
         config = ls.engine.config
         if config is None:
             raise invalid("the server is not initialized yet")
+        missing = [name for name in TRAINER if find_spec(name) is None] if training else []
+        if missing:
+            raise invalid(f"the server's Python lacks {' and '.join(missing)}, which training needs: "
+                          "install `alpaca-docs[tune]` into it, then restart the server")
         if config.embedding_model not in ("", DEFAULT_MODEL):
             raise invalid(f"the index uses the embedding model {config.embedding_model}; adapting starts "
                           "from the packaged model, so clear alpaca.embeddingModel first")
