@@ -1,6 +1,7 @@
 // Alpaca docs assistant: a thin client over the `alpaca_server` language server.
 // One module per concern: common/ (log, config, python, setup, server), ui/ (answer panel,
-// related view, status bar, commands, navigation), core/ (pure logic, unit-tested).
+// related view, status bar, commands, navigation, model set-up, search adaptation), core/ (pure logic,
+// unit-tested).
 
 import { ExtensionContext, workspace } from 'vscode';
 import { affectsServer, needsRestart, readInterpreterSettings } from './common/config';
@@ -15,6 +16,7 @@ import { registerModelSetup } from './ui/modelSetup';
 import { registerOpenCommand } from './ui/navigation';
 import { RelatedView } from './ui/relatedView';
 import { StatusBar } from './ui/statusBar';
+import { registerTuneCommands } from './ui/tune';
 
 let server: AlpacaClient | undefined;
 
@@ -32,6 +34,7 @@ export function activate(context: ExtensionContext): void {
         ...[registerChatParticipant(context, server)].filter((d) => d !== undefined),
         ...registerCommands(server, panel, () => related.refresh()),
         ...registerModelSetup(context, server),
+        ...registerTuneCommands(server),
         workspace.onDidChangeWorkspaceFolders(() => void server?.updateSettings()),
         workspace.onDidChangeConfiguration((e) => {
             if (needsRestart(e)) {

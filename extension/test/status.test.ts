@@ -29,6 +29,9 @@ describe('status bar text', () => {
         assert.equal(lines.get('Docs folders'), '/a, /b');
         assert.equal(lines.get('Last sync'), 'never');
         assert.equal(lines.get('Answers'), 'no model (extractive answers)');
+        assert.equal(lines.get('Embedding model'), 'all-MiniLM-L6-v2');
+        const tuned = new Map(statusLines({ ...base, model: 'tuned/minilm-20260131-101500', model_info: { tuned: true, pairs: 8000 } }));
+        assert.equal(tuned.get('Embedding model'), 'tuned/minilm-20260131-101500 (adapted to these docs)');
     });
 
     it('labels backends', () => {

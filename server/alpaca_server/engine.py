@@ -9,6 +9,11 @@ Freshness: `request_sync(paths, delay)` marks paths as pending and (re)arms a de
 storm of saves coalesces into one pass. A pass is `DocsIndex.sync(all roots)`: it reads the files
 whose size or mtime changed and re-chunks/re-embeds only the ones whose bytes changed.
 Requests arriving during a pass schedule exactly one more pass.
+
+Exclusive jobs: `run_exclusive(job)` runs `job(index)` on the same worker thread, between passes, so
+no pass touches the index while the job rewrites it (`alpaca tune` switching its model and vectors).
+Saves that arrive meanwhile wait as pending paths; after the job the index is reopened (it may now
+embed with another model) and the next pass syncs them with it.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alpaca_index.ingest.formats import EXTENSIONS
 from alpaca_index.team.residency import is_remote_uri
@@ -31,6 +38,8 @@ if TYPE_CHECKING:  # opening an index imports LanceDB: the server answers `initi
     from alpaca_index.embedding import Embedder
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 STAGE_SPAN = {"scan": (0, 15), "chunk": (15, 30), "embed": (30, 95), "optimize": (95, 100)}
 PROGRESS_INTERVAL = 0.15  # seconds between progress reports
@@ -65,6 +74,14 @@ class _Pass:
     waiters: list[threading.Event] = field(default_factory=list)
 
 
+@dataclass
+class _Job:
+    """Work queued for the sync thread by `run_exclusive`."""
+
+    fn: Callable[[ReadableIndex], Any]
+    future: Future
+
+
 class Engine:
     def __init__(self, on_status: Callable[[dict], None] | None = None,
                  on_progress: Callable[[str, dict], None] | None = None,
@@ -81,6 +98,7 @@ class Engine:
         self.error: str | None = None
         self.last_report: dict | None = None
         self._counts = {"docs": 0, "chunks": 0, "last_sync": None}
+        self._model_info: dict = {"tuned": False}  # the index's own account of its embedding model
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._pending: set[str] = set()
@@ -91,6 +109,7 @@ class Engine:
         self._reopen = False
         self._pass: _Pass | None = None
         self._waiters: list[threading.Event] = []
+        self._jobs: deque[_Job] = deque()
         self._opened = threading.Event()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="alpaca-sync", daemon=True)
@@ -130,9 +149,23 @@ class Engine:
             self._wake.notify_all()
         return done
 
+    def run_exclusive(self, job: Callable[[ReadableIndex], T]) -> Future[T]:
+        """Run `job(index)` on the sync thread between passes: no sync pass runs while it does
+        (requests that arrive meanwhile are kept for the pass after it). Then the index is reopened,
+        so searches and later passes use whatever model the job left it with, and the future
+        resolves: with the job's result or its exception (NotReady if the index is not open)."""
+        future: Future[T] = Future()
+        with self._wake:
+            self._jobs.append(_Job(job, future))
+            self._wake.notify_all()
+        return future
+
     def stop(self) -> None:
         with self._wake:
             self._stopped = True
+            for job in self._jobs:
+                job.future.cancel()
+            self._jobs.clear()
             self._wake.notify_all()
 
     def wait_open(self, timeout: float) -> ReadableIndex:
@@ -159,7 +192,8 @@ class Engine:
         data: dict[str, object] = {
             "state": state, "docs": self._counts["docs"], "chunks": self._counts["chunks"],
             "last_sync": self._counts["last_sync"], "pending": pending, "percent": percent,
-            "model": self.embedder.name if self.embedder else (cfg.embedding_model if cfg else ""),
+            "model": self._model_name(),
+            "model_info": self._model_info,  # {"tuned": bool, …what `alpaca tune` trained it on}
             "backend": cfg.backend if cfg else "none", "index_path": str(cfg.index_path) if cfg else "",
             "egress": cfg.egress if cfg else "none (local index, local model)",
             "roots": [str(r) for r in cfg.roots] if cfg else [],
@@ -173,6 +207,14 @@ class Engine:
         if self.last_report:
             data["last_report"] = self.last_report
         return data
+
+    def _model_name(self) -> str:
+        """The model the open index embeds with: its own tuned one, if `alpaca tune` made one."""
+        if self.index is not None:
+            return self.index.embedder.name
+        if self.embedder is not None:
+            return self.embedder.name
+        return self.config.embedding_model if self.config else ""
 
     def on_message(self, level: str, text: str) -> None:
         """Show a message once per configuration (a missing folder is not news on every save)."""
@@ -192,6 +234,7 @@ class Engine:
         try:
             st = self.index.status()
             self._counts = {"docs": st["files"], "chunks": st["chunks"], "last_sync": st["last_sync"]}
+            self._model_info = st.get("model_info") or {"tuned": False}
         except Exception as exc:  # noqa: BLE001 - counts are cosmetic; never fail a pass over them
             log.warning("status failed: %s", exc)
 
@@ -199,23 +242,18 @@ class Engine:
     def _run(self) -> None:
         while True:
             with self._wake:
-                while not self._stopped and (self._due is None or self.config is None
-                                             or time.monotonic() < self._due):
+                while not self._stopped and not self._jobs and (self._due is None or self.config is None
+                                                                or time.monotonic() < self._due):
                     timeout = None if self._due is None else max(0.0, self._due - time.monotonic())
                     self._wake.wait(timeout)
                 if self._stopped:
                     return
-                config, reopen, rehash = self.config, self._reopen, self._rehash
-                assert config is not None  # the wait above runs until there is one
-                self._rehash = False
-                paths = sorted(self._pending)
-                self._pending.clear()
-                self._pending_all = False
-                self._due = None
-                self._first_request = None
-                self._reopen = False
-                waiters, self._waiters = self._waiters, []
-                self._pass = _Pass(requested=len(paths), waiters=waiters)
+                job = self._jobs.popleft() if self._jobs else None
+                if job is None:  # the wait ended: a pass is due
+                    config, reopen, paths, rehash, waiters = self._take_pass()
+            if job is not None:
+                self._run_job(job)
+                continue
             completed = False
             try:
                 completed = self._one_pass(config, reopen, paths, rehash)
@@ -236,6 +274,54 @@ class Engine:
                     w.set()
                 if self.state != "error":
                     self.on_status(self.status())
+
+    def _take_pass(self) -> tuple[Config, bool, list[str], bool, list[threading.Event]]:
+        """What the pass that is due must do, taken from the requests (under the lock)."""
+        config, reopen, rehash = self.config, self._reopen, self._rehash
+        assert config is not None  # the worker waits until there is one
+        self._rehash = False
+        paths = sorted(self._pending)
+        self._pending.clear()
+        self._pending_all = False
+        self._due = None
+        self._first_request = None
+        self._reopen = False
+        waiters, self._waiters = self._waiters, []
+        self._pass = _Pass(requested=len(paths), waiters=waiters)
+        return config, reopen, paths, rehash, waiters
+
+    def _run_job(self, job: _Job) -> None:
+        """An exclusive job (`run_exclusive`), then the index reopened before the caller hears back."""
+        if not job.future.set_running_or_notify_cancel():
+            return
+        result, error = None, None
+        try:
+            if self.index is None:
+                raise NotReady(self.error or "the docs index is not open")
+            result = job.fn(self.index)
+        except Exception as exc:  # noqa: BLE001 - the caller gets it through the future; the worker lives on
+            error = exc
+        try:
+            self._reopen_after_job()
+        except Exception:  # the worker must survive anything
+            log.exception("reopening the index after a job failed")
+        release_memory()  # a job's peak (training: the model, its gradients) need not stay resident
+        if error is None:
+            job.future.set_result(result)
+        else:
+            job.future.set_exception(error)
+
+    def _reopen_after_job(self) -> None:
+        """The job may have switched the index's model (or been stopped half-way through a switch,
+        which opening rolls back): open it afresh; caches keyed on the generation drop old hits."""
+        with self._lock:
+            config, self._reopen = self.config, False
+        if config is None:
+            return
+        if self._open(config):
+            self.generation += 1
+        self.on_progress("end", {"message": self.error or "up to date"})
+        self.on_status(self.status())
 
     def _open(self, config: Config) -> bool:
         from alpaca_index.embedding import DEFAULT_MODEL, Embedder

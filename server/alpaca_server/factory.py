@@ -12,10 +12,11 @@ from alpaca_server.features.documents import DocumentsFeature
 from alpaca_server.features.hover import HoverFeature
 from alpaca_server.features.lifecycle import LifecycleFeature
 from alpaca_server.features.models import ModelsFeature
+from alpaca_server.features.tune import TuneFeature
 from alpaca_server.server import AlpacaServer
 
 FEATURES: tuple[type[Feature], ...] = (LifecycleFeature, DocumentsFeature, CommandsFeature, AskFeature,
-                                       HoverFeature, ModelsFeature)
+                                       HoverFeature, ModelsFeature, TuneFeature)
 
 
 def create_language_server(server_cls: type[AlpacaServer] = AlpacaServer,

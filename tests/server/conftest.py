@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "samples" / "docs" / "sagemaker-dg"
 DOCS = ["async-inference-autoscale.md", "async-inference.md", "key-management.md", "serverless-endpoints-create.md",
         "model-ab-testing.md", "inference-pipelines.md", "regions-quotas.md", "encryption-at-rest.md"]
-CUSTOM = ("alpaca/status", "alpaca/answer", "alpaca/related", "alpaca/modelProgress")
+CUSTOM = ("alpaca/status", "alpaca/answer", "alpaca/related", "alpaca/modelProgress", "alpaca/tuneProgress")
 
 
 def plain(value):

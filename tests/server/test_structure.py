@@ -17,7 +17,7 @@ from alpaca_server.server import AlpacaServer
 def test_features_do_not_import_the_server_module():
     code = ("import sys; import alpaca_server.features.ask, alpaca_server.features.commands, "
             "alpaca_server.features.documents, alpaca_server.features.hover, alpaca_server.features.lifecycle, "
-            "alpaca_server.features.models; print('alpaca_server.server' in sys.modules, "
+            "alpaca_server.features.models, alpaca_server.features.tune; print('alpaca_server.server' in sys.modules, "
             "'alpaca_server.features.commands' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True"]
@@ -34,7 +34,8 @@ def test_factory_loads_each_feature_once_and_registers_its_commands():
         assert [type(server.get_feature(cls)) for cls in FEATURES] == list(FEATURES)
         commands = set(server.protocol.fm.commands)
         assert {"alpaca.search", "alpaca.related", "alpaca.status", "alpaca.reindex", "alpaca.addDocuments",
-                "alpaca.ask", "alpaca.cancel", "alpaca.models.status", "alpaca.models.use"} <= commands
+                "alpaca.ask", "alpaca.cancel", "alpaca.models.status", "alpaca.models.use", "alpaca.tune",
+                "alpaca.tuneCancel"} <= commands
         with pytest.raises(RuntimeError, match="already loaded"):
             server.add_feature(FEATURES[0](server))
     finally:

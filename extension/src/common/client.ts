@@ -18,6 +18,7 @@ import { ModelProgress } from '../core/models';
 import { AnswerMessage, Notification, RelatedNotification, SERVER_MODULE, ServerCommand, ServerSettings, ServerStatus } from '../core/protocol';
 import { configurationPayload, sameSettings } from '../core/settings';
 import { ClientState } from '../core/status';
+import { TuneProgress } from '../core/tune';
 import { readInterpreterSettings, readServerSettings, workspaceFolderPath } from './config';
 import { getLog, log, showLog } from './log';
 import { probe, resolveInterpreter } from './python';
@@ -44,11 +45,13 @@ export class AlpacaClient implements Disposable {
     private readonly answerEmitter = new EventEmitter<AnswerMessage>();
     private readonly relatedEmitter = new EventEmitter<RelatedNotification>();
     private readonly modelProgressEmitter = new EventEmitter<ModelProgress>();
+    private readonly tuneProgressEmitter = new EventEmitter<TuneProgress>();
     readonly onDidChangeState = this.stateEmitter.event;
     readonly onStatus = this.statusEmitter.event;
     readonly onAnswer = this.answerEmitter.event;
     readonly onRelated = this.relatedEmitter.event;
     readonly onModelProgress = this.modelProgressEmitter.event;
+    readonly onTuneProgress = this.tuneProgressEmitter.event;
 
     constructor(private readonly context: ExtensionContext) {}
 
@@ -135,6 +138,7 @@ export class AlpacaClient implements Disposable {
             client.onNotification(Notification.answer, (m: AnswerMessage) => this.answerEmitter.fire(m)),
             client.onNotification(Notification.related, (m: RelatedNotification) => this.relatedEmitter.fire(m)),
             client.onNotification(Notification.modelProgress, (m: ModelProgress) => this.modelProgressEmitter.fire(m)),
+            client.onNotification(Notification.tuneProgress, (m: TuneProgress) => this.tuneProgressEmitter.fire(m)),
             client.onDidChangeState((e) => {
                 if (e.newState === State.Stopped && this.client === client && this.state === 'running') {
                     this.setState('stopped');
@@ -219,5 +223,6 @@ export class AlpacaClient implements Disposable {
         this.answerEmitter.dispose();
         this.relatedEmitter.dispose();
         this.modelProgressEmitter.dispose();
+        this.tuneProgressEmitter.dispose();
     }
 }

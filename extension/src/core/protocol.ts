@@ -11,6 +11,8 @@ export const ServerCommand = {
     status: 'alpaca.status',
     reindex: 'alpaca.reindex',
     addDocuments: 'alpaca.addDocuments',
+    tune: 'alpaca.tune',
+    tuneCancel: 'alpaca.tuneCancel',
 } as const;
 
 /** Notifications (server → client, and the client's active-document hint). */
@@ -20,6 +22,7 @@ export const Notification = {
     status: 'alpaca/status',
     activeDocument: 'alpaca/activeDocument',
     modelProgress: 'alpaca/modelProgress',
+    tuneProgress: 'alpaca/tuneProgress',
 } as const;
 
 /** The `alpaca` settings section the server reads (initializationOptions / didChangeConfiguration). */
@@ -179,6 +182,8 @@ export interface ServerStatus {
     pending?: number;
     percent?: number;
     model?: string;
+    /** The embedding model: `tuned` when `alpaca tune` adapted it to these docs (with what it was trained on). */
+    model_info?: ModelInfo;
     backend?: string;
     index_path?: string;
     egress?: string;
@@ -186,6 +191,13 @@ export interface ServerStatus {
     roots?: string[];
     /** The file extensions the index reads (alpaca_index.ingest.formats): the "Add Documents…" filter. */
     extensions?: string[];
+}
+
+export interface ModelInfo {
+    tuned: boolean;
+    /** When it was trained (a tuned model only), e.g. 2026-01-31T10:00:00+0100. */
+    created?: string;
+    pairs?: number;
 }
 
 export interface SearchResponse {

@@ -84,7 +84,7 @@ export function statusLines(status: ServerStatus): Array<[string, string]> {
     }
     lines.push(['Last sync', formatTime(status.last_sync)]);
     if (status.model) {
-        lines.push(['Embedding model', status.model]);
+        lines.push(['Embedding model', status.model_info?.tuned ? `${status.model} (adapted to these docs)` : status.model]);
     }
     lines.push(['Answers', backendLabel(status.backend)]);
     if (status.roots && status.roots.length) {

@@ -1,5 +1,5 @@
 // Command palette commands: Ask the Docs, Ask About Selection, Search Docs, Reindex Docs, Add
-// Documents…, Show Status, Restart Server. (IDs differ from the server's `alpaca.*` executeCommand names on purpose: the
+// Documents…, Show Status (which also offers adapting search: ui/tune.ts), Restart Server. (IDs differ from the server's `alpaca.*` executeCommand names on purpose: the
 // language client registers those itself.)
 
 import * as path from 'path';
@@ -15,6 +15,7 @@ import { openSettings } from '../common/setup';
 import { AnswerPanel } from './answerPanel';
 import { openResult } from './navigation';
 import { SHOW_STATUS_COMMAND } from './statusBar';
+import { ADAPT_SEARCH_COMMAND, PACKAGED_MODEL_COMMAND } from './tune';
 
 export const Command = {
     ask: 'alpaca.askDocs',
@@ -260,6 +261,11 @@ export async function showStatus(server: AlpacaClient): Promise<void> {
     items.push({ label: '', kind: QuickPickItemKind.Separator });
     items.push({ label: '$(refresh) Reindex Docs', action: () => commands.executeCommand(Command.reindex) });
     items.push({ label: '$(add) Add Documents…', action: () => commands.executeCommand(Command.addDocuments) });
+    items.push(
+        status?.model_info?.tuned
+            ? { label: '$(discard) Use the Packaged Search Model', action: () => commands.executeCommand(PACKAGED_MODEL_COMMAND) }
+            : { label: '$(beaker) Adapt Search to These Docs', action: () => commands.executeCommand(ADAPT_SEARCH_COMMAND) },
+    );
     items.push({ label: '$(debug-restart) Restart Server', action: () => commands.executeCommand(Command.restart) });
     items.push({ label: '$(output) Show Log', action: () => showLog() });
     items.push({ label: '$(settings-gear) Open Settings', action: () => openSettings() });

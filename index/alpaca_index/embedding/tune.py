@@ -14,7 +14,9 @@ Crash safety: nothing in the index changes until training and re-embedding are d
 writes a `tune_pending` marker, overwrites the chunks table in one commit, rebuilds its full-text
 index and then records the new model and clears the marker in one meta commit. An index opened with
 the marker still set was interrupted mid-switch and is rolled back to the chunks version the marker
-names: a killed run leaves the previous model and vectors in use.
+names: a killed run leaves the previous model and vectors in use. A run stopped on purpose (the
+`cancelled` callback, polled between training steps and encoding batches) ends the same way, sooner:
+it raises `TuneCancelled` before the switch and leaves the index untouched.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ INFO_FILE = "alpaca_tune.json"
 MIN_WORDS = 12  # a positive shorter than this teaches nothing about the section
 
 Progress = Callable[[str, int, int, str], None]
+Cancelled = Callable[[], bool]  # polled between steps: True stops the run before it changes anything
+
+
+class TuneCancelled(Exception):
+    """The run was stopped on request; the index still uses the model and vectors it had."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,15 @@ class Triplet:
 
 def _noop(stage: str, done: int, total: int, current: str) -> None:
     pass
+
+
+def _never() -> bool:
+    return False
+
+
+def _check(cancelled: Cancelled) -> None:
+    if cancelled():
+        raise TuneCancelled("stopped; the index still uses its previous model and vectors")
 
 
 # -- which model an index uses -----------------------------------------------------------------
@@ -229,7 +245,7 @@ def pick_device(requested: str | None) -> str:
 
 
 def train(base: Path, pairs: list[Triplet], out: Path, settings: TuneSettings, report: TuneReport,
-          progress: Progress = _noop) -> None:
+          progress: Progress = _noop, cancelled: Cancelled = _never) -> None:
     """Fine-tune `base` on `pairs` and save it to `out` (a sentence-transformers directory)."""
     import torch
     from sentence_transformers import SentenceTransformer
@@ -255,6 +271,7 @@ def train(base: Path, pairs: list[Triplet], out: Path, settings: TuneSettings, r
     model.train()
     with torch.enable_grad():
         for step, batch in enumerate(plan):
+            _check(cancelled)
             if settings.budget_seconds is not None and time.monotonic() - started > settings.budget_seconds:
                 report.stopped_early = True
                 break
@@ -315,16 +332,17 @@ def _keep_base_vectors(store: Store, table: pa.Table) -> None:
 
 
 def _encode_all(embedder: Embedder, table: pa.Table, known: dict[str, np.ndarray], progress: Progress,
-                report: TuneReport) -> dict[str, np.ndarray]:
+                report: TuneReport, cancelled: Cancelled = _never) -> dict[str, np.ndarray]:
     texts = dict(zip(table.column("text_hash").to_pylist(), table.column("embed_text").to_pylist()))
     missing = [h for h in texts if h not in known]
     report.reused_vectors = len(texts) - len(missing)
     report.encoded = len(missing)
     done = [0]
 
-    def tick(n: int) -> None:
+    def tick(n: int) -> None:  # after each batch: a stop request waits at most one batch
         done[0] += n
         progress("embed", done[0], len(missing), "")
+        _check(cancelled)
 
     started = time.monotonic()
     progress("embed", 0, len(missing), "")
@@ -342,9 +360,12 @@ def _drop_unused_models(db: str | Path, active: str | None) -> None:
 
 
 def tune(db: str | Path, store: Store, current: Embedder, settings: TuneSettings = TuneSettings(),
-         progress: Progress | None = None) -> TuneReport:
-    """Train a model on the index's own text, re-embed every chunk with it and switch to it."""
+         progress: Progress | None = None, cancelled: Cancelled | None = None) -> TuneReport:
+    """Train a model on the index's own text, re-embed every chunk with it and switch to it.
+    `cancelled()` turning true raises `TuneCancelled` before the switch (module doc)."""
     progress = progress or _noop  # the CLI passes None for --json / --quiet
+    cancelled = cancelled or _never
+    _check(cancelled)
     report = TuneReport()
     table = _chunk_rows(store)
     if table.num_rows == 0:
@@ -361,7 +382,7 @@ def tune(db: str | Path, store: Store, current: Embedder, settings: TuneSettings
     _drop_unused_models(db, store.meta().get("model"))
     partial.parent.mkdir(parents=True, exist_ok=True)
     try:
-        train(resolve_model_path(DEFAULT_MODEL), pairs, partial, settings, report, progress)
+        train(resolve_model_path(DEFAULT_MODEL), pairs, partial, settings, report, progress, cancelled)
         info = {"name": model_id, "base": DEFAULT_MODEL, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "pairs": len(pairs), "pairs_by_kind": {k: sum(p.kind == k for p in pairs) for k in ("section", "title")},
                 "pages": len({r["path"] for r in rows}), "chunks": len(rows), "steps": report.steps,
@@ -370,9 +391,10 @@ def tune(db: str | Path, store: Store, current: Embedder, settings: TuneSettings
         partial.rename(final)
         report.model = model_id
         embedder = Embedder(str(final), batch_size=current.batch_size, threads=current.threads)
-        vectors = _encode_all(embedder, table, {}, progress, report)
+        vectors = _encode_all(embedder, table, {}, progress, report, cancelled)
         report.chunks = table.num_rows
         previous = store.meta().get("model")
+        _check(cancelled)  # the last moment to stop: from here on the switch runs to its end
         if not is_tuned(previous):
             _keep_base_vectors(store, table)
         _switch(store, _with_vectors(table, vectors, embedder.dim), model_id, embedder, progress)
@@ -386,9 +408,11 @@ def tune(db: str | Path, store: Store, current: Embedder, settings: TuneSettings
     return report
 
 
-def revert(db: str | Path, store: Store, progress: Progress | None = None) -> TuneReport:
+def revert(db: str | Path, store: Store, progress: Progress | None = None,
+           cancelled: Cancelled | None = None) -> TuneReport:
     """Back to the packaged model: its kept vectors where the text is unchanged, new ones elsewhere."""
     progress = progress or _noop  # the CLI passes None for --json / --quiet
+    cancelled = cancelled or _never
     report = TuneReport(model=DEFAULT_MODEL)
     previous = store.meta().get("model")
     if not is_tuned(previous):
@@ -402,8 +426,9 @@ def revert(db: str | Path, store: Store, progress: Progress | None = None) -> Tu
             if h in wanted:
                 known[h] = np.asarray(v, dtype=np.float32)
     embedder = Embedder(DEFAULT_MODEL)
-    vectors = _encode_all(embedder, table, known, progress, report)
+    vectors = _encode_all(embedder, table, known, progress, report, cancelled)
     report.chunks = table.num_rows
+    _check(cancelled)
     _switch(store, _with_vectors(table, vectors, embedder.dim), DEFAULT_MODEL, embedder, progress)
     if BASE_VECTORS in store._names():
         store.db.drop_table(BASE_VECTORS)
