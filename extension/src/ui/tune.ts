@@ -20,11 +20,20 @@ async function freshStatus(server: AlpacaClient): Promise<ServerStatus | undefin
     }
 }
 
-async function adaptSearch(server: AlpacaClient): Promise<void> {
+/** The status when the index can be tuned; otherwise the user is told why and it is undefined. */
+async function tunableStatus(server: AlpacaClient): Promise<ServerStatus | undefined> {
     const status = await freshStatus(server);
     const refusal = tuneRefusal(status);
     if (refusal || !status) {
         void window.showWarningMessage(`Alpaca: ${refusal}`);
+        return undefined;
+    }
+    return status;
+}
+
+async function adaptSearch(server: AlpacaClient): Promise<void> {
+    const status = await tunableStatus(server);
+    if (!status) {
         return;
     }
     const ADAPT = 'Adapt Search';
@@ -42,10 +51,8 @@ async function adaptSearch(server: AlpacaClient): Promise<void> {
 }
 
 async function usePackagedModel(server: AlpacaClient): Promise<void> {
-    const status = await freshStatus(server);
-    const refusal = tuneRefusal(status);
-    if (refusal || !status) {
-        void window.showWarningMessage(`Alpaca: ${refusal}`);
+    const status = await tunableStatus(server);
+    if (!status) {
         return;
     }
     if (!status.model_info?.tuned) {

@@ -26,6 +26,7 @@ from alpaca_server import answers
 from alpaca_server.engine import NotReady
 from alpaca_server.feature import Feature
 from alpaca_server.params import arguments, invalid
+from alpaca_server.running import Running
 
 if TYPE_CHECKING:
     from alpaca_server.server import AlpacaServer
@@ -38,15 +39,14 @@ ANSWER = "alpaca/answer"
 class AskFeature(Feature):
     def __init__(self, server: AlpacaServer) -> None:
         super().__init__(server)
-        self.answers: dict[str, threading.Event] = {}  # requestId → cancel flag of a running answer
+        self.answers = Running("answer")
 
     def register(self) -> None:
         self.command("alpaca.ask", self.ask)
         self.command("alpaca.cancel", self.cancel)
 
     def close(self) -> None:
-        for flag in self.answers.values():
-            flag.set()
+        self.answers.cancel_all()
 
     def ask(self, *args):
         ls = self.server
@@ -64,8 +64,7 @@ class AskFeature(Feature):
         conversation = _conversation(p)
         if request_id in self.answers:
             raise invalid(f"an answer with requestId {request_id!r} is already running")
-        flag = threading.Event()
-        self.answers[request_id] = flag
+        flag = self.answers.start(request_id)
         threading.Thread(target=self._answer, args=(request_id, question.strip(), int(k), flag, conversation),
                          name=f"alpaca-ask-{request_id}", daemon=True).start()
         return {"requestId": request_id}

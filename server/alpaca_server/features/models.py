@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from alpaca_server.feature import Feature
 from alpaca_server.params import arguments, invalid
+from alpaca_server.running import Running
 
 if TYPE_CHECKING:
     from alpaca_server.server import AlpacaServer
@@ -42,14 +43,14 @@ def _spec(p: dict) -> list[str]:
 class ModelsFeature(Feature):
     def __init__(self, server: AlpacaServer) -> None:
         super().__init__(server)
-        self.running: dict[str, threading.Event] = {}  # requestId → cancel flag of a download
+        self.running = Running("download")
 
     def register(self) -> None:
         self.command("alpaca.models.status", self.status)
         self.command("alpaca.models.describe", self.describe)
         self.command("alpaca.models.pull", self.pull)
         self.command("alpaca.models.ollamaPull", self.ollama_pull)
-        self.command("alpaca.models.cancel", self.cancel)
+        self.command("alpaca.models.cancel", self.running.cancel)
         self.command("alpaca.models.use", self.use)
 
     async def status(self, *args):
@@ -71,7 +72,7 @@ class ModelsFeature(Feature):
         request_id = str(p.get("requestId") or uuid.uuid4().hex[:12])
         if request_id in self.running:
             raise invalid(f"a download with requestId {request_id!r} is already running")
-        flag = self.running[request_id] = threading.Event()
+        flag = self.running.start(request_id)
 
         def run() -> None:
             from alpaca_index.models import hub
@@ -128,14 +129,6 @@ class ModelsFeature(Feature):
                         cancelled=cancelled)
             return {"model": model.strip(), "endpoint": ollama.endpoint()}
         return self._start(p, work)
-
-    def cancel(self, *args):
-        p = arguments(args, "requestId")
-        flag = self.running.get(str(p.get("requestId")))
-        if flag is None:
-            return {"cancelled": False, "reason": "no running download with that requestId"}
-        flag.set()
-        return {"cancelled": True}
 
     def use(self, *args):
         from alpaca_index.models import config, hub, ollama

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from alpaca_index.team.residency import is_remote_uri
 from alpaca_server.feature import Feature
 from alpaca_server.params import arguments, guarded, invalid
+from alpaca_server.running import Running
 
 if TYPE_CHECKING:
     from alpaca_index.api import ReadableIndex
@@ -44,15 +45,14 @@ LABELS = {"train": "training step", "embed": "re-embedding chunks", "commit": "s
 class TuneFeature(Feature):
     def __init__(self, server: AlpacaServer) -> None:
         super().__init__(server)
-        self.running: dict[str, threading.Event] = {}  # requestId → cancel flag (one run at a time)
+        self.running = Running("tune")  # one run at a time
 
     def register(self) -> None:
         self.command("alpaca.tune", self.tune)
-        self.command("alpaca.tuneCancel", self.cancel)
+        self.command("alpaca.tuneCancel", self.running.cancel)
 
     def close(self) -> None:
-        for flag in self.running.values():
-            flag.set()
+        self.running.cancel_all()
 
     async def tune(self, *args):
         ls = self.server
@@ -63,7 +63,7 @@ class TuneFeature(Feature):
         if self.running:
             raise invalid(f"search is already being adapted (requestId {next(iter(self.running))!r}); "
                           "wait for it or cancel it")
-        flag = self.running[request_id] = threading.Event()  # before any await: one run at a time
+        flag = self.running.start(request_id)  # before any await: one run at a time
         try:
             await self._check_index(training=not revert)
         except BaseException:
@@ -93,14 +93,6 @@ class TuneFeature(Feature):
         if shared or (await guarded(ls.run_wait(ls.engine.wait_open, OPEN_WAIT))).read_only:
             raise invalid(f"the index at {config.index_path} is shared and read-only here: search is adapted "
                           "on a local index (a shared one is tuned where it is written, with `alpaca tune`)")
-
-    def cancel(self, *args):
-        p = arguments(args, "requestId")
-        flag = self.running.get(str(p.get("requestId")))
-        if flag is None:
-            return {"cancelled": False, "reason": "no running tune with that requestId"}
-        flag.set()
-        return {"cancelled": True}
 
     def _work(self, index: ReadableIndex, request_id: str, settings: TuneSettings | None,
               flag: threading.Event) -> TuneReport:
