@@ -103,9 +103,14 @@ async function statusRows(page, limit, shotName) {
 
 async function palette(page, title) {
     const input = page.locator('.quick-input-widget input.input');
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 4; attempt++) {
         await page.keyboard.press('Escape');
-        await page.keyboard.press('F1');
+        if (attempt >= 2) {
+            // focus can stay inside a webview (the answer panel) that keeps F1 to itself: move it to
+            // the active editor tab before asking again
+            await page.locator('.editor-group-container.active .tab.active').first().click({ timeout: 5000 }).catch(() => {});
+        }
+        await page.keyboard.press(attempt % 2 ? 'Control+Shift+P' : 'F1');
         try {
             await input.waitFor({ state: 'visible', timeout: 5000 });
             break;
