@@ -288,6 +288,7 @@ def test_status_after_edit_and_show_status(run):
     status = _step(run, "showStatus")
     assert any(item.startswith("State") and "ready" in item for item in status["items"]), status
     assert not run["errors"], run["errors"]
+    print(f"workbench recoveries: {run.get('recoveries') or 'none'}")  # a stuck palette, reloaded (drive.mjs)
 
 
 @pytest.mark.parametrize("case", ["no-package", "no-python"])
