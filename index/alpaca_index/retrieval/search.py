@@ -106,10 +106,13 @@ def hybrid(table: Table, query_vector: np.ndarray | Callable[[], np.ndarray], qu
     that encodes the query: the full-text half then runs while it does (LanceDB and onnxruntime
     both release the GIL). `vectors` (a VectorCache) answers the vector half from memory."""
     depth = max(settings.candidates, k)
+    if not callable(query_vector):  # nothing to overlap with: no thread hand-off on this path (related)
+        vector_rows = vector_candidates(table, query_vector, depth, path_prefix, exclude_path, vectors)
+        text_rows = text_candidates(table, query_text, depth, settings, path_prefix, exclude_path)
+        return fuse(vector_rows, text_rows, k, depth, settings)
     text = _FULL_TEXT.submit(text_candidates, table, query_text, depth, settings, path_prefix, exclude_path)
     try:
-        vector = query_vector() if callable(query_vector) else query_vector
-        vector_rows = vector_candidates(table, vector, depth, path_prefix, exclude_path, vectors)
+        vector_rows = vector_candidates(table, query_vector(), depth, path_prefix, exclude_path, vectors)
     finally:
         text_rows = text.result()
     return fuse(vector_rows, text_rows, k, depth, settings)
