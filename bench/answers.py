@@ -110,6 +110,7 @@ def grade(row: dict) -> dict:
     g = row.get("grounding") or {}
     row["claims"] = len(g.get("claims", []))
     row["supported"] = g.get("supported", 0)
+    row["attributed"] = g.get("attributed", 0)  # of the supported: a source the check found, not the model
     row["cites_labelled"] = (any(_labelled(p, row["relevant"]) for p in row["cited_paths"])
                              if row["relevant"] else None)
     row["flagged"] = bool(g) and row["supported"] < row["claims"]
@@ -150,6 +151,9 @@ def summarize(rows: list[dict]) -> dict:
         "claims_supported_in_answers": round(sum(r["supported"] for r in answered) / shown_claims, 3)
         if shown_claims else None,
         "claims_in_answers": shown_claims,
+        # the same, counting only sentences the model itself cited correctly (no attribution by the check)
+        "claims_supported_by_own_citation": round(sum(r["supported"] - r.get("attributed", 0) for r in answered)
+                                                  / shown_claims, 3) if shown_claims else None,
         "claims_supported_in_all_drafts": round(sum(r["supported"] for r in dev + oos) /
                                                 max(1, sum(r["claims"] for r in dev + oos)), 3),
         "oos_questions": len(oos), "oos_refused": sum(r["refused"] for r in oos),

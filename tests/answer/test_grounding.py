@@ -102,3 +102,40 @@ def test_an_answer_without_any_citation_is_withheld(sample_index, chat_server):
     chat_server.reply = ["You can configure an nginx ingress controller with the annotation rewrite-target."]
     result = answer(sample_index, MEMORY, AnswerSettings(endpoint=chat_server.url))
     assert not result.refused and "cites no source" in result.answer and "nginx" not in result.answer
+
+
+def test_an_uncited_claim_a_given_passage_states_gets_that_source(sample_index, memory_passage, unrelated_passage):
+    g = grounding.check("Serverless endpoints can have between 1024 MB and 6144 MB of memory.",
+                        {1: unrelated_passage, 2: memory_passage}, sample_index.embedder.encode)
+    [claim] = g.claims
+    assert claim.status == grounding.SUPPORTED and claim.cites == [] and claim.attributed == 2
+    assert g.attributed == 1 and g.verdict == ("all 1 claims supported by the cited passages "
+                                               "(1 with a source the check found, not the model)")
+
+
+def test_a_miscited_claim_is_credited_to_the_passage_that_backs_it(sample_index, memory_passage, unrelated_passage):
+    g = grounding.check("Serverless endpoints can have between 1024 MB and 6144 MB of memory [1].",
+                        {1: unrelated_passage, 2: memory_passage}, sample_index.embedder.encode)
+    [claim] = g.claims
+    assert claim.status == grounding.SUPPORTED and claim.cites == [1] and claim.attributed == 2
+
+
+def test_no_passage_backs_an_invented_claim_so_attribution_finds_nothing(sample_index, memory_passage,
+                                                                         unrelated_passage):
+    g = grounding.check("Serverless endpoints can have between 1024 MB and 8192 MB of memory. "
+                        "Turn on Quantum Billing in the console settings to halve the price.",
+                        {1: unrelated_passage, 2: memory_passage}, sample_index.embedder.encode)
+    assert [c.status for c in g.claims] == [grounding.UNCITED] * 2
+    assert g.attributed == 0 and all(c.attributed is None for c in g.claims)
+
+
+def test_an_answer_without_citations_but_from_the_passages_is_shown_with_the_sources_found(sample_index,
+                                                                                             chat_server):
+    chat_server.reply = ["Serverless endpoints can have between 1024 MB and 6144 MB of memory."]
+    result = answer(sample_index, MEMORY, AnswerSettings(endpoint=chat_server.url))
+    assert not result.refused and result.withheld is None and result.answer.startswith("Serverless endpoints")
+    [claim] = result.grounding["claims"]
+    found = claim["attributed"]
+    assert claim["status"] == "supported" and found is not None
+    assert [s["n"] for s in result.sources if s["cited"]] == [found] and "6144 MB" in result.sources[0]["text"]
+    assert "with a source the check found" in result.verdict

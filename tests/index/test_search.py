@@ -113,7 +113,8 @@ def _hit(path: str, score: float, kind: str = "section", text: str = "Some prose
 def test_pages_rank_by_their_chunks_together_when_decay_is_set():
     def hits():
         return [_hit("a.md", 0.050), _hit("b.md", 0.045), _hit("b.md", 0.040), _hit("b.md", 0.040, "title")]
-    assert [h.path for h in best_per_file(hits(), 2)] == ["a.md", "b.md"]  # best chunk only
+    assert [h.path for h in best_per_file(hits(), 2, SearchSettings(page_decay=0))] == ["a.md", "b.md"]  # best chunk only
+    assert [h.path for h in best_per_file(hits(), 2)] == ["b.md", "a.md"]  # the shipped decay (0.2)
     ranked = best_per_file(hits(), 2, SearchSettings(page_decay=0.3))
     assert [h.path for h in ranked] == ["b.md", "a.md"]
     assert ranked[0].kind == "section" and abs(ranked[0].score - (0.045 + 0.3 * 0.040 + 0.09 * 0.040)) < 1e-9

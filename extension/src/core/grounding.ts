@@ -18,11 +18,14 @@ export function renderBestPassage(best: BestPassage | null | undefined, waiting:
 }
 
 function claimLine(claim: GroundingClaim): string {
-    const why = claim.status === 'uncited'
+    const attributed = claim.attributed !== null && claim.attributed !== undefined;
+    const why = attributed
+        ? `no citation from the model; backed by [${claim.attributed}]`
+        : claim.status === 'uncited'
         ? 'cites no source'
         : `not found in ${claim.cites.map((n) => `[${n}]`).join('')}`
           + (claim.missing.length ? ` (missing: ${claim.missing.slice(0, 4).map(escapeHtml).join(', ')})` : '');
-    return `<li class="claim ${claim.status}"><span class="claim-text">${escapeHtml(claim.text)}</span> <span class="why">— ${why}</span></li>`;
+    return `<li class="claim ${attributed ? 'attributed' : claim.status}"><span class="claim-text">${escapeHtml(claim.text)}</span> <span class="why">— ${why}</span></li>`;
 }
 
 /** The verdict line, the unsupported sentences, and a withheld draft (collapsed) after the answer. */
@@ -36,7 +39,8 @@ export function renderGrounding(final: AnswerFinal | undefined): string {
     const icon = { refused: '✗', ok: '✓', warn: '!', info: 'i' }[kind];
     const verdict = final.verdict || g?.verdict || '';
     const parts = [`<div class="verdict ${kind}" data-verdict="${kind}"><span class="icon">${icon}</span> ${escapeHtml(verdict)}</div>`];
-    const flagged = (g?.claims ?? []).filter((c) => c.status !== 'supported');
+    // unsupported and uncited sentences, and those whose source the check found rather than the model
+    const flagged = (g?.claims ?? []).filter((c) => c.status !== 'supported' || (c.attributed ?? null) !== null);
     if (flagged.length && !final.withheld) {
         parts.push(`<ul class="claims">${flagged.map(claimLine).join('')}</ul>`);
     }

@@ -136,6 +136,8 @@ export interface GroundingClaim {
     similarity?: number | null;
     missing: string[];
     evidence?: string | null;
+    /** The source the check found backing it, when the model cited none (or one that doesn't back it). */
+    attributed?: number | null;
 }
 
 export interface Grounding {

@@ -109,7 +109,10 @@ def _print_grounding(result) -> None:
     ok = g["supported"] == len(g["claims"])
     stdout.print(f"[{'green' if ok else 'yellow'}]{'✓' if ok else '!'} check: {g['verdict']}[/]", highlight=False)
     for claim in g["claims"]:
-        if claim["status"] != "supported" and not result.withheld:
+        if claim.get("attributed") is not None and not result.withheld:
+            stdout.print(f"  [cyan]+[/] {escape(claim['text'][:160])} [dim]— no citation from the model; "
+                         f"backed by [{claim['attributed']}][/]", highlight=False)
+        elif claim["status"] != "supported" and not result.withheld:
             why = f"not in {', '.join(f'[{n}]' for n in claim['cites'])}" if claim["cites"] else "no citation"
             if claim["missing"]:
                 why += f" (missing: {', '.join(claim['missing'][:4])})"

@@ -9,6 +9,9 @@ cites — its own [n] markers, else those of the rest of its paragraph — by tw
   passage, or, when the similarity is only middling, enough of its content words found there.
 Thresholds come from `bench/calibrate_grounding.py` (reference answers vs their labelled pages as
 positives, vs other questions' pages as negatives; two-fold on the dev set).
+A claim the model left uncited, or cited to a passage that doesn't back it, is tried against each
+other passage it was given: one that backs it by the same tests becomes its source (`attributed`),
+so a small model that forgets citations still gets checked, cited sentences rather than none.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class Claim:
     missing: list[str] = field(default_factory=list)  # key terms not in any cited passage
     best_source: int | None = None
     evidence: str | None = None  # the closest sentence(s) of the cited passage, for the reader to compare
+    attributed: int | None = None  # the source the check found backing it, when the model's citation didn't
 
 
 @dataclass
@@ -80,6 +84,7 @@ class Grounding:
     uncited: int = 0
     verdict: str = ""  # one line for the user
     restated: int = 0  # sentences that only restate the question (not claims)
+    attributed: int = 0  # supported claims whose source the check found (the model cited none, or a wrong one)
 
     @property
     def share(self) -> float | None:
@@ -87,7 +92,7 @@ class Grounding:
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "supported": self.supported, "unsupported": self.unsupported,
-                "uncited": self.uncited, "restated": self.restated, "share": None if self.share is None else round(self.share, 3),
+                "uncited": self.uncited, "restated": self.restated, "attributed": self.attributed, "share": None if self.share is None else round(self.share, 3),
                 "claims": [asdict(c) for c in self.claims]}
 
 
@@ -237,7 +242,8 @@ def check(answer: str, passages: dict[int, str], encode: Encode, question: str |
     todo = [c for c in claims if c.cites]
     if todo:
         _score(todo, passages, encode)
-    result = Grounding(claims, restated=restated)
+    _attribute([c for c in claims if c.status != SUPPORTED], passages, encode)
+    result = Grounding(claims, restated=restated, attributed=sum(c.attributed is not None for c in claims))
     result.supported = sum(c.status == SUPPORTED for c in claims)
     result.unsupported = sum(c.status == UNSUPPORTED for c in claims)
     result.uncited = sum(c.status == UNCITED for c in claims)
@@ -275,6 +281,26 @@ def _score(claims: list[Claim], passages: dict[int, str], encode: Encode) -> Non
         claim.status = SUPPORTED if supported(claim.similarity, claim.word_share, claim.missing) else UNSUPPORTED
 
 
+def _attribute(claims: list[Claim], passages: dict[int, str], encode: Encode) -> None:
+    """Uncited or unsupported claims: the closest passage of all those given, then the same tests
+    against that one passage alone (key terms scattered over several passages back nothing)."""
+    if not claims or not passages:
+        return
+    everywhere = [Claim(c.text, "", sorted(passages)) for c in claims]
+    _score(everywhere, passages, encode)
+    trials = [Claim(c.text, "", [e.best_source]) for c, e in zip(claims, everywhere) if e.best_source is not None]
+    if trials:
+        _score(trials, passages, encode)
+    by_text = {t.text: t for t in trials}
+    for claim in claims:
+        trial = by_text.get(claim.text)
+        if trial is None or trial.status != SUPPORTED or trial.cites == claim.cites:
+            continue
+        claim.status, claim.attributed = SUPPORTED, trial.cites[0]
+        claim.similarity, claim.word_share, claim.missing = trial.similarity, trial.word_share, trial.missing
+        claim.best_source, claim.evidence = trial.best_source, trial.evidence
+
+
 def supported(similarity: float, word_share: float, missing: list[str],
               min_similarity: float | None = None, min_with_words: float | None = None,
               min_word_share: float | None = None) -> bool:
@@ -291,9 +317,10 @@ def verdict(g: Grounding) -> str:
     if not g.claims:
         return "no checkable claims"
     n = len(g.claims)
+    found = f" ({g.attributed} with a source the check found, not the model)" if g.attributed else ""
     if g.supported == n:
-        return f"all {n} claims supported by the cited passages"
-    parts = [f"{g.supported} of {n} claims supported by the cited passages"]
+        return f"all {n} claims supported by the cited passages{found}"
+    parts = [f"{g.supported} of {n} claims supported by the cited passages{found}"]
     if g.unsupported:
         parts.append(f"{g.unsupported} not found in the passage they cite")
     if g.uncited:

@@ -79,7 +79,7 @@ class SearchSettings:
     vector_weight: float = 1.0
     text_weight: float = 1.0
     identifiers: bool = True  # query identifiers also searched split/joined (fulltext.py)
-    page_decay: float = 0.0  # a page scores its best chunk + decay × its 2nd + decay² × its 3rd ...
+    page_decay: float = 0.2  # a page scores its best chunk + decay × its 2nd + decay² × its 3rd ...
     nav_weight: float = 1.0  # chunk score factor for link lists / tables of contents
     family_weight: float = 0.0  # x.md also scores this × its best sub-page's score (x-console.md, x-faq.md)
 
