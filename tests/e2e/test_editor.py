@@ -83,11 +83,12 @@ def vsix() -> Path:
 
 @contextlib.contextmanager
 def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False, open_path: Path | None = None,
-                  env_vars: dict[str, str | None] | None = None):
+                  env_vars: dict[str, str | None] | None = None, machine_settings: dict | None = None):
     """code-server with the .vsix installed, on a workspace of sample docs whose
     alpaca.pythonPath is `python` (clean_env: without PYTHONPATH/VIRTUAL_ENV, so nothing leaks into
     that interpreter; env_vars: set, or with None removed, in the editor's and so the server's
-    environment); yields {url, workspace, user_data}."""
+    environment; machine_settings: settings of "machine" scope, which code-server, a remote window,
+    reads from its Machine settings and ignores in the user's); yields {url, workspace, user_data}."""
     workspace, user_data, extensions = base / "workspace", base / "user-data", base / "extensions"
     (workspace / "docs").mkdir(parents=True)
     for name in DOCS:
@@ -102,6 +103,9 @@ def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False, 
         "workbench.enableExperiments": False, "chat.disableAIFeatures": True,
         "workbench.colorTheme": "Default Dark Modern", "workbench.secondarySideBar.defaultVisibility": "hidden",
     }, indent=2))
+    if machine_settings:
+        (user_data / "Machine").mkdir()
+        (user_data / "Machine" / "settings.json").write_text(json.dumps(machine_settings, indent=2))
     port = _free_port()
     config = base / "config.yaml"
     config.write_text(f"bind-addr: 127.0.0.1:{port}\nauth: none\ncert: false\n")
