@@ -33,7 +33,6 @@ from tests.e2e.test_editor import (
     _step,
     drive,
     launch_editor,
-    vsix,  # noqa: F401 - a fixture
 )
 from tests.e2e.test_model_setup import ANSWER_ENV
 from tests.models.wheel_env import clean_env
@@ -77,7 +76,7 @@ def llama_index(tmp_path_factory) -> tuple[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def run(vsix, bare_python, llama_index, tmp_path_factory) -> dict:  # noqa: F811 - the imported fixture
+def run(vsix, bare_python, llama_index, tmp_path_factory) -> dict:
     index_url, _ = llama_index
     user = tmp_path_factory.mktemp("install-user")
     env_vars: dict[str, str | None] = {key: None for key in ANSWER_ENV}

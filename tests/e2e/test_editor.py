@@ -61,26 +61,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")  # one build per run, shared by test_workspace.py
-def vsix() -> Path:
-    if not Path(CHROMIUM).exists():
-        msg = f"chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if _required():
-            pytest.fail(msg)
-        pytest.skip(msg)
-    probe = subprocess.run([PYTHON, "-c", "import alpaca_server"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.fail(f"{PYTHON} cannot import alpaca_server (install the package): {probe.stderr.strip()[-300:]}")
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # artifacts always describe the last run
-    ARTIFACTS.mkdir(parents=True)
-    started = time.monotonic()
-    out = subprocess.run(["bash", str(HERE / "setup.sh")], capture_output=True, text=True, timeout=1500)
-    if out.returncode != 0:
-        pytest.fail(f"tests/e2e/setup.sh failed:\n{out.stderr[-4000:]}")
-    print(f"e2e setup took {time.monotonic() - started:.0f} s")
-    return Path(out.stdout.strip().splitlines()[-1])
-
-
 @contextlib.contextmanager
 def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False, open_path: Path | None = None,
                   env_vars: dict[str, str | None] | None = None, machine_settings: dict | None = None):
