@@ -61,33 +61,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")  # one build per run, shared by test_workspace.py
-def vsix() -> Path:
-    if not Path(CHROMIUM).exists():
-        msg = f"chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if _required():
-            pytest.fail(msg)
-        pytest.skip(msg)
-    probe = subprocess.run([PYTHON, "-c", "import alpaca_server"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.fail(f"{PYTHON} cannot import alpaca_server (install the package): {probe.stderr.strip()[-300:]}")
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # artifacts always describe the last run
-    ARTIFACTS.mkdir(parents=True)
-    started = time.monotonic()
-    out = subprocess.run(["bash", str(HERE / "setup.sh")], capture_output=True, text=True, timeout=1500)
-    if out.returncode != 0:
-        pytest.fail(f"tests/e2e/setup.sh failed:\n{out.stderr[-4000:]}")
-    print(f"e2e setup took {time.monotonic() - started:.0f} s")
-    return Path(out.stdout.strip().splitlines()[-1])
-
-
 @contextlib.contextmanager
 def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False, open_path: Path | None = None,
-                  env_vars: dict[str, str | None] | None = None):
+                  env_vars: dict[str, str | None] | None = None, machine_settings: dict | None = None):
     """code-server with the .vsix installed, on a workspace of sample docs whose
     alpaca.pythonPath is `python` (clean_env: without PYTHONPATH/VIRTUAL_ENV, so nothing leaks into
     that interpreter; env_vars: set, or with None removed, in the editor's and so the server's
-    environment); yields {url, workspace, user_data}."""
+    environment; machine_settings: settings of "machine" scope, which code-server, a remote window,
+    reads from its Machine settings and ignores in the user's); yields {url, workspace, user_data}."""
     workspace, user_data, extensions = base / "workspace", base / "user-data", base / "extensions"
     (workspace / "docs").mkdir(parents=True)
     for name in DOCS:
@@ -102,6 +83,9 @@ def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False, 
         "workbench.enableExperiments": False, "chat.disableAIFeatures": True,
         "workbench.colorTheme": "Default Dark Modern", "workbench.secondarySideBar.defaultVisibility": "hidden",
     }, indent=2))
+    if machine_settings:
+        (user_data / "Machine").mkdir()
+        (user_data / "Machine" / "settings.json").write_text(json.dumps(machine_settings, indent=2))
     port = _free_port()
     config = base / "config.yaml"
     config.write_text(f"bind-addr: 127.0.0.1:{port}\nauth: none\ncert: false\n")

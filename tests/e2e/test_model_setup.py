@@ -30,7 +30,6 @@ from tests.e2e.test_editor import (
     _step,
     drive,
     launch_editor,
-    vsix,  # noqa: F401 - a fixture
 )
 from tests.models.standins import FakeHub
 from tests.models.wheel_env import clean_env, venv_with_wheel
@@ -48,7 +47,7 @@ ANSWER_ENV = ("ALPACA_MODEL", "ALPACA_ENDPOINT", "ALPACA_ENDPOINT_MODEL", "ALPAC
 
 
 @pytest.fixture(scope="module")
-def python_from_vsix(vsix: Path, tmp_path_factory) -> str:  # noqa: F811 - the imported fixture
+def python_from_vsix(vsix: Path, tmp_path_factory) -> str:
     """A fresh venv with the wheel the .vsix carries (extension/python/*.whl) and nothing else of this checkout."""
     base = tmp_path_factory.mktemp("vsix-python")
     with zipfile.ZipFile(vsix) as package:
@@ -87,7 +86,7 @@ def folders(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def run(vsix, python_from_vsix, hub, folders, tmp_path_factory) -> dict:  # noqa: F811 - the imported fixture
+def run(vsix, python_from_vsix, hub, folders, tmp_path_factory) -> dict:
     env_vars = {key: None for key in ANSWER_ENV}
     env_vars.update(HF_ENDPOINT=hub.url, HF_HOME=str(folders["hf_home"]), HF_HUB_DISABLE_TELEMETRY="1",
                     ALPACA_CONFIG=str(folders["config"]), ALPACA_MODELS_DIR=str(folders["models"]),

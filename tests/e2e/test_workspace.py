@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.e2e.test_editor import PYTHON, drive, launch_editor, vsix  # noqa: F401 - vsix is a fixture
+from tests.e2e.test_editor import PYTHON, drive, launch_editor
 from tests.index.sample_files import FILLER, make_pdf, wrap
 
 QUESTION = "How do I restart the wombat service?"
@@ -40,7 +40,7 @@ def write_two_folders(base):
 
 
 @pytest.fixture(scope="module")
-def run(vsix, tmp_path_factory) -> dict:  # noqa: F811 - the imported fixture
+def run(vsix, tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("workspace-editor")
     workspace_file = write_two_folders(base / "multi")
     searches = [["wombat restart drain", "team-a/docs/runbook.pdf · p. 2"],

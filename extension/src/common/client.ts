@@ -87,9 +87,11 @@ export class AlpacaClient implements Disposable {
         if (result.kind !== 'ok') {
             this.failure = result.kind === 'no-server' ? `alpaca-docs is not installed for ${choice.command}` : `no usable Python at ${choice.command}`;
             this.setState('failed');
-            // Not awaited: the status bar already shows the failure; the message offers the fix.
+            // Not awaited: the status bar already shows the failure; the message offers the fix. A new
+            // interpreter reaches alpaca.pythonPath, whose change restarts the server (extension.ts):
+            // restarting here too would start it twice. The same one, reinstalled, changes no setting.
             void explainProblem(this.context, choice.command, result).then((python) => {
-                if (python) {
+                if (python && python === choice.command) {
                     void this.restart();
                 }
             });

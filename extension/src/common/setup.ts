@@ -105,6 +105,17 @@ function installInputs(context: ExtensionContext, extras: string[]): Omit<Instal
 
 const LLAMA_HELP = 'answers through Ollama or an OpenAI-compatible server still work; alpaca.server.llamaCppIndex can point at prebuilt wheels';
 
+/**
+ * Sets alpaca.pythonPath where its value comes from: a workspace value would hide a user-level one,
+ * and the server would start again with the interpreter that lacks the package. Says where, if not the user's settings.
+ */
+async function pointPythonPathAt(python: string): Promise<string> {
+    const cfg = workspace.getConfiguration(SECTION);
+    const inWorkspace = cfg.inspect<string>('pythonPath')?.workspaceValue !== undefined;
+    await cfg.update('pythonPath', python, inWorkspace ? ConfigurationTarget.Workspace : ConfigurationTarget.Global);
+    return inWorkspace ? " (this workspace's setting)" : '';
+}
+
 /** Creates `<globalStorage>/venv`, installs the server package (with llama.cpp), points alpaca.pythonPath at it. */
 export async function createEnvironment(context: ExtensionContext, basePython: string): Promise<string | undefined> {
     const dir = path.join(context.globalStorageUri.fsPath, 'venv');
@@ -119,9 +130,9 @@ export async function createEnvironment(context: ExtensionContext, basePython: s
                 await run(basePython, ['-m', 'venv', dir], (l) => log.info(`[venv] ${l}`));
                 const python = venvPython(dir);
                 const skipped = await install(python, inputs, progress);
-                await workspace.getConfiguration(SECTION).update('pythonPath', python, ConfigurationTarget.Global);
+                const where = await pointPythonPathAt(python);
                 const note = skipped.length ? ` Not installed: ${skipped.join(', ')} (see the log); ${LLAMA_HELP}.` : '';
-                window.showInformationMessage(`Alpaca: installed ${path.basename(inputs.source)} in ${dir}; alpaca.pythonPath now points there.${note}`);
+                window.showInformationMessage(`Alpaca: installed ${path.basename(inputs.source)} in ${dir}; alpaca.pythonPath${where} now points there.${note}`);
                 return python;
             },
         );
