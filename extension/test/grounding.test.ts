@@ -27,6 +27,17 @@ describe('renderGrounding', () => {
         assert.doesNotMatch(html, /Memory goes up/);
     });
 
+    it('a sentence the model left uncited is listed with the source the check found for it', () => {
+        const found = {
+            ...grounding, supported: 2, unsupported: 0, attributed: 1,
+            claims: [grounding.claims[0], { text: 'Async requests queue.', status: 'supported' as const, cites: [], missing: [], attributed: 3 }],
+        };
+        const html = renderGrounding(final({ grounding: found, verdict: 'all 2 claims supported (1 with a source the check found, not the model)' }));
+        assert.match(html, /class="verdict ok"/);
+        assert.match(html, /class="claim attributed".*Async requests queue\..*no citation from the model; backed by \[3\]/);
+        assert.doesNotMatch(html, /Memory goes up/);
+    });
+
     it('a refusal by the check shows the reason and the draft collapsed', () => {
         const html = renderGrounding(final({
             refused: true, refusalReason: 'grounding', withheld: 'Open the console [1].',

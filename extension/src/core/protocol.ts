@@ -145,6 +145,7 @@ export interface Grounding {
     supported: number;
     unsupported: number;
     uncited: number;
+    attributed?: number;
     claims: GroundingClaim[];
 }
 
