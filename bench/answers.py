@@ -119,11 +119,12 @@ def grade(row: dict) -> dict:
     return row
 
 
-def regrade(row: dict, encode) -> dict:
+def regrade(row: dict, encode, min_share: float | None = None) -> dict:
     """The saved draft through today's grounding check and refusal rule (as answerer._finish applies them)."""
     if row.get("draft") and row.get("passages") and row["refusal_reason"] != "retrieval":
         passages = {int(n): t for n, t in row["passages"].items()}
-        reason, g = judge(row["draft"], passages, encode, row["question"])
+        share = {} if min_share is None else {"min_share": min_share}
+        reason, g = judge(row["draft"], passages, encode, row["question"], **share)
         # "grounding": the draft is withheld and the closest passages are quoted instead (not a refusal)
         row.update(refused=reason == "model", withheld=reason == "grounding",
                    refusal_reason="model" if reason == "model" else None, grounding=g.to_dict() if g else None)
@@ -145,6 +146,9 @@ def summarize(rows: list[dict]) -> dict:
     return {
         "dev_questions": len(dev), "dev_false_refusals": sum(r["refused"] for r in dev),
         "dev_withheld_quoted": sum(bool(r.get("withheld")) for r in dev),
+        # not presented as an answer: refused, or the draft withheld and passages quoted instead
+        "dev_not_answered": sum(bool(r["refused"] or r.get("withheld")) for r in dev),
+        "oos_not_answered": sum(bool(r["refused"] or r.get("withheld")) for r in oos),
         "oos_withheld_quoted": sum(bool(r.get("withheld")) for r in oos),
         "dev_cites_labelled": sum(bool(r["cites_labelled"]) for r in answered),
         "dev_answered": len(answered),
@@ -219,6 +223,8 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated ids to run (e.g. d01,o11,s3)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/answers.json"))
     parser.add_argument("--regrade", type=Path, help="re-check the drafts saved in this result file (no model)")
+    parser.add_argument("--min-share", type=float, help="with --regrade: the share of supported claims an answer "
+                        "needs to be shown (default: the answerer's)")
     args = parser.parse_args()
 
     from alpaca_index.api import DocsIndex
@@ -228,8 +234,9 @@ def main() -> None:
         text = args.regrade.read_text()
         saved = ({"rows": [json.loads(line) for line in text.splitlines() if line.strip()]}
                  if args.regrade.suffix == ".jsonl" else json.loads(text))  # a run's progress file works too
-        rows = [regrade(r, index.embedder.encode) for r in saved["rows"]]
-        report(rows, {**saved.get("config", {}), "regraded_from": str(args.regrade)}, args.out)
+        rows = [regrade(r, index.embedder.encode, args.min_share) for r in saved["rows"]]
+        report(rows, {**saved.get("config", {}), "regraded_from": str(args.regrade), "min_share": args.min_share},
+               args.out)
         return
     if not (args.model or args.endpoint):
         parser.error("give --model PATH.gguf or --endpoint URL")

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 # similarity is ≥ 0.49; everyday off-topic questions stay ≤ 0.35. Tech-adjacent ones (Kubernetes,
 # BigQuery: 0.46-0.51) pass on to the model, whose rules make it say the docs don't cover them.
 MIN_SIMILARITY = 0.42
+# An answer is shown only when at least this share of its claims is backed (bench/answers.py
+# --min-share sweeps it on saved drafts; see bench/RESULTS.md "Answers you can trust")
+MIN_SUPPORTED_SHARE = 0.0
 WITHHELD_QUOTES = 3  # passages quoted in place of a withheld answer
 MAX_QUESTION_CHARS = 2000
 ADD_MODEL_HINT = ("No model configured: showing the best passages. Add a model with --model PATH.gguf "
@@ -332,18 +335,20 @@ def _finish(question: str, text: str, sources: list[Source], hits: list[Hit], ba
                         refusal_reason="model" if refused else None)
 
 
-def judge(text: str, passages: dict[int, str], encode: Encode,
-          question: str | None = None) -> tuple[str | None, grounding.Grounding | None]:
+def judge(text: str, passages: dict[int, str], encode: Encode, question: str | None = None,
+          min_share: float = MIN_SUPPORTED_SHARE) -> tuple[str | None, grounding.Grounding | None]:
     """Whether a generated answer is withheld ("model": it says the docs don't cover it and cites
-    nothing; "grounding": no claim is supported, or it says "not covered" and most claims aren't)
-    or shown (None), with the claim check. The rule the answerer and bench/answers.py share."""
+    nothing; "grounding": no claim is supported, fewer than `min_share` of its claims are, or it says
+    "not covered" and most claims aren't) or shown (None), with the claim check. The rule the
+    answerer and bench/answers.py share."""
     if _says_not_covered(text) and not citations.check(text, set(passages)).cited:
         return "model", None
     checked = grounding.check(text, passages, encode, question)
     n = len(checked.claims)
     if not n and _says_not_covered(text):  # "1. [1] The documentation doesn't cover this.": cited, says nothing
         return "grounding", checked
-    if (n or checked.restated) and not checked.supported or _says_not_covered(text) and checked.supported < n / 2:
+    if (n or checked.restated) and not checked.supported or checked.supported < n * min_share \
+            or _says_not_covered(text) and checked.supported < n / 2:
         return "grounding", checked
     return None, checked
 
