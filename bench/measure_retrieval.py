@@ -61,18 +61,3 @@ def chunking_ablations(docs: Path, db: Path, questions, embedder: Embedder) -> d
                                                                 "encoded": report.chunks_encoded}
     return results
 
-
-def int8_backend(docs: Path, db: Path, questions) -> dict:
-    """Dynamic int8 quantisation of the same model: encode speed and quality on the same pages."""
-    from common import Timer
-
-    out = {}
-    for name, embedder in {"fp32": Embedder(), "int8": Embedder(int8=True)}.items():
-        embedder.encode(["warm up"])
-        index = DocsIndex(db / name, embedder=embedder)
-        with Timer() as t:
-            report = index.sync([docs])
-        out[name] = metrics(questions, files_of(index)) | {
-            "encode_chunks_per_s": round(report.chunks_encoded / t.seconds, 1), "index_s": round(t.seconds, 1)}
-    out["int8_speedup"] = round(out["int8"]["encode_chunks_per_s"] / out["fp32"]["encode_chunks_per_s"], 2)
-    return out

@@ -104,15 +104,10 @@ def write_report(results: Path, suffix: str, out: Path) -> None:
                          ["variant", "hit@5", "recall@5", "MRR@10", "misses@5"]), ""]
     ablations = _load(results, "ablations", suffix)
     if ablations and "skipped" not in ablations:
-        parts += ["## Ablations (chunking; embedding backend)", "",
+        parts += ["## Ablations (chunking)", "",
                   f"{ablations['pages']} pages: every page the dev questions name plus seeded random others.", "",
                   _table(_quality_rows(ablations["chunking"]), ["variant", "hit@5", "recall@5", "MRR@10", "chunks",
                                                                 "misses@5"]), ""]
-        i8 = ablations["int8"]
-        parts += [_table([{"backend": n, "recall@5": i8[n]["recall@5"], "MRR@10": i8[n]["mrr@10"],
-                           "chunks/s": i8[n]["encode_chunks_per_s"]} for n in ("fp32", "int8")],
-                         ["backend", "recall@5", "MRR@10", "chunks/s"]),
-                  "", f"int8 speed-up: {i8['int8_speedup']}×", ""]
     for name, title in (("answers", "Answers (llama.cpp)"), ("server", "Language server"),
                         ("search", "Query latency by stage (index API; the whole call and each stage alone)")):
         data = _load(results, name, suffix)

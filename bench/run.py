@@ -99,11 +99,10 @@ def section_ablations(pages, questions, tmp: Path, work: Path) -> dict:
     import measure_retrieval
     from alpaca_index.embedding import Embedder
 
-    docs = copy_pages(CORPUS, pages, tmp / "docs")
+    docs = copy_pages(CORPUS, pages, tmp / "docs")  # int8 vs fp32 is bench/int8.py, on a full index
     return {
         "pages": len(pages),
         "chunking": measure_retrieval.chunking_ablations(docs, tmp / "db", questions, Embedder()),
-        "int8": measure_retrieval.int8_backend(docs, tmp / "int8", questions),
     }
 
 

@@ -137,7 +137,8 @@ def test_int8_is_its_own_model(embedder, sample_chunks):
     quantized = Embedder(int8=True)
     assert quantized.identity != embedder.identity and quantized.name.endswith("+int8")
     texts = sample_chunks[:32]
-    assert 0.9 < _min_cosine(quantized.encode(texts), embedder.encode(texts)) < 0.99999
+    # per-channel weight scales keep it close (per-tensor ones gave ~0.91), but never equal
+    assert 0.98 < _min_cosine(quantized.encode(texts), embedder.encode(texts)) < 0.99999
 
 
 def test_unusable_model_folders_fail_clearly(tmp_path):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from alpaca_index.embedding.model_dir import DEFAULT_MODEL, ModelDir
+from alpaca_index.embedding.model_dir import DEFAULT_MODEL, INT8, ModelDir
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
@@ -54,7 +54,7 @@ class Embedder:
     @property
     def identity(self) -> str:
         """Which vectors this embedder makes; an index made by another identity is re-embedded."""
-        return self.model_dir.identity("int8" if self.int8 else "fp32")
+        return self.model_dir.identity(INT8 if self.int8 else "fp32")
 
     @property
     def loaded(self) -> bool:

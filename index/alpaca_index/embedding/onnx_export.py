@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alpaca_index.embedding.model_dir import EXPORT_VERSION, WEIGHTS, ModelDir, ModelNotFound, cache_dir
+from alpaca_index.embedding.model_dir import EXPORT_VERSION, INT8, WEIGHTS, ModelDir, ModelNotFound, cache_dir
 
 OPSET = 17  # LayerNormalization is a standard op from 17 on
 INPUTS = ("input_ids", "attention_mask")
@@ -23,7 +23,7 @@ OUTPUT = "sentence_embedding"
 def export_onnx(model: str | Path | ModelDir, int8: bool = False) -> Path:
     """Path of the model's ONNX file (fp32, or dynamically quantised int8), exporting it on first use."""
     model = model if isinstance(model, ModelDir) else ModelDir.open(str(model))
-    precision = "int8" if int8 else "fp32"
+    precision = INT8 if int8 else "fp32"
     target = cache_dir() / f"{model.weights_sha256[:32]}-{model.pooling}-v{EXPORT_VERSION}" / f"model-{precision}.onnx"
     if target.is_file():
         return target
@@ -45,7 +45,7 @@ def export_onnx(model: str | Path | ModelDir, int8: bool = False) -> Path:
 def _quantize(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
 
 
 def _load_weights(model: ModelDir) -> dict[str, np.ndarray]:
