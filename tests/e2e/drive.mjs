@@ -28,6 +28,8 @@ const cfg = {
         process.env.NEW_TEXT ||
         'Zorblatt quantization keeps the flux capacitor calibrated during long batch transform jobs. To enable it, set the Zorblatt level on the transform job, choose a calibration window in minutes, and review the Zorblatt drift metric after each run. If the drift exceeds the threshold, rerun the calibration before starting the next job.',
     readyTimeout: Number(process.env.READY_TIMEOUT_MS || 300_000),
+    // how long one answer may take to end (a slow model: MODE=setup with ALPACA_E2E_SETUP_GGUF raises it)
+    answerTimeout: Number(process.env.ANSWER_TIMEOUT_MS || 180_000),
     // conversation: a follow-up typed in the answer panel, then Ask About Selection (empty: skipped)
     followUp: process.env.FOLLOW_UP || '',
     selectFile: process.env.SELECT_FILE || 'async-inference.md',
@@ -71,7 +73,7 @@ async function report(browser) {
 /** Polls the answer panel until turn `turns` (without it: the current answer) ends. */
 async function turnEnded(page, frame, turns) {
     const states = new Set();
-    const deadline = Date.now() + 180_000;
+    const deadline = Date.now() + cfg.answerTimeout;
     let state = '';
     while (Date.now() < deadline) {
         const body = frame.locator('body');
@@ -218,7 +220,7 @@ async function step(name, fn, { retry = false } = {}) {
 
 async function waitAnswered(frame, turns) {
     await frame.locator(`body[data-turns="${turns}"]`).waitFor({ timeout: 60_000 });
-    await frame.locator('body[data-state="done"], body[data-state="error"]').waitFor({ timeout: 180_000 });
+    await frame.locator('body[data-state="done"], body[data-state="error"]').waitFor({ timeout: cfg.answerTimeout });
     return frame.locator('body').getAttribute('data-state');
 }
 

@@ -136,13 +136,13 @@ def launch_editor(vsix: Path, base: Path, python: str, clean_env: bool = False, 
             shutil.copytree(user_data / "logs", logs, dirs_exist_ok=True)
 
 
-def drive(editor: dict, **env_vars) -> dict:
+def drive(editor: dict, timeout: float = 1200, **env_vars) -> dict:
     env = _env()
     env.update(URL=editor["url"], WORKSPACE=str(editor["workspace"]), ARTIFACTS=str(ARTIFACTS), CHROMIUM=CHROMIUM,
                **env_vars)
     started = time.monotonic()
     out = subprocess.run([str(NODE_BIN / "node"), str(HERE / "drive.mjs")], capture_output=True, text=True,
-                         env=env, timeout=1200, cwd=HERE)
+                         env=env, timeout=timeout, cwd=HERE)
     name = env_vars.get("MODE", "main")
     (ARTIFACTS / f"drive-{name}.log").write_text(out.stderr)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
