@@ -135,12 +135,14 @@ def test_bad_model_files_give_one_message_and_the_passages(sample_index, tmp_pat
     assert result.no_model and message in result.notice and result.sources
 
 
-def test_an_uncited_model_answer_is_withheld_with_the_nearest_reading(sample_index, chat_server):
-    chat_server.reply = ["You can scale the endpoint down to zero instances."]
+def test_an_uncited_model_answer_no_passage_backs_is_withheld_with_the_nearest_reading(sample_index, chat_server):
+    # (an uncited answer that a passage does back is shown with that source: tests/answer/test_grounding.py)
+    draft = "Turn on the Quantum Idle toggle in the billing console to pause the endpoint overnight."
+    chat_server.reply = [draft]
     result = answer(sample_index, "How do I scale an async endpoint to zero?", AnswerSettings(endpoint=chat_server.url))
     assert not result.refused and result.sources and result.answer.startswith("The model's answer was withheld")
-    assert "cites no source" in result.notice and result.withheld == "You can scale the endpoint down to zero instances."
-    assert result.related and result.grounding["uncited"] == 1
+    assert "cites no source" in result.notice and result.withheld == draft
+    assert result.related and result.grounding["uncited"] == 1 and result.grounding["attributed"] == 0
 
 
 def test_a_model_refusal_is_flagged(sample_index, chat_server):

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 MIN_SIMILARITY = 0.42
 # An answer is shown only when at least this share of its claims is backed (bench/answers.py
 # --min-share sweeps it on saved drafts; see bench/RESULTS.md "Answers you can trust")
-MIN_SUPPORTED_SHARE = 0.0
+MIN_SUPPORTED_SHARE = 0.5
 WITHHELD_QUOTES = 3  # passages quoted in place of a withheld answer
 MAX_QUESTION_CHARS = 2000
 ADD_MODEL_HINT = ("No model configured: showing the best passages. Add a model with --model PATH.gguf "
