@@ -7,7 +7,7 @@ import numpy as np
 
 from alpaca_index.api import DocsIndex
 from alpaca_index.retrieval.search import _COLUMNS
-from alpaca_index.storage.store import COMPACT_FRAGMENTS
+from alpaca_index.storage.store import COMPACT_FRAGMENTS, fragment_count, scan
 from alpaca_index.storage.vector_cache import VectorCache
 
 
@@ -18,7 +18,7 @@ def cached_rows(index: DocsIndex) -> dict[str, tuple]:
 
 
 def table_rows(index: DocsIndex) -> dict[str, tuple]:
-    table = index.store.chunks.to_lance().to_table(columns=["id", "path", "text", "start_line", "vector"])
+    table = scan(index.store.chunks, ["id", "path", "text", "start_line", "vector"]).to_arrow()
     return {r["id"]: (r["path"], r["text"], r["start_line"], tuple(np.round(np.asarray(r["vector"], dtype=np.float32), 5)))
             for r in table.to_pylist()}
 
@@ -51,7 +51,7 @@ def test_the_cache_follows_edits_by_deltas_and_equals_the_table(tmp_path, embedd
 
     for n in range(COMPACT_FRAGMENTS + 2):  # enough syncs to trigger a compaction
         edit(lambda n=n: (docs / "p4.md").write_text(f"# Osprey 4\n\nRevision {n} of the page.\n"))
-    assert len(index.store.chunks.to_lance().get_fragments()) <= COMPACT_FRAGMENTS
+    assert fragment_count(index.store.chunks) <= COMPACT_FRAGMENTS
     assert index.search_files("revision", 1)[0].path == "p4.md"
 
 
