@@ -22,13 +22,12 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from alpaca_server.server import IDLE_TRIM_SECONDS
-
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DOCS = REPO / "samples" / "docs"
 QUERIES = ["How do I scale an asynchronous endpoint to zero?", "KMS key for model artifacts",
            "serverless endpoint memory size", "A/B testing with production variants", "regions and quotas",
            "geospatial capabilities", "batch transform input filter", "monitor data drift"]
+IDLE_SECONDS = 6  # longer than the server waits before returning what queries freed (IDLE_TRIM_SECONDS)
 SYMBOLS = ["KmsKeyId", "create_endpoint", "ProductionVariants", "MemorySizeInMB", "InitialInstanceCount",
            "MaxConcurrency", "VolumeKmsKeyId", "TargetValue", "ApproximateBacklogSizePerInstance",
            "InvocationsPerInstance"]
@@ -164,7 +163,7 @@ async def _run(docs: Path, index: Path, saves: int, work: Path) -> dict:
     out["save_to_searchable"] = summary(timings)
     out["server_rss_mb"] = rss_mb(pid)
     memory["after_saves"] = memory_mb(pid)
-    await asyncio.sleep(IDLE_TRIM_SECONDS + 1)  # the server returns what the queries freed once idle
+    await asyncio.sleep(IDLE_SECONDS)
     memory["idle"] = memory_mb(pid)
 
     await client.shutdown_async(None)
