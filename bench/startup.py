@@ -99,12 +99,13 @@ def search_latency(tree: Path, db: Path, repeats: int) -> dict:
 
 
 def server(tree: Path, db: Path, docs: list[Path]) -> dict:
-    """start→ready (initialize sent until alpaca.status says ready) and RSS, before and after queries."""
+    """start→ready (initialize sent until alpaca.status says ready) and memory: at ready, right
+    after queries, and once the server has been idle a few seconds."""
     sys.path.insert(0, str(REPO / "bench"))
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
 
-    from measure_server import QUERIES, memory_mb, summary
+    from measure_server import IDLE_SECONDS, QUERIES, memory_mb, summary
 
     async def run() -> dict:
         client = LanguageClient("alpaca-bench", "0")
@@ -132,6 +133,8 @@ def server(tree: Path, db: Path, docs: list[Path]) -> dict:
             timings.append((time.perf_counter() - t) * 1000)
         out["search"] = summary(timings)
         out["memory_after_queries_mb"] = memory_mb(pid)
+        await asyncio.sleep(IDLE_SECONDS)  # what the server keeps once idle
+        out["memory_idle_mb"] = memory_mb(pid)
         await client.shutdown_async(None)
         client.exit(None)
         await asyncio.sleep(0.2)
