@@ -26,7 +26,6 @@ SCHEMA_VERSION = 1
 FTS_COLUMN = "fts_text"  # the embedded text plus its identifiers' other forms (fulltext.py)
 COMPACT_FRAGMENTS = 24  # each sync adds a fragment or two; compacting every time costs seconds
 LOCAL_GRACE = timedelta(minutes=1)  # old versions a local query in flight may still be reading
-CHECK_BATCH_ROWS = 2048  # rows per batch when the open reads the whole chunks table
 
 
 class IndexCorrupt(RuntimeError):
@@ -217,10 +216,12 @@ class Store:
         chunk rows: their catalog entries then disagree with the chunks and the next sync redoes just
         those files. Returns their paths."""
         damaged: set[str] = set()
-        try:  # batch by batch: the whole table at once would leave its peak in the allocator for good
-            for batch in scan(self.chunks).to_batches(CHECK_BATCH_ROWS):
+        # batch by batch (LanceDB's own 1,024 rows; asking for another size re-slices them, slower):
+        # the whole table at once would leave its peak in the allocator for good
+        try:
+            for batch in scan(self.chunks).to_batches():
                 damaged |= _damaged_paths(batch)
-            for _ in scan(self.files_table).to_batches(CHECK_BATCH_ROWS):
+            for _ in scan(self.files_table).to_batches():
                 pass
         except Exception as exc:  # lance raises a variety of IO/format errors
             raise IndexCorrupt(f"index tables unreadable: {exc}") from exc
