@@ -104,10 +104,10 @@ class Embedder:
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = ort.InferenceSession(str(export_onnx(self.model_dir, self.int8)), options,
                                                      providers=["CPUExecutionProvider"])
-                # ONNX Runtime's arena keeps the peak of the largest batch (32 × 256 tokens: ~450 MB)
+                # ONNX Runtime's arena keeps the peak of the largest batch (32 × 256 tokens: 300-500 MB)
                 # for the life of the process; shrinking it after the last batch of each encode()
                 # gives that back and keeps the arena's speed within the batches (no arena at all:
-                # bulk encoding ~35% slower; bench/RESULTS.md, issue 20)
+                # bulk encoding 35-50% slower; bench/RESULTS.md, issue 20)
                 self._shrink = ort.RunOptions()
                 self._shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
             return self._session
