@@ -237,6 +237,8 @@ class AlpacaServer(LanguageServer):
         return asyncio.get_running_loop().run_in_executor(self.wait_pool, fn, *args)
 
     def close(self) -> None:
+        if self._idle_trim is not None:
+            self._idle_trim.cancel()
         if self.watcher is not None:
             self.watcher.stop()
         for feature in self._features.values():
