@@ -4,7 +4,8 @@
 
 Starts the server on a docs folder (and an existing index of it, if given), waits for the index, then measures
 search / related / hover round trips and save→searchable (write a unique word, didSave, poll
-alpaca.search until the word shows up), plus the server's resident memory (no answer model).
+alpaca.search until the word shows up), plus the server's resident memory (no answer model) after
+each step, split into anonymous and file-backed (shared libraries) pages.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ DEFAULT_DOCS = REPO / "samples" / "docs"
 QUERIES = ["How do I scale an asynchronous endpoint to zero?", "KMS key for model artifacts",
            "serverless endpoint memory size", "A/B testing with production variants", "regions and quotas",
            "geospatial capabilities", "batch transform input filter", "monitor data drift"]
+IDLE_SECONDS = 6  # longer than the server waits before returning what queries freed (IDLE_TRIM_SECONDS)
 SYMBOLS = ["KmsKeyId", "create_endpoint", "ProductionVariants", "MemorySizeInMB", "InitialInstanceCount",
            "MaxConcurrency", "VolumeKmsKeyId", "TargetValue", "ApproximateBacklogSizePerInstance",
            "InvocationsPerInstance"]
@@ -42,13 +44,19 @@ def summary(values: list[float]) -> dict:
 
 
 def rss_mb(pid: int) -> float | None:
+    return memory_mb(pid).get("rss")
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """Resident memory of a process: all of it, the anonymous part (heap, arenas, tensors) and the
+    file-backed part (shared libraries' pages: clean, shared, dropped first under pressure)."""
+    fields = {"VmRSS": "rss", "RssAnon": "anon", "RssFile": "file"}
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
-        return None
-    return None
+        return {}
+    return {fields[k]: round(int(v.split()[0]) / 1024, 1)
+            for k, _, v in (line.partition(":") for line in lines) if k in fields}
 
 
 def run(docs: Path, index: Path | None = None, saves: int = 20) -> dict:
@@ -97,6 +105,7 @@ async def _run(docs: Path, index: Path, saves: int, work: Path) -> dict:
     out: dict = {"docs": status["docs"], "chunks": status["chunks"], "initialize_ms": round(init_ms, 1),
                  "first_index_ready_s": round(ready_s, 1), "state": status["state"],
                  "server_rss_ready_mb": rss_mb(pid)}  # index open and synced, no query yet
+    memory = out["server_memory_mb"] = {"ready": memory_mb(pid)}  # after each step below
 
     timings = []
     for q in QUERIES * 3:
@@ -104,6 +113,7 @@ async def _run(docs: Path, index: Path, saves: int, work: Path) -> dict:
         await cmd("alpaca.search", {"query": q, "k": 5})
         timings.append((time.perf_counter() - t) * 1000)
     out["search"] = summary(timings)
+    memory["after_search"] = memory_mb(pid)
 
     files = sorted(p for p in docs.rglob("*.md"))[:20]
     timings = []
@@ -112,6 +122,7 @@ async def _run(docs: Path, index: Path, saves: int, work: Path) -> dict:
         await cmd("alpaca.related", {"uri": f.as_uri(), "k": 5})
         timings.append((time.perf_counter() - t) * 1000)
     out["related"] = summary(timings)
+    memory["after_related"] = memory_mb(pid)
 
     code = work / "app.py"
     code.write_text("\n".join(f"x{i} = {s}" for i, s in enumerate(SYMBOLS)) + "\n")
@@ -129,6 +140,7 @@ async def _run(docs: Path, index: Path, saves: int, work: Path) -> dict:
     out["hover_uncached"] = summary(cold)
     out["hover_cached"] = summary(warm)
     out["hover_shown"] = f"{shown}/{len(SYMBOLS)}"
+    memory["after_hover"] = memory_mb(pid)
 
     target = files[0]
     original = target.read_text()
@@ -150,6 +162,9 @@ async def _run(docs: Path, index: Path, saves: int, work: Path) -> dict:
     target.write_text(original)
     out["save_to_searchable"] = summary(timings)
     out["server_rss_mb"] = rss_mb(pid)
+    memory["after_saves"] = memory_mb(pid)
+    await asyncio.sleep(IDLE_SECONDS)
+    memory["idle"] = memory_mb(pid)
 
     await client.shutdown_async(None)
     client.exit(None)

@@ -3,7 +3,9 @@
     python bench/startup.py --db INDEX --docs ROOT [ROOT...] [--before DIR] [--repeats 3] [--json]
 
 Each CLI command runs as its own process under `/usr/bin/time -v` (wall time and peak RSS, median
-of --repeats): `status`, `index` with nothing changed, `search`. `--before DIR` is another checkout
+of --repeats): `status` (from the index's summary where the tree keeps one: no LanceDB import),
+`status` with the summary removed first (the full open it falls back to), `index` with nothing
+changed, `search`. `--before DIR` is another checkout
 (e.g. `git archive <commit> index server | tar -x -C DIR`) measured the same way on its own copy of
 the index; the current tree is "after". Also: where the remaining time goes (in-process stages),
 search_files p50/p95 (bench/search_latency.py), and the language server's start→ready and RSS on
@@ -24,9 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+SUMMARY = "alpaca_status.json"  # alpaca_index.storage.summary.FILE (the trees compared may predate it)
 QUERY = "How do I scale an asynchronous inference endpoint to zero?"
 CLI = "import sys; from alpaca_index.cli import main; sys.argv[0] = 'alpaca'; main()"
 
@@ -52,8 +56,10 @@ def env_for(tree: Path) -> dict:
     return dict(os.environ, PYTHONPATH=f"{tree / 'index'}:{tree / 'server'}")
 
 
-def timed(args: list[str], env: dict) -> dict:
-    """Wall seconds and peak RSS (MB) of one process, from GNU time."""
+def timed(args: list[str], env: dict, before: Callable[[], None] | None = None) -> dict:
+    """Wall seconds and peak RSS (MB) of one process, from GNU time; `before` runs first, untimed."""
+    if before is not None:
+        before()
     done = subprocess.run(["/usr/bin/time", "-v", sys.executable, *args], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{args[:3]} failed: {done.stderr[-1500:]}")
@@ -65,14 +71,16 @@ def timed(args: list[str], env: dict) -> dict:
 
 def cli_rows(tree: Path, db: Path, docs: list[Path], repeats: int) -> dict:
     env = env_for(tree)
-    commands = {
-        "status": ["status", "--db", str(db), "--json"],
-        "index (no change)": ["index", *map(str, docs), "--db", str(db), "--json", "-q"],
-        "search": ["search", QUERY, "--db", str(db), "--json"],
+    status = ["status", "--db", str(db), "--json"]
+    commands: dict[str, tuple[list[str], Callable[[], None] | None]] = {
+        "status": (status, None),
+        "status (no summary: full open)": (status, lambda: (db / SUMMARY).unlink(missing_ok=True)),
+        "index (no change)": (["index", *map(str, docs), "--db", str(db), "--json", "-q"], None),
+        "search": (["search", QUERY, "--db", str(db), "--json"], None),
     }
     rows = {}
-    for name, args in commands.items():
-        runs = [timed(["-c", CLI, *args], env) for _ in range(repeats)]
+    for name, (args, before) in commands.items():
+        runs = [timed(["-c", CLI, *args], env, before) for _ in range(repeats)]
         rows[name] = {"wall_s": statistics.median(r["wall_s"] for r in runs),
                       "peak_rss_mb": max(r["peak_rss_mb"] for r in runs), "runs": [r["wall_s"] for r in runs]}
     return rows
@@ -91,12 +99,13 @@ def search_latency(tree: Path, db: Path, repeats: int) -> dict:
 
 
 def server(tree: Path, db: Path, docs: list[Path]) -> dict:
-    """start→ready (initialize sent until alpaca.status says ready) and RSS, before and after queries."""
+    """start→ready (initialize sent until alpaca.status says ready) and memory: at ready, right
+    after queries, and once the server has been idle a few seconds."""
     sys.path.insert(0, str(REPO / "bench"))
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
 
-    from measure_server import QUERIES, rss_mb, summary
+    from measure_server import IDLE_SECONDS, QUERIES, memory_mb, summary
 
     async def run() -> dict:
         client = LanguageClient("alpaca-bench", "0")
@@ -116,14 +125,16 @@ def server(tree: Path, db: Path, docs: list[Path]) -> dict:
         while (status := await cmd("alpaca.status", {}))["state"] not in ("ready", "error"):
             await asyncio.sleep(0.05)
         out = {"state": status["state"], "start_to_ready_s": round(time.perf_counter() - started, 2),
-               "rss_ready_mb": rss_mb(pid)}
+               "memory_ready_mb": memory_mb(pid)}
         timings = []
         for q in QUERIES * 3:
             t = time.perf_counter()
             await cmd("alpaca.search", {"query": q, "k": 5})
             timings.append((time.perf_counter() - t) * 1000)
         out["search"] = summary(timings)
-        out["rss_after_queries_mb"] = rss_mb(pid)
+        out["memory_after_queries_mb"] = memory_mb(pid)
+        await asyncio.sleep(IDLE_SECONDS)  # what the server keeps once idle
+        out["memory_idle_mb"] = memory_mb(pid)
         await client.shutdown_async(None)
         client.exit(None)
         await asyncio.sleep(0.2)

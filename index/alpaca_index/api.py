@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from alpaca_index.embedding import DEFAULT_MODEL, Embedder
+from alpaca_index.embedding.model_dir import WEIGHTS
 from alpaca_index.embedding.tune import embedder_for, model_info
 from alpaca_index.ingest.chunking import ChunkSettings
 from alpaca_index.ingest.loading import DEFAULT_MAX_BYTES
@@ -18,6 +19,7 @@ from alpaca_index.retrieval.search import (
     best_per_file,
     hybrid,
 )
+from alpaca_index.storage import summary
 from alpaca_index.storage.store import IndexCorrupt, Store
 from alpaca_index.storage.vector_cache import VectorCache
 from alpaca_index.sync import Progress, SyncReport, sync
@@ -64,6 +66,8 @@ class DocsIndex:
         self.searching = searching
         self.max_bytes = max_bytes
         self.store = Store(db, storage_options)
+        # `alpaca status` reads the summary of an index opened the way it opens one: the packaged model
+        self._summarised = self.store.local and not read_only and self.embedder.name == DEFAULT_MODEL
         # an index adapted by `alpaca tune` embeds with its own model
         self.embedder = embedder_for(db, self.store, self.embedder, read_only)
         self.vectors = VectorCache(_COLUMNS)
@@ -116,6 +120,7 @@ class DocsIndex:
                           self.chunking, progress, rehash)
             report.rebuilt = self.rebuilt
             self.rebuilt = False
+            self.status()  # records the summary the next `alpaca status` reads
             return report
 
     def search(self, query: str, k: int = 10, path_prefix: str | None = None,
@@ -184,9 +189,13 @@ class DocsIndex:
         return " ".join(words[:RELATED_QUERY_TOKENS])
 
     def status(self) -> dict:
+        """Files, chunks, model, last sync. A local index opened with the packaged model also
+        records it (storage/summary.py), so `alpaca status` can answer without opening it."""
+        weights = self.embedder.path / WEIGHTS
+        before = summary.folder_state(Path(self.db), weights) if self._summarised else None
         catalog = self.store.catalog()
         meta = self.store.meta()
-        return {
+        data = {
             "db": self.db, "model": self.embedder.name, "dim": int(meta.get("dim", 0) or 0),
             "model_id": meta.get("model_id"),
             "model_info": model_info(self.db, meta.get("model")),
@@ -195,3 +204,7 @@ class DocsIndex:
             "roots": sorted({e["root"] for e in catalog.values()}),
             "version": self.store.chunks.version,
         }
+        # not while the tables name another model than this object embeds with (mid-`alpaca tune`)
+        if before is not None and meta.get("model") == self.embedder.name:
+            summary.record(Path(self.db), data, before)
+        return data

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from alpaca_index.answer.cli import register as register_answers
-from alpaca_index.console import DEFAULT_DB, DbOption, JsonOption, UserError, emit, fail, open_db, stdout
+from alpaca_index.console import DEFAULT_DB, DbOption, JsonOption, UserError, db_status, emit, fail, open_db, stdout
 from alpaca_index.ingest.formats import place, unit_of
 from alpaca_index.models.cli import register as register_models
 from alpaca_index.progress import stderr, sync_progress
@@ -95,9 +95,9 @@ def related(file: Annotated[Path, typer.Argument(help="A doc (or any file) to fi
 @app.command()
 def status(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
     """What is indexed, with which model, and when."""
-    from alpaca_index.answer import where_answers_go
+    from alpaca_index.answer.settings import where_answers_go
 
-    data = open_db(db).status()
+    data = db_status(db)
     data.update(where_answers_go(data))  # what `alpaca ask` would use by default
 
     def render() -> None:

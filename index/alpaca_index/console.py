@@ -41,10 +41,21 @@ def emit(as_json: bool, data: Any, render: Callable[[], None] | None) -> None:
 
 def open_db(db: str | Path, write: bool = False) -> ReadableIndex:
     """`alpaca_index.opening.open_index` for a command: its refusal becomes one line for the user.
-    (Imported here, not at the top: `alpaca --help` should not pay for LanceDB.)"""
+    (Imported here, not at the top: `alpaca --help` should not pay for the opening's imports.)"""
     from alpaca_index.opening import IndexUnavailable, open_index
 
     try:
         return open_index(db, write=write)
+    except IndexUnavailable as exc:
+        fail(str(exc))
+
+
+def db_status(db: str | Path) -> dict[str, Any]:
+    """`alpaca_index.opening.index_status` for a command: a local index's own summary when it is
+    current (no LanceDB import), else the full open."""
+    from alpaca_index.opening import IndexUnavailable, index_status
+
+    try:
+        return index_status(db)
     except IndexUnavailable as exc:
         fail(str(exc))

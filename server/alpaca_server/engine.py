@@ -265,11 +265,11 @@ class Engine:
             finally:
                 with self._lock:
                     self._pass = None
+                release_memory()  # the pass's peak (reads, encoding, merges) need not stay resident
                 # progress ends before the status says ready: a client that sees "ready" has its bar closed
                 self.on_progress("end", {"message": self.error or "up to date"})
                 if completed:
                     self._set_state("ready")
-                release_memory()  # the pass's peak (reads, encoding, merges) need not stay resident
                 for w in waiters:
                     w.set()
                 if self.state != "error":

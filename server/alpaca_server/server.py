@@ -26,11 +26,13 @@ from pygls.protocol import LanguageServerProtocol
 from alpaca_server import __version__
 from alpaca_server.engine import Config, Engine
 from alpaca_server.feature import Feature
+from alpaca_server.memory import release_memory
 from alpaca_server.settings import Settings, resolve_docs_roots, resolve_index_path
 
 log = logging.getLogger(__name__)
 
 STATUS = "alpaca/status"
+IDLE_TRIM_SECONDS = 5.0  # quiet time after the last query before its freed memory is returned
 
 _LEVELS = {"error": types.MessageType.Error, "warning": types.MessageType.Warning,
            "info": types.MessageType.Info}
@@ -73,6 +75,7 @@ class AlpacaServer(LanguageServer):
                              on_message=self.show_message)
         # the one pool for index queries (search, related, hover: they embed the query text)
         self.query_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alpaca-query")
+        self._idle_trim: asyncio.TimerHandle | None = None  # see run_query
         # waits that can last minutes (a sync pass to finish, file copies, model-hub and Ollama
         # look-ups) get a pool of their own, so they never hold a query worker
         self.wait_pool = ThreadPoolExecutor(thread_name_prefix="alpaca-wait")
@@ -221,14 +224,21 @@ class AlpacaServer(LanguageServer):
         return self.engine.status()
 
     def run_query(self, fn, *args):
-        """Run a blocking query on the query pool; awaitable."""
-        return asyncio.get_running_loop().run_in_executor(self.query_pool, fn, *args)
+        """Run a blocking query on the query pool; awaitable. Once queries stop for a few seconds,
+        the memory they freed goes back to the system (as after a sync pass: memory.py)."""
+        loop = asyncio.get_running_loop()
+        if self._idle_trim is not None:
+            self._idle_trim.cancel()
+        self._idle_trim = loop.call_later(IDLE_TRIM_SECONDS, loop.run_in_executor, self.query_pool, release_memory)
+        return loop.run_in_executor(self.query_pool, fn, *args)
 
     def run_wait(self, fn, *args):
         """Run a long blocking wait or I/O on the wait pool; awaitable."""
         return asyncio.get_running_loop().run_in_executor(self.wait_pool, fn, *args)
 
     def close(self) -> None:
+        if self._idle_trim is not None:
+            self._idle_trim.cancel()
         if self.watcher is not None:
             self.watcher.stop()
         for feature in self._features.values():

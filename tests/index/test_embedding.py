@@ -175,3 +175,30 @@ def test_the_cli_never_imports_torch_and_loads_the_model_only_to_encode(tmp_path
     assert _cli_modules("status", "--db", db, "--json") == []
     assert _cli_modules("related", str(docs_dir / "model-ab-testing.md"), "--db", db, "--json") == []
     assert _cli_modules("search", "autoscaling", "--db", db, "--json") == ["onnxruntime"]
+
+
+_BULK_MEMORY = """
+import json
+from alpaca_index.embedding import Embedder
+
+def anon_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+
+embedder = Embedder()
+embedder.encode_query("warm up")
+before = anon_mb()
+embedder.encode(["alpaca " * 400] * 64)  # two full batches of the longest inputs (256 tokens)
+print(json.dumps({"before": before, "after": anon_mb()}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_bulk_encoding_gives_its_peak_back():
+    """ONNX Runtime's arena would keep the largest batch's buffers (~450 MB) for the life of the
+    process (the language server's); it shrinks after the last batch of each encode()."""
+    done = subprocess.run([sys.executable, "-c", _BULK_MEMORY], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    memory = json.loads(done.stdout.strip().splitlines()[-1])
+    assert memory["after"] - memory["before"] < 80, memory

@@ -18,6 +18,8 @@ import pytest
 from alpaca_index.api import DocsIndex
 from alpaca_index.embedding import DEFAULT_MODEL
 from alpaca_index.embedding.tune import PENDING, TuneSettings, batches, build_pairs, is_tuned, revert, tune, tuned_path
+from alpaca_index.opening import index_status
+from alpaca_index.storage import summary
 
 SCRIPT = Path(__file__).with_name("tune_run.py")
 TINY = TuneSettings(max_pairs=48, batch_size=16, seed=1)
@@ -72,9 +74,12 @@ def test_tune_switches_the_index_to_its_own_model_and_revert_goes_back(sample_co
     report = tune(index.db, index.store, index.embedder, TINY, lambda *event: seen.append(event[0]))
     assert {"train", "embed", "commit"} <= set(seen)
     assert report.steps == report.planned_steps >= 2 and report.loss_last is not None
+    index.status()  # this object still embeds with the packaged model: it must not record the tuned index
+    assert summary.load(sample_copy) is None
 
     reopened = DocsIndex(sample_copy)
     status = reopened.status()
+    assert index_status(sample_copy) == status and summary.load(sample_copy) is not None  # `alpaca status`
     assert is_tuned(status["model"]) and status["model_info"]["tuned"] and status["model_info"]["pairs"] == report.pairs > 20
     model_dir = tuned_path(sample_copy, status["model"])
     assert (model_dir / "modules.json").is_file() and json.loads((model_dir / "alpaca_tune.json").read_text())["steps"]
@@ -93,6 +98,7 @@ def test_tune_switches_the_index_to_its_own_model_and_revert_goes_back(sample_co
     assert back.encoded == 0 and back.reused_vectors > 0  # the kept packaged vectors, nothing re-encoded
     final = DocsIndex(sample_copy)
     assert final.embedder.name == DEFAULT_MODEL and not final.status()["model_info"]["tuned"]
+    assert index_status(sample_copy) == final.status()
     assert not (sample_copy / "tuned").exists()
     restored = _vectors(sample_copy)
     assert all(np.allclose(restored[i], before[i], atol=1e-6) for i in before)

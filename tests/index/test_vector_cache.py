@@ -3,12 +3,19 @@ reading only what changed, and always equals what a fresh read of the table give
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from alpaca_index.api import DocsIndex
 from alpaca_index.retrieval.search import _COLUMNS
-from alpaca_index.storage.store import COMPACT_FRAGMENTS
+from alpaca_index.storage.store import COMPACT_FRAGMENTS, fragment_count, scan
 from alpaca_index.storage.vector_cache import VectorCache
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def cached_rows(index: DocsIndex) -> dict[str, tuple]:
@@ -18,7 +25,7 @@ def cached_rows(index: DocsIndex) -> dict[str, tuple]:
 
 
 def table_rows(index: DocsIndex) -> dict[str, tuple]:
-    table = index.store.chunks.to_lance().to_table(columns=["id", "path", "text", "start_line", "vector"])
+    table = scan(index.store.chunks, ["id", "path", "text", "start_line", "vector"]).to_arrow()
     return {r["id"]: (r["path"], r["text"], r["start_line"], tuple(np.round(np.asarray(r["vector"], dtype=np.float32), 5)))
             for r in table.to_pylist()}
 
@@ -51,7 +58,7 @@ def test_the_cache_follows_edits_by_deltas_and_equals_the_table(tmp_path, embedd
 
     for n in range(COMPACT_FRAGMENTS + 2):  # enough syncs to trigger a compaction
         edit(lambda n=n: (docs / "p4.md").write_text(f"# Osprey 4\n\nRevision {n} of the page.\n"))
-    assert len(index.store.chunks.to_lance().get_fragments()) <= COMPACT_FRAGMENTS
+    assert fragment_count(index.store.chunks) <= COMPACT_FRAGMENTS
     assert index.search_files("revision", 1)[0].path == "p4.md"
 
 
@@ -75,3 +82,24 @@ def test_vectors_of_returns_the_stored_vectors_in_order(tmp_path, embedder, docs
     assert got.shape == (3, embedder.dim)
     for vector, hit in zip(got, reversed(hits)):
         assert tuple(np.round(vector, 5)) == stored[hit.id][3]
+
+
+_READS = """
+import sys
+from alpaca_index.api import DocsIndex
+index = DocsIndex(sys.argv[1])
+index.sync([sys.argv[2]])
+index.search_files("autoscaling an asynchronous endpoint", 5)
+index.related(path=sys.argv[3], k=3)
+print("LOADED" if "lance" in sys.modules else "NOT LOADED")
+"""
+
+
+def test_sync_search_and_related_never_load_pylance(tmp_path, docs_dir):
+    """Every read goes through LanceDB's own engine: pylance is a second copy of Lance, ~110 MB
+    resident in the language server (issue 20)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(REPO / d) for d in ("index", "server", "")))
+    done = subprocess.run([sys.executable, "-c", _READS, str(tmp_path / "db"), str(docs_dir),
+                           str(docs_dir / "model-ab-testing.md")], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("NOT LOADED")

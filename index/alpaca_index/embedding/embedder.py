@@ -17,7 +17,7 @@ import numpy as np
 from alpaca_index.embedding.model_dir import DEFAULT_MODEL, INT8, ModelDir
 
 if TYPE_CHECKING:
-    from onnxruntime import InferenceSession
+    from onnxruntime import InferenceSession, RunOptions
     from tokenizers import Tokenizer
 
 
@@ -38,6 +38,7 @@ class Embedder:
         self.batch_size = batch_size
         self.threads = threads or _cores()
         self._session: InferenceSession | None = None
+        self._shrink: RunOptions | None = None  # the last batch of an encode() runs with it
         self._tokenizers: dict[bool, Tokenizer] = {}
         self._lock = threading.Lock()
         self.encoded_count = 0  # texts actually sent through the network (tests assert on it)
@@ -103,14 +104,20 @@ class Embedder:
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = ort.InferenceSession(str(export_onnx(self.model_dir, self.int8)), options,
                                                      providers=["CPUExecutionProvider"])
+                # ONNX Runtime's arena keeps the peak of the largest batch (32 × 256 tokens: 300-500 MB)
+                # for the life of the process; shrinking it after the last batch of each encode()
+                # gives that back and keeps the arena's speed within the batches (no arena at all:
+                # bulk encoding 35-50% slower; bench/RESULTS.md, issue 20)
+                self._shrink = ort.RunOptions()
+                self._shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
             return self._session
 
-    def _run(self, texts: list[str], session: InferenceSession) -> np.ndarray:
+    def _run(self, texts: list[str], session: InferenceSession, run_options: RunOptions | None = None) -> np.ndarray:
         tokenizer = self._tokenizer(True)
         encoded = tokenizer.encode_batch([t.strip() for t in texts])  # sentence-transformers strips too
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        return session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return session.run(None, {"input_ids": ids, "attention_mask": mask}, run_options)[0]
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Normalized float32 vectors; `progress(n)` is called after each batch."""
@@ -121,7 +128,8 @@ class Embedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for begin in range(0, len(texts), self.batch_size):
             idx = order[begin:begin + self.batch_size]
-            out[idx] = self._run([texts[i] for i in idx], session)
+            last = begin + self.batch_size >= len(texts)
+            out[idx] = self._run([texts[i] for i in idx], session, self._shrink if last else None)
             self.encoded_count += len(idx)
             if progress:
                 progress(len(idx))

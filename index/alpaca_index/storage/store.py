@@ -16,6 +16,7 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 from lancedb.index import FTS
+from lancedb.query import LanceQueryBuilder
 from lancedb.table import Table
 
 from alpaca_index.storage.fulltext import indexed_text
@@ -25,7 +26,6 @@ SCHEMA_VERSION = 1
 FTS_COLUMN = "fts_text"  # the embedded text plus its identifiers' other forms (fulltext.py)
 COMPACT_FRAGMENTS = 24  # each sync adds a fragment or two; compacting every time costs seconds
 LOCAL_GRACE = timedelta(minutes=1)  # old versions a local query in flight may still be reading
-CHECK_BATCH_ROWS = 2048  # rows per batch when the open reads the whole chunks table
 
 
 class IndexCorrupt(RuntimeError):
@@ -47,6 +47,27 @@ FILE_SCHEMA = pa.schema([
     ("mtime", pa.float64()), ("chunks", pa.int32()),
 ])
 META_SCHEMA = pa.schema([("key", pa.string()), ("value", pa.string())])
+
+
+def scan(table: Table, columns: list[str] | None = None, where: str | None = None,
+         row_ids: bool = False) -> LanceQueryBuilder:
+    """Every row (of `columns`, matching `where`) through LanceDB's own engine. Not
+    `Table.to_lance()`: that loads pylance, a second copy of the Lance engine, ~110 MB resident
+    in the language server (issue 20). `row_ids` adds `_rowid`: our tables are created without
+    stable row ids, so it is the row's address (fragment id << 32 | offset)."""
+    query = table.search()
+    if row_ids:
+        query = query.with_row_id(True)
+    if columns is not None:
+        query = query.select(columns)
+    if where is not None:
+        query = query.where(where)
+    return query.limit(None)
+
+
+def fragment_count(table: Table) -> int:
+    stats: Any = table.stats()  # a dict at run time (lancedb 0.40), whatever its annotation says
+    return int(stats["fragment_stats"]["num_fragments"])
 
 
 def sql_quote(value: str) -> str:
@@ -144,6 +165,7 @@ class Store:
             return pa.RecordBatch.from_arrays([pa.array(texts, pa.string())], names=[FTS_COLUMN])
 
         published = self.meta().get("chunks_version") == str(self.chunks.version)
+        # pylance's add_columns takes a Python function; this runs once, on an index from before the column
         self.chunks.to_lance().add_columns(add, read_columns=["embed_text"])
         self._chunks = self.db.open_table(CHUNKS)
         self.replace_fulltext()
@@ -181,7 +203,7 @@ class Store:
         try:
             self._counts = None
             self.chunk_counts()  # kept for the sync that follows
-            self.files_table.to_lance().to_table(columns=["path"])
+            scan(self.files_table, ["path"]).to_arrow()
             if any(i.index_type == "FTS" for i in self.chunks.list_indices()):
                 self.chunks.search("probe", query_type="fts", fts_columns=FTS_COLUMN).limit(1).to_list()
         except Exception as exc:  # lance raises a variety of IO/format errors
@@ -194,10 +216,12 @@ class Store:
         chunk rows: their catalog entries then disagree with the chunks and the next sync redoes just
         those files. Returns their paths."""
         damaged: set[str] = set()
-        try:  # batch by batch: the whole table at once would leave its peak in the allocator for good
-            for batch in self.chunks.to_lance().to_batches(batch_size=CHECK_BATCH_ROWS):
+        # batch by batch (LanceDB's own 1,024 rows; asking for another size re-slices them, slower):
+        # the whole table at once would leave its peak in the allocator for good
+        try:
+            for batch in scan(self.chunks).to_batches():
                 damaged |= _damaged_paths(batch)
-            for _ in self.files_table.to_lance().to_batches():
+            for _ in scan(self.files_table).to_batches():
                 pass
         except Exception as exc:  # lance raises a variety of IO/format errors
             raise IndexCorrupt(f"index tables unreadable: {exc}") from exc
@@ -239,7 +263,7 @@ class Store:
         """(path, file_sha) → number of chunk rows: used to detect half-written files."""
         key = (id(self.chunks), self.chunks.version)
         if self._counts is None or self._counts[0] != key:
-            table = self.chunks.to_lance().to_table(columns=["path", "file_sha"])
+            table = scan(self.chunks, ["path", "file_sha"]).to_arrow()
             rows = table.group_by(["path", "file_sha"]).aggregate([("path", "count")]).to_pylist()
             self._counts = (key, {(r["path"], r["file_sha"]): r["path_count"] for r in rows})
         return self._counts[1]
@@ -248,10 +272,9 @@ class Store:
         """Existing vectors by embedded-text hash, so unchanged/renamed text is never re-encoded."""
         found: dict[str, list[float]] = {}
         wanted = list(hashes)
-        dataset = self.chunks.to_lance()
         for begin in range(0, len(wanted), 500):
             part = wanted[begin:begin + 500]
-            table = dataset.to_table(columns=["text_hash", "vector"], filter=in_list("text_hash", part))
+            table = scan(self.chunks, ["text_hash", "vector"], in_list("text_hash", part)).to_arrow()
             for h, v in zip(table.column("text_hash").to_pylist(), table.column("vector").to_pylist()):
                 found[h] = v
         return found
@@ -306,7 +329,7 @@ class Store:
         if not any(i.index_type == "FTS" for i in self.chunks.list_indices()):
             self.replace_fulltext()
         for table in (self.chunks, self.files_table, self.db.open_table(META)):
-            if len(table.to_lance().get_fragments()) > COMPACT_FRAGMENTS:
+            if fragment_count(table) > COMPACT_FRAGMENTS:
                 with warnings.catch_warnings():  # we are the only writer; readers re-check out the latest
                     warnings.simplefilter("ignore", UserWarning)
                     # old versions stay a while: a query in flight may still read them (an hour for a

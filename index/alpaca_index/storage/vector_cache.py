@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from alpaca_index.storage.store import scan
+
 if TYPE_CHECKING:
     from lancedb.table import Table
 
-ADDRESS = "_rowaddr"
+ADDRESS = "_rowid"  # the row's address: fragment id << 32 | offset (store.scan)
 MAX_CHUNKS = 32
+LOAD_ATTEMPTS = 3  # delta reads a commit came between are taken again this often, then one full read
 
 
 class VectorCache:
@@ -36,11 +39,27 @@ class VectorCache:
         self.full_loads = 0  # how often the whole table was read (tests and benchmarks watch it)
 
     def _load(self, table: Table) -> None:
-        version = table.version
-        if version == self._version:
-            return
-        dataset = table.to_lance()
-        now = dataset.to_table(columns=[], with_row_address=True).column(ADDRESS).to_numpy()
+        """Bring the cache to the table's latest version. LanceDB reads the latest version on each
+        read, so the delta's two reads (every row's address, then the new fragments' rows) are kept
+        only when no commit came between them; after a few tries, one full read (one version)."""
+        for _ in range(LOAD_ATTEMPTS):
+            version = table.version
+            if version == self._version:
+                return
+            keep, fresh = self._read_delta(table, version)
+            if table.version == version:
+                break
+        else:
+            version = table.version
+            keep, fresh = np.zeros(len(self._addrs), dtype=bool), self._read(table)
+            self.full_loads += 1
+        self._apply(keep, fresh)
+        self._version = version
+        pa.default_memory_pool().release_unused()  # the scan's buffers, else kept by the allocator
+
+    def _read_delta(self, table: Table, version: int) -> tuple[np.ndarray, pa.Table | None]:
+        """Which cached rows are still there, and the rows of the fragments the cache has not seen."""
+        now = scan(table, [ADDRESS], row_ids=True).to_arrow().column(ADDRESS).to_numpy()
         if self._data is None or self._version is None or version < self._version:
             keep = np.zeros(len(self._addrs), dtype=bool)
             seen: set[int] = set()
@@ -48,15 +67,17 @@ class VectorCache:
             keep = np.isin(self._addrs, now)
             seen = {int(f) for f in np.unique(self._addrs >> np.uint64(32))}
         fresh_ids = [int(f) for f in np.unique(now >> np.uint64(32)) if int(f) not in seen]
+        if not fresh_ids:
+            return keep, None
         if not seen:
             self.full_loads += 1
-        # the ids come from this same version's row addresses: each fragment is there
-        fragments = [fragment for f in fresh_ids if (fragment := dataset.get_fragment(f)) is not None]
-        fresh = dataset.scanner(columns=[*self.columns, "vector"], with_row_address=True,
-                                fragments=fragments).to_table() if fresh_ids else None
-        self._apply(keep, fresh)
-        self._version = version
-        pa.default_memory_pool().release_unused()  # the scan's buffers, else kept by the allocator
+            return keep, self._read(table)
+        # a fragment is the address range [id << 32, (id + 1) << 32)
+        return keep, self._read(table, " OR ".join(f"({ADDRESS} >= {f << 32} AND {ADDRESS} < {(f + 1) << 32})"
+                                                   for f in fresh_ids))
+
+    def _read(self, table: Table, where: str | None = None) -> pa.Table:
+        return scan(table, [*self.columns, "vector"], where, row_ids=True).to_arrow()
 
     def _apply(self, keep: np.ndarray, fresh: pa.Table | None) -> None:
         parts: list[pa.Table] = []
@@ -76,7 +97,8 @@ class VectorCache:
             addrs.append(fresh.column(ADDRESS).to_numpy().astype(np.uint64))
             paths.append(np.array(fresh.column("path").to_pylist(), dtype=object))
             kinds.append(np.array(fresh.column("kind").to_pylist(), dtype=object))
-            parts.append(fresh.select(self.columns))
+            # LanceDB reads 1,024-row batches: `take` on one chunk is ~8× faster than on 17 (16k rows)
+            parts.append(fresh.select(self.columns).combine_chunks())
         if not parts:
             self._data, self._matrix = None, np.zeros((0, 0), dtype=np.float32)
             self._addrs = np.zeros(0, dtype=np.uint64)
