@@ -128,6 +128,8 @@ def regrade(row: dict, encode, min_share: float | None = None) -> dict:
         # "grounding": the draft is withheld and the closest passages are quoted instead (not a refusal)
         row.update(refused=reason == "model", withheld=reason == "grounding",
                    refusal_reason="model" if reason == "model" else None, grounding=g.to_dict() if g else None)
+        if reason == "grounding" and not row["answer"].startswith("The model's answer was withheld"):
+            row["answer"] = "(withheld on regrade: the closest passages are quoted instead; the draft is below)"
     return grade(row)
 
 
@@ -198,7 +200,7 @@ def worst(rows: list[dict], n: int = 6) -> str:
     for r in picked:
         g = r.get("grounding") or {}
         parts.append(f"### {r['id']} ({r['group']}): {r['question']}\n\nShown: {r['answer']}\n")
-        if r["refused"] and r.get("draft") and r["draft"] != r["answer"]:
+        if (r["refused"] or r.get("withheld")) and r.get("draft") and r["draft"] != r["answer"]:
             parts.append("Model's draft (withheld):\n\n" + "\n".join(f"> {line}" for line in r["draft"].splitlines())
                          + "\n")
         for c in g.get("claims", []):

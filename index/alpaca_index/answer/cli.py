@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from alpaca_index.answer.settings import AnswerSettings
 from alpaca_index.console import DEFAULT_DB, DbOption, JsonOption, emit, fail, open_db, stdout
 from alpaca_index.ingest.formats import place
 
@@ -34,7 +35,7 @@ def register(app: typer.Typer) -> None:
                                                      "stdin, answered in turn with the model loaded once.")],
             db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
             model: ModelOption = None, endpoint: EndpointOption = None, endpoint_model: EndpointModelOption = None,
-            allow_remote: AllowRemoteOption = False, k: KOption = 8, n_ctx: NCtxOption = 4096):
+            allow_remote: AllowRemoteOption = False, k: KOption = AnswerSettings.k, n_ctx: NCtxOption = 4096):
         """Answer a question from the docs, citing numbered sources; each claim is checked against its source."""
         from alpaca_index.answer import AnswerSettings, answer
 
@@ -124,7 +125,7 @@ def register_chat(app: typer.Typer) -> None:
     @app.command()
     def chat(db: DbOption = DEFAULT_DB, as_json: JsonOption = False,
              model: ModelOption = None, endpoint: EndpointOption = None, endpoint_model: EndpointModelOption = None,
-             allow_remote: AllowRemoteOption = False, k: KOption = 8, n_ctx: NCtxOption = 4096):
+             allow_remote: AllowRemoteOption = False, k: KOption = AnswerSettings.k, n_ctx: NCtxOption = 4096):
         """A conversation: questions are read line by line from stdin and follow-ups keep their context
         ("/new" starts over). The model stays loaded between questions. --json: one object per turn."""
         from alpaca_index.answer import AnswerSettings, BackendError, answer, make_backend

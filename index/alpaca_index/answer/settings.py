@@ -27,7 +27,7 @@ class AnswerSettings:
     api_key: str | None = field(default=None, repr=False)  # the endpoint's key (ALPACA_API_KEY): never printed
     n_ctx: int = 4096
     max_answer_tokens: int = 512
-    k: int = 8
+    k: int = 4  # passages given to the model: bench/answers.py k=4 vs 8 (RESULTS "Packing")
     min_similarity: float = MIN_SIMILARITY
     threads: int | None = None  # llama.cpp threads (ALPACA_THREADS); default: all cores for the prompt, one fewer to generate
 

@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
+from alpaca_index.answer.settings import AnswerSettings
 from alpaca_server import answers
 from alpaca_server.engine import NotReady
 from alpaca_server.feature import Feature
@@ -49,12 +50,11 @@ class AskFeature(Feature):
         self.answers.cancel_all()
 
     def ask(self, *args):
-        ls = self.server
         p = arguments(args, "question")
         question = p.get("question")
         if not isinstance(question, str) or not question.strip():
             raise invalid("alpaca.ask needs a non-empty `question` string")
-        k = p.get("k", ls.settings.results_count)
+        k = p.get("k", AnswerSettings.k)  # the packing the answer bench chose, not the search list's length
         if isinstance(k, bool) or not isinstance(k, (int, float)) or not 1 <= k <= 50:
             raise invalid("k must be a number between 1 and 50")
         request_id = p.get("requestId") or uuid.uuid4().hex[:12]
