@@ -247,9 +247,8 @@ def _finish(question: str, text: str, sources: list[Source], hits: list[Hit], ba
         assert checked_claims is not None
         if reason:
             return _withheld(question, checked.text, checked_claims, sources, hits, backend, timings, notice)
-        found = [c.attributed for c in checked_claims.claims if c.attributed is not None]
         result = _finish(question, text, sources, hits, backend, timings, given_notice, no_model,
-                         attributed=list(dict.fromkeys(found)))
+                         attributed=[c.attributed for c in checked_claims.claims if c.attributed is not None])
         result.grounding = checked_claims.to_dict()
         supported_sources = {c.best_source for c in checked_claims.claims if c.status == grounding.SUPPORTED}
         for source in result.sources:
@@ -257,7 +256,7 @@ def _finish(question: str, text: str, sources: list[Source], hits: list[Hit], ba
         if checked_claims.supported < len(checked_claims.claims):
             result.notice = f"{result.notice} {checked_claims.verdict}" if result.notice else checked_claims.verdict
         return result
-    cited = [source_dict(by_n[n]) for n in [*checked.cited, *(n for n in attributed if n not in checked.cited)]]
+    cited = [source_dict(by_n[n]) for n in dict.fromkeys([*checked.cited, *attributed])]  # in order, once each
     if not cited and not refused and checked.text and sources:  # an uncited answer: show what it was given
         cited = [source_dict(s, cited=False) for s in sources]
         uncited = "the answer cites no source; check it against the passages listed"

@@ -288,13 +288,11 @@ def _attribute(claims: list[Claim], passages: dict[int, str], encode: Encode) ->
         return
     everywhere = [Claim(c.text, "", sorted(passages)) for c in claims]
     _score(everywhere, passages, encode)
-    trials = [Claim(c.text, "", [e.best_source]) for c, e in zip(claims, everywhere) if e.best_source is not None]
-    if trials:
-        _score(trials, passages, encode)
-    by_text = {t.text: t for t in trials}
-    for claim in claims:
-        trial = by_text.get(claim.text)
-        if trial is None or trial.status != SUPPORTED or trial.cites == claim.cites:
+    pairs = [(c, Claim(c.text, "", [e.best_source])) for c, e in zip(claims, everywhere) if e.best_source is not None]
+    if pairs:
+        _score([trial for _, trial in pairs], passages, encode)
+    for claim, trial in pairs:
+        if trial.status != SUPPORTED or trial.cites == claim.cites:
             continue
         claim.status, claim.attributed = SUPPORTED, trial.cites[0]
         claim.similarity, claim.word_share, claim.missing = trial.similarity, trial.word_share, trial.missing
