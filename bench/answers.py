@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alpaca_index.answer import AnswerSettings, answer  # noqa: E402
 from alpaca_index.answer.answerer import judge  # noqa: E402
-from alpaca_index.answer.backends import Endpoint, LlamaCpp  # noqa: E402
+from alpaca_index.answer.backends import TEMPERATURE, Endpoint, LlamaCpp  # noqa: E402
 from common import DEV_QUESTIONS  # noqa: E402
 
 OUT_OF_SCOPE = Path(__file__).resolve().parent / "out_of_scope.jsonl"
@@ -36,17 +36,19 @@ _FENCE = re.compile(r"<<<source (\d+): [^\n]*\n(.*?)\n>>>", re.DOTALL)
 
 
 class Recorder:
-    """The backend as is, keeping the last prompt (its sources are what the grounding check used)."""
+    """The backend as is, keeping the first prompt of a question (all its sources: what the grounding
+    check used; a second look's prompt holds one of them) and counting the prompts."""
 
     def __init__(self, backend):
-        self.backend, self.prompt = backend, ""
+        self.backend, self.prompt, self.calls = backend, "", 0
         self.name, self.n_ctx = backend.name, getattr(backend, "n_ctx", 4096)
 
     def count(self, text: str) -> int:
         return self.backend.count(text)
 
     def stream(self, prompt, max_tokens, stop):
-        self.prompt = prompt
+        self.prompt = self.prompt or prompt
+        self.calls += 1
         yield from self.backend.stream(prompt, max_tokens, stop)
 
 
@@ -81,7 +83,7 @@ def _reset_perf(backend) -> None:
 
 
 def run_one(index, q: dict, settings, recorder) -> dict:
-    recorder.prompt = ""
+    recorder.prompt, recorder.calls = "", 0
     seen: dict = {}
     started = time.perf_counter()
 
@@ -101,7 +103,8 @@ def run_one(index, q: dict, settings, recorder) -> dict:
            "grounding": result.grounding, "best_similarity": t.get("best_similarity"),
            "prompt_tokens": t.get("prompt_tokens"), "tokens_evaluated": evaluated,
            "sources_ms": seen.get("sources_ms"), "ttft_ms": t.get("first_token_ms"),
-           "llama_prompt_eval_ms": prompt_eval_ms, "total_ms": t.get("total_ms")}
+           "llama_prompt_eval_ms": prompt_eval_ms, "total_ms": t.get("total_ms"),
+           "second_look_ms": t.get("second_look_ms"), "model_calls": recorder.calls}
     return grade(row)
 
 
@@ -173,6 +176,10 @@ def summarize(rows: list[dict]) -> dict:
         "median_llama_prompt_eval_ms": _median(r["llama_prompt_eval_ms"] for r in generated),
         "median_total_ms_generated": _median(r["total_ms"] for r in generated),
         "model_calls": len(generated),
+        # the model said "not covered" with several passages and read the best one alone
+        "second_looks": sum(r.get("second_look_ms") is not None for r in rows),
+        "second_looks_answered": sum(r.get("second_look_ms") is not None and not r["refused"] for r in rows),
+        "median_second_look_ms": _median(r.get("second_look_ms") for r in rows),
     }
 
 
@@ -254,7 +261,7 @@ def main() -> None:
     settings = AnswerSettings(model_path=args.model, endpoint=args.endpoint, k=args.k, n_ctx=args.n_ctx,
                               max_answer_tokens=args.max_tokens)
     config = {"model": Path(args.model).name if args.model else args.endpoint, "k": args.k, "n_ctx": args.n_ctx,
-              "max_tokens": args.max_tokens, "db": str(args.db)}
+              "max_tokens": args.max_tokens, "db": str(args.db), "temperature": TEMPERATURE}
     started = time.perf_counter()
     load_started = time.perf_counter()
     if args.model:

@@ -150,6 +150,31 @@ def test_a_model_refusal_is_flagged(sample_index, chat_server):
     result = answer(sample_index, "Which KMS key field encrypts the async output bucket?",
                     AnswerSettings(endpoint=chat_server.url))
     assert result.refused and result.sources == [] and result.backend == "endpoint" and not result.notice
+    # before refusing, the model read the best passage alone (a second look)
+    assert len(chat_server.prompts) == 2 and chat_server.prompts[0].count("<<<source ") > 1
+    assert chat_server.prompts[1].count("<<<source ") == 1 and "second_look_ms" in result.timings
+
+
+def test_a_second_look_that_finds_nothing_shows_only_the_refusal(sample_index, chat_server):
+    chat_server.replies = [["The documentation doesn't cover this."], ["NO", "NE"]]
+    streamed: list[str] = []
+    result = answer(sample_index, "Which KMS key field encrypts the async output bucket?",
+                    AnswerSettings(endpoint=chat_server.url), on_text=streamed.append)
+    assert result.refused and "".join(streamed) == NOT_COVERED and "NONE" not in result.answer
+    assert "Copied from source" in chat_server.prompts[1]  # the second look asks for a copy, not an answer
+
+
+def test_a_refusal_is_held_back_while_the_second_look_finds_the_answer(sample_index, chat_server):
+    question = "How do I scale an async endpoint to zero?"
+    best = [h for h in sample_index.search(question, k=20) if h.kind != "title"]  # what the answerer packs first
+    sentence = next(s for s in best[0].text.replace("\n", " ").split(". ") if len(s.split()) > 8)
+    chat_server.replies = [["The documentation", " doesn't", " cover this."], [sentence, "."]]
+    streamed: list[str] = []
+    result = answer(sample_index, question, AnswerSettings(endpoint=chat_server.url), on_text=streamed.append)
+    assert not result.refused and result.answer.startswith(sentence[:40])
+    assert "".join(streamed) == f"{sentence}. [1]"  # the first refusal never reached the reader; the copy is cited
+    assert result.sources[0]["n"] == 1 and result.sources[0]["cited"]
+    assert result.grounding and result.grounding["supported"] >= 1
 
 
 @pytest.mark.parametrize("text, expected, cited, invalid", [
@@ -163,3 +188,12 @@ def test_a_model_refusal_is_flagged(sample_index, chat_server):
 def test_citation_forms_models_use(text, expected, cited, invalid):
     checked = check(text, {1, 2, 3})
     assert (checked.text, checked.cited, checked.invalid) == (expected, cited, invalid)
+
+
+def test_an_answer_with_nothing_checkable_and_no_citation_is_withheld(sample_index, chat_server):
+    question = "What memory sizes can I choose for a serverless endpoint?"
+    loop = f"The answer to the question of {question[:-1].lower()} is:\n\n"
+    chat_server.reply = [loop * 3]
+    result = answer(sample_index, question, AnswerSettings(endpoint=chat_server.url))
+    assert result.withheld and result.answer.startswith("The model's answer was withheld") and result.sources
+    assert "says nothing" in result.notice

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from alpaca_index.answer import citations, conversation, extractive, grounding
 from alpaca_index.answer.backends import Backend, BackendError, Endpoint, LlamaCpp
-from alpaca_index.answer.prompt import NOT_COVERED, Source, pack, user_message
+from alpaca_index.answer.prompt import NOT_COVERED, Source, extract_message, pack, user_message
 from alpaca_index.answer.settings import AnswerSettings
 
 if TYPE_CHECKING:
@@ -202,20 +202,22 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
         raise BackendError(f"the model's context ({n_ctx} tokens) has no room for a single source; raise n_ctx")
     prompt = user_message(question, sources)
     timings["prompt_tokens"] = backend.count(prompt)
-    pieces: list[str] = []
-    first = None
-    gen_start = time.perf_counter()
-    for piece in backend.stream(prompt, answer_tokens, cancelled):
-        if first is None:
-            first = time.perf_counter()
-            timings["first_token_ms"] = round((first - started) * 1000, 1)
-            timings["prompt_eval_ms"] = round((first - gen_start) * 1000, 1)
-        pieces.append(piece)
-        emit(piece)
-    end = time.perf_counter()
-    raw = "".join(pieces).strip()
-    if first is not None and len(pieces) > 1:
-        timings["tokens_per_s"] = round((len(pieces) - 1) / max(end - first, 1e-6), 1)
+    raw, shown = _stream(backend, prompt, answer_tokens, emit, cancelled, timings, started)
+    if not shown and _refuses(raw, sources) and len(sources) > 1 and not cancelled():
+        # a small model given several passages often misses the one that answers: before saying
+        # "not covered", it copies what answers from the best passage alone (bench/RESULTS.md "Second look")
+        second = time.perf_counter()
+        focus = sources[0]
+        look, shown = _stream(backend, extract_message(question, focus), answer_tokens, emit, cancelled, {}, started)
+        timings["second_look_ms"] = round((time.perf_counter() - second) * 1000, 1)
+        if look.strip(" .\"'").lower() == "none":
+            look = ""
+        if shown or not _refuses(look, [focus]):  # what the user saw is what gets checked
+            raw = look if citations.check(look, {focus.n}).cited else f"{look} [{focus.n}]"
+            if shown:
+                emit(raw[len(look):])
+    if not shown and raw:
+        emit(raw)  # the refusal held back while the second look ran
     stopped = cancelled()
     result = _finish(question, raw if raw or stopped else NOT_COVERED, sources, hits, backend.name, timings, None,
                      encode=None if stopped else index.embedder.encode)
@@ -224,6 +226,45 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
 
 
 MAX_LISTED_CITATIONS = 5  # a weak model can invent dozens; the notice names a few and counts the rest
+
+
+def _stream(backend: Backend, prompt: str, max_tokens: int, emit: Callable[[str], None],
+            cancelled: Callable[[], bool], timings: Timings, started: float) -> tuple[str, bool]:
+    """The model's text for `prompt`, streamed through `emit`, and whether any went out. Text that may
+    still turn out a bare refusal ("not covered", or the second look's NONE) is held back: nothing the
+    user reads is taken back if a second look then answers."""
+    pieces: list[str] = []
+    first = None
+    shown = False
+    gen_start = time.perf_counter()
+    for piece in backend.stream(prompt, max_tokens, cancelled):
+        if first is None:
+            first = time.perf_counter()
+            timings["first_token_ms"] = round((first - started) * 1000, 1)
+            timings["prompt_eval_ms"] = round((first - gen_start) * 1000, 1)
+        pieces.append(piece)
+        if shown:
+            emit(piece)
+        elif not _held("".join(pieces)):
+            shown = True
+            emit("".join(pieces))
+    end = time.perf_counter()
+    if first is not None and len(pieces) > 1:
+        timings["tokens_per_s"] = round((len(pieces) - 1) / max(end - first, 1e-6), 1)
+    return "".join(pieces).strip(), shown
+
+
+_NO_ANSWER = (NOT_COVERED.lower(), "none")  # the answer prompt's refusal, the second look's
+
+
+def _held(text: str) -> bool:
+    """Whether the text so far may still be a bare refusal: it is not streamed yet."""
+    text = " ".join(text.split()).lower().strip("\"' ")
+    return any(reply.startswith(text) or text.rstrip(".") == reply.rstrip(".") for reply in _NO_ANSWER)
+
+
+def _refuses(text: str, sources: list[Source]) -> bool:
+    return not text or _says_not_covered(text) and not citations.check(text, {s.n for s in sources}).cited
 
 
 def _finish(question: str, text: str, sources: list[Source], hits: list[Hit], backend: str, timings: Timings,
@@ -277,7 +318,9 @@ def judge(text: str, passages: dict[int, str], encode: Encode, question: str | N
         return "model", None
     checked = grounding.check(text, passages, encode, question)
     n = len(checked.claims)
-    if not n and _says_not_covered(text):  # "1. [1] The documentation doesn't cover this.": cited, says nothing
+    if not n and (_says_not_covered(text) or not citations.check(text, set(passages)).cited):
+        # "1. [1] The documentation doesn't cover this.": cited, says nothing; or no sentence that says
+        # anything and no citation (a small model repeating "The answer to … is:")
         return "grounding", checked
     if (n or checked.restated) and not checked.supported or checked.supported < n * min_share \
             or _says_not_covered(text) and checked.supported < n / 2:
