@@ -174,6 +174,7 @@ def test_a_refusal_is_held_back_while_the_second_look_finds_the_answer(sample_in
     assert not result.refused and result.answer.startswith(sentence[:40])
     assert "".join(streamed) == f"{sentence}. [1]"  # the first refusal never reached the reader; the copy is cited
     assert result.sources[0]["n"] == 1 and result.sources[0]["cited"]
+    assert "second look" in result.notice  # the reader is told where the answer came from
     assert result.grounding and result.grounding["supported"] >= 1
 
 

@@ -41,7 +41,7 @@ class AnswerResult:
     backend: str  # "llama.cpp" | "endpoint" | "none"
     refused: bool = False
     no_model: bool = False
-    notice: str | None = None  # why the model was not used, or which citations were removed
+    notice: str | None = None  # why the model was not used, which citations were removed, or that a second look answered
     invalid_citations: list[int] = field(default_factory=list)
     cancelled: bool = False
     timings: Timings = field(default_factory=dict)
@@ -203,6 +203,7 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
     prompt = user_message(question, sources)
     timings["prompt_tokens"] = backend.count(prompt)
     raw, shown = _stream(backend, prompt, answer_tokens, emit, cancelled, timings, started)
+    second_look = None
     if not shown and _refuses(raw, sources) and len(sources) > 1 and not cancelled():
         # a small model given several passages often misses the one that answers: before saying
         # "not covered", it copies what answers from the best passage alone (bench/RESULTS.md "Second look")
@@ -214,13 +215,15 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
             look = ""
         if shown or not _refuses(look, [focus]):  # what the user saw is what gets checked
             raw = look if citations.check(look, {focus.n}).cited else f"{look} [{focus.n}]"
+            second_look = (f"the model found no answer in the {len(sources)} passages at first; this is what it "
+                           f"copied from [{focus.n}] on a second look")
             if shown:
                 emit(raw[len(look):])
     if not shown and raw:
         emit(raw)  # the refusal held back while the second look ran
     stopped = cancelled()
-    result = _finish(question, raw if raw or stopped else NOT_COVERED, sources, hits, backend.name, timings, None,
-                     encode=None if stopped else index.embedder.encode)
+    result = _finish(question, raw if raw or stopped else NOT_COVERED, sources, hits, backend.name, timings,
+                     second_look, encode=None if stopped else index.embedder.encode)
     result.cancelled = stopped
     return result
 
