@@ -20,8 +20,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alpaca_index.answer import grounding  # noqa: E402
@@ -32,18 +30,6 @@ HERE = Path(__file__).resolve().parent
 GRID = {"MIN_SIMILARITY": [0.65, 0.7, 0.75, 0.8, 0.85],
         "MIN_SIMILARITY_WITH_WORDS": [0.3, 0.4, 0.5, 0.6],
         "MIN_WORD_SHARE": [0.5, 0.6, 0.7, 0.8]}
-
-
-def memo(encode):
-    """One vector per text across the whole sweep (the check re-encodes per call)."""
-    seen: dict[str, np.ndarray] = {}
-
-    def once(texts: list[str]) -> np.ndarray:
-        new = [t for t in dict.fromkeys(texts) if t not in seen]
-        if new:
-            seen.update(zip(new, encode(new)))
-        return np.stack([seen[t] for t in texts])
-    return once
 
 
 def replay(rows: list[dict], labels: dict[tuple[str, str], str], encode) -> list[dict]:
@@ -112,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = json.loads(args.results.read_text())["rows"]
     labels = {(r["question"], r["claim"]): r["label"] for r in map(json.loads, args.labels.read_text().splitlines())}
-    encode = memo(Embedder().encode)
+    encode = grounding.encoding_once(Embedder().encode)  # one vector per text across the sweep
     current = {k: getattr(grounding, k) for k in GRID}
     report: dict = {"labels": dict(Counter(labels.values())), "current": {**current, **agreement(
         replay(rows, labels, encode))}}

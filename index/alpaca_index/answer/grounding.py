@@ -242,7 +242,7 @@ def check(answer: str, passages: dict[int, str], encode: Encode, question: str |
     for text, cites, para in raw:
         cites = [n for n in cites if n in passages] or [n for n in para_cites.get(para, []) if n in passages]
         claims.append(Claim(_plain(text) if "\n" not in text else text, UNCITED if not cites else "", cites))
-    encode = _encoding_once(encode)
+    encode = encoding_once(encode)
     todo = [c for c in claims if c.cites]
     if todo:
         _score(todo, passages, encode)
@@ -255,7 +255,7 @@ def check(answer: str, passages: dict[int, str], encode: Encode, question: str |
     return result
 
 
-def _encoding_once(encode: Encode) -> Encode:
+def encoding_once(encode: Encode) -> Encode:
     """`encode` that embeds each distinct text once: attribution tries a claim, and the windows it
     shortlists, against all passages and then against the closest one alone."""
     import numpy as np
