@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alpaca_index.answer import grounding  # noqa: E402
-from alpaca_index.answer.answerer import judge  # noqa: E402
 from alpaca_index.embedding.embedder import Embedder  # noqa: E402
+from answers import regrade  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 GRID = {"MIN_SIMILARITY": [0.65, 0.7, 0.75, 0.8, 0.85],
@@ -33,16 +33,17 @@ GRID = {"MIN_SIMILARITY": [0.65, 0.7, 0.75, 0.8, 0.85],
 
 
 def replay(rows: list[dict], labels: dict[tuple[str, str], str], encode) -> list[dict]:
-    """Each draft through today's check: per claim, the check's status and the hand label (None when
-    today's splitting found a sentence the labels don't have)."""
+    """Each draft through today's check (`answers.regrade`): per claim, the check's status and the hand
+    label (None when today's splitting found a sentence the labels don't have)."""
     out = []
     for row in rows:
         if not row.get("draft") or not row.get("passages") or row["refusal_reason"] == "retrieval":
             continue
-        passages = {int(n): t for n, t in row["passages"].items()}
-        reason, g = judge(row["draft"], passages, encode, row["question"])
-        claims = [{"status": c.status, "label": labels.get((row["id"], c.text))} for c in (g.claims if g else [])]
-        out.append({"id": row["id"], "group": row["group"], "shown": reason is None, "claims": claims})
+        checked = regrade(dict(row), encode)
+        claims = [{"status": c["status"], "label": labels.get((row["id"], c["text"]))}
+                  for c in (checked["grounding"] or {}).get("claims", [])]
+        out.append({"id": row["id"], "group": row["group"], "shown": not (checked["refused"] or checked["withheld"]),
+                    "claims": claims})
     return out
 
 

@@ -317,16 +317,17 @@ def judge(text: str, passages: dict[int, str], encode: Encode, question: str | N
     nothing; "grounding": no claim is supported, fewer than `min_share` of its claims are, or it says
     "not covered" and most claims aren't) or shown (None), with the claim check. The rule the
     answerer and bench/answers.py share."""
-    if _says_not_covered(text) and not citations.check(text, set(passages)).cited:
+    declines, cited = _says_not_covered(text), citations.check(text, set(passages)).cited
+    if declines and not cited:
         return "model", None
     checked = grounding.check(text, passages, encode, question)
     n = len(checked.claims)
-    if not n and (_says_not_covered(text) or not citations.check(text, set(passages)).cited):
+    if not n and (declines or not cited):
         # "1. [1] The documentation doesn't cover this.": cited, says nothing; or no sentence that says
         # anything and no citation (a small model repeating "The answer to … is:")
         return "grounding", checked
     if (n or checked.restated) and not checked.supported or checked.supported < n * min_share \
-            or _says_not_covered(text) and checked.supported < n / 2:
+            or declines and checked.supported < n / 2:
         return "grounding", checked
     return None, checked
 
