@@ -178,6 +178,34 @@ def test_a_refusal_is_held_back_while_the_second_look_finds_the_answer(sample_in
     assert result.grounding and result.grounding["supported"] >= 1
 
 
+def test_a_refusal_that_cites_its_sources_is_still_a_refusal(sample_index, chat_server):
+    # a small model's "not covered", once per source with its marker, held back like the bare one
+    question = "How do I scale an async endpoint to zero?"
+    best = [h for h in sample_index.search(question, k=20) if h.kind != "title"]
+    sentence = next(s for s in best[0].text.replace("\n", " ").split(". ") if len(s.split()) > 8)
+    cited_refusal = ["The documentation doesn't cover this.", " [1]", " The documentation", " doesn't cover this. [2][3]"]
+    chat_server.replies = [cited_refusal, [sentence, "."]]
+    streamed: list[str] = []
+    result = answer(sample_index, question, AnswerSettings(endpoint=chat_server.url), on_text=streamed.append)
+    assert len(chat_server.prompts) == 2 and "".join(streamed) == f"{sentence}. [1]"
+    assert not result.refused and "second look" in result.notice
+    chat_server.replies = [cited_refusal, ["NONE"]]
+    streamed.clear()
+    result = answer(sample_index, question, AnswerSettings(endpoint=chat_server.url), on_text=streamed.append)
+    assert result.refused and result.refusal_reason == "model" and "".join(streamed) == NOT_COVERED
+    assert result.answer == NOT_COVERED and result.sources == []
+
+
+def test_an_answer_that_also_says_not_covered_is_judged_by_its_claims(sample_index, chat_server):
+    question = "How do I scale an async endpoint to zero?"
+    best = [h for h in sample_index.search(question, k=20) if h.kind != "title"]
+    sentence = next(s for s in best[0].text.replace("\n", " ").split(". ") if len(s.split()) > 8)
+    chat_server.reply = [f"{sentence}.\n\nThe documentation doesn't cover this."]
+    result = answer(sample_index, question, AnswerSettings(endpoint=chat_server.url))
+    assert not result.refused and not result.withheld and len(chat_server.prompts) == 1
+    assert result.grounding and result.grounding["supported"] == 1  # the copied sentence, found in its source
+
+
 @pytest.mark.parametrize("text, expected, cited, invalid", [
     ("Yes [Source 2].", "Yes [2].", [2], []),
     ("See [source 1, 3] and [sources 2 and 3].", "See [1][3] and [2][3].", [1, 3, 2], []),

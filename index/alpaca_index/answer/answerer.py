@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -204,16 +205,17 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
     timings["prompt_tokens"] = backend.count(prompt)
     raw, shown = _stream(backend, prompt, answer_tokens, emit, cancelled, timings, started)
     second_look = None
-    if not shown and _refuses(raw, sources) and len(sources) > 1 and not cancelled():
+    refusal = not shown and is_refusal(raw)
+    if refusal and raw:
+        raw = NOT_COVERED  # "…doesn't cover this. [1] …doesn't cover this. [2]": said once, citing nothing
+    if refusal and len(sources) > 1 and not cancelled():
         # a small model given several passages often misses the one that answers: before saying
         # "not covered", it copies what answers from the best passage alone (bench/RESULTS.md "Second look")
         second = time.perf_counter()
         focus = sources[0]
         look, shown = _stream(backend, extract_message(question, focus), answer_tokens, emit, cancelled, {}, started)
         timings["second_look_ms"] = round((time.perf_counter() - second) * 1000, 1)
-        if look.strip(" .\"'").lower() == "none":
-            look = ""
-        if shown or not _refuses(look, [focus]):  # what the user saw is what gets checked
+        if shown or not is_refusal(look):  # what the user saw is what gets checked; NONE is a refusal
             raw = look if citations.check(look, {focus.n}).cited else f"{look} [{focus.n}]"
             second_look = (f"the model found no answer in the {len(sources)} passages at first; this is what it "
                            f"copied from [{focus.n}] on a second look")
@@ -257,17 +259,27 @@ def _stream(backend: Backend, prompt: str, max_tokens: int, emit: Callable[[str]
     return "".join(pieces).strip(), shown
 
 
-_NO_ANSWER = (NOT_COVERED.lower(), "none")  # the answer prompt's refusal, the second look's
+_REFUSAL = re.compile(r"the documentation doesn't cover this\b\.?")
+_OPEN_MARKER = re.compile(r"\[[\d,\s-]*$")  # a citation still being streamed: "[", "[1, "
+_NO_ANSWER = ("the documentation doesn't cover this.", "the documentation does not cover this.", "none.")
+
+
+def _refusal_rest(text: str) -> str:
+    """What the text says besides "not covered" (however often said, whatever it cites)."""
+    flat = " ".join(citations.PATTERN.sub(" ", text.lower()).replace("*", " ").split())
+    return " ".join(_REFUSAL.sub(" ", flat.replace("does not cover", "doesn't cover")).split()).strip("\"' ")
+
+
+def is_refusal(text: str) -> bool:
+    """The model's whole reply says only that the docs don't cover it (the answer prompt's words, the
+    second look's NONE, or nothing): one rule for holding back, the second look, refusing and judging."""
+    return _refusal_rest(text).rstrip(".") in ("", "none")
 
 
 def _held(text: str) -> bool:
     """Whether the text so far may still be a bare refusal: it is not streamed yet."""
-    text = " ".join(text.split()).lower().strip("\"' ")
-    return any(reply.startswith(text) or text.rstrip(".") == reply.rstrip(".") for reply in _NO_ANSWER)
-
-
-def _refuses(text: str, sources: list[Source]) -> bool:
-    return not text or _says_not_covered(text) and not citations.check(text, {s.n for s in sources}).cited
+    rest = _OPEN_MARKER.sub("", _refusal_rest(text)).strip()
+    return not rest or any(reply.startswith(rest) or rest.rstrip(".") == reply.rstrip(".") for reply in _NO_ANSWER)
 
 
 def _finish(question: str, text: str, sources: list[Source], hits: list[Hit], backend: str, timings: Timings,
@@ -282,7 +294,7 @@ def _finish(question: str, text: str, sources: list[Source], hits: list[Hit], ba
         removed = f"removed citations to missing sources: {listed}" + (f" and {more} more" if more > 0 else "")
         notice = f"{notice} {removed}" if notice else removed
     by_n = {s.n: s for s in sources}
-    refused = _says_not_covered(checked.text) and not checked.cited
+    refused = is_refusal(checked.text)
     if encode is not None and checked.text and not refused:
         started = time.perf_counter()
         reason, checked_claims = judge(checked.text, {s.n: s.hit.text for s in sources}, encode, question)
@@ -313,13 +325,13 @@ def _finish(question: str, text: str, sources: list[Source], hits: list[Hit], ba
 
 def judge(text: str, passages: dict[int, str], encode: Encode, question: str | None = None,
           min_share: float = MIN_SUPPORTED_SHARE) -> tuple[str | None, grounding.Grounding | None]:
-    """Whether a generated answer is withheld ("model": it says the docs don't cover it and cites
-    nothing; "grounding": no claim is supported, fewer than `min_share` of its claims are, or it says
+    """Whether a generated answer is withheld ("model": it says only that the docs don't cover it, with
+    or without citations; "grounding": no claim is supported, fewer than `min_share` of its claims are, or it says
     "not covered" and most claims aren't) or shown (None), with the claim check. The rule the
     answerer and bench/answers.py share."""
-    declines, cited = _says_not_covered(text), citations.check(text, set(passages)).cited
-    if declines and not cited:
+    if is_refusal(text):
         return "model", None
+    declines, cited = _says_not_covered(text), citations.check(text, set(passages)).cited
     checked = grounding.check(text, passages, encode, question)
     n = len(checked.claims)
     if not n and (declines or not cited):
