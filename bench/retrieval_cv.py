@@ -39,8 +39,10 @@ from common import DEV_QUESTIONS  # noqa: E402
 OWN_QUESTIONS = Path(__file__).resolve().parent / "own_questions.jsonl"
 RESULTS = Path(__file__).resolve().parent / "results" / "retrieval_cv.json"
 K, MRR_DEPTH, FOLDS, SEED = 5, 10, 5, 2026
-BASELINE = SearchSettings(identifiers=False, page_decay=0.0, nav_weight=1.0, family_weight=0.0)
-PAGE_GRID = {"page_decay": [0.0, 0.1, 0.2, 0.3, 0.5], "nav_weight": [1.0, 0.5, 0.25], "family_weight": [0.0, 0.25, 0.5]}
+BASELINE = SearchSettings(fusion="ranks", candidates=50, identifiers=False, page_decay=0.0, nav_weight=1.0, family_weight=0.0)
+STOP_24 = SearchSettings(fusion="ranks", page_decay=0.2, candidates=50)  # the defaults before score fusion
+DECAY_GRID = {"page_decay": [0.0, 0.1, 0.2, 0.3, 0.5]}
+PAGE_GRID = {**DECAY_GRID, "nav_weight": [1.0, 0.5, 0.25], "family_weight": [0.0, 0.25, 0.5]}
 FUSION_GRID = {"text_weight": [0.5, 0.75, 1.0, 1.5]}
 
 
@@ -64,8 +66,10 @@ class Candidates:
     def ranked(self, question: str, settings: SearchSettings) -> list[str]:
         """What DocsIndex.search_files(question, 10) returns under `settings`, from the cached candidates."""
         key = (FTS_COLUMN, True) if settings.identifiers else ("embed_text", False)
-        text_rows = self.text[(question, *key)] if settings.text_weight > 0 else []
-        hits = fuse(self.vectors[question], text_rows, self.depth, self.depth, settings)
+        depth = max(MRR_DEPTH * 8, settings.candidates)  # what search_files(q, 10) fetches per list
+        assert depth <= self.depth, "candidates were computed too shallow for these settings"
+        text_rows = self.text[(question, *key)][:depth] if settings.text_weight > 0 else []
+        hits = fuse(self.vectors[question][:depth], text_rows, depth, depth, settings)
         return [labelled(h) for h in best_per_file(hits, MRR_DEPTH, settings)]
 
 
@@ -118,7 +122,7 @@ def cross_validate(cands: Candidates, questions, configs: list[SearchSettings]) 
 
 def _diff(settings: SearchSettings) -> dict:
     default = asdict(SearchSettings())
-    return {k: v for k, v in asdict(settings).items() if k in ("identifiers", "page_decay", "nav_weight", "family_weight", "text_weight")
+    return {k: v for k, v in asdict(settings).items() if k in ("fusion", "identifiers", "page_decay", "nav_weight", "family_weight", "text_weight")
             or v != default[k]}
 
 
@@ -144,6 +148,20 @@ def bootstrap_noise(cands: Candidates, dev, settings: SearchSettings, rounds: in
     rr = [q["rr"] for q in evaluate(cands, dev, settings)["per_question"]]
     rng = random.Random(SEED)
     return statistics.pstdev(statistics.fmean(rng.choices(rr, k=len(rr))) for _ in range(rounds))
+
+
+def paired(cands: Candidates, questions, before: SearchSettings, after: SearchSettings, rounds: int = 4000) -> dict:
+    """MRR@10 change per question, with a 95 % bootstrap interval, and questions moved in or out of the top 5."""
+    a = evaluate(cands, questions, before)["per_question"]
+    b = evaluate(cands, questions, after)["per_question"]
+    diffs = [y["rr"] - x["rr"] for x, y in zip(a, b)]
+    rng = random.Random(SEED)
+    means = sorted(statistics.fmean(rng.choices(diffs, k=len(diffs))) for _ in range(rounds))
+    return {"mrr_change": round(statistics.fmean(diffs), 3),
+            "ci95": [round(means[int(rounds * 0.025)], 3), round(means[int(rounds * 0.975)], 3)],
+            "ranked_higher": sum(d > 0 for d in diffs), "ranked_lower": sum(d < 0 for d in diffs),
+            "recall_up": sum(y["recall"] > x["recall"] for x, y in zip(a, b)),
+            "recall_down": sum(y["recall"] < x["recall"] for x, y in zip(a, b))}
 
 
 def check_against_index(index: DocsIndex, cands: Candidates, questions, settings: SearchSettings) -> int:
@@ -187,12 +205,21 @@ def main() -> None:
         rows.append(lever_rows(cands, dev, own, tag + "page ranking (decay, nav weight; CV)", BASELINE, PAGE_GRID))
         rows.append(lever_rows(cands, dev, own, tag + "fusion weight (CV)", BASELINE, FUSION_GRID))
         rows.append(lever_rows(cands, dev, own, tag + "identifiers + page ranking (CV)", ident, PAGE_GRID))
+        rows.append(lever_rows(cands, dev, own, tag + "stop 24 defaults (identifiers, rank fusion, decay 0.2)",
+                               STOP_24, None))
+        rows.append(lever_rows(cands, dev, own, tag + "identifiers + score fusion, page decay (CV)",
+                               replace(SearchSettings(), page_decay=0.0), DECAY_GRID))
         shipped = SearchSettings()
         rows.append(lever_rows(cands, dev, own, tag + "shipped defaults", shipped, None))
+        rows[-1]["own_vs_stop_24"] = paired(cands, own, STOP_24, shipped)
         noise[name] = bootstrap_noise(cands, dev, shipped)
         rows[-1]["replay_mismatches"] = check_against_index(index, cands, dev + own, shipped)
     print(table(rows))
     print(f"\ndev MRR@10 bootstrap sd (40 questions): {noise}; {time.perf_counter() - started:.0f}s")
+    for row in rows:
+        if "own_vs_stop_24" in row:
+            print(f"{row['lever']}: own set vs stop 24 defaults {row['own_vs_stop_24']}; "
+                  f"replay mismatches {row['replay_mismatches']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"rows": rows, "dev_mrr_sd": noise,
                                     "command": " ".join(sys.argv)}, indent=2, default=str))

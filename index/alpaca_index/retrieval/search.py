@@ -1,4 +1,5 @@
-"""Hybrid retrieval: vector and full-text candidates fused with weighted reciprocal rank fusion."""
+"""Hybrid retrieval: vector and full-text candidates fused by their normalized scores (or, for
+comparison, by reciprocal rank), then ranked as pages."""
 
 from __future__ import annotations
 
@@ -75,11 +76,14 @@ def links(abspath: str, line: int | None = None) -> dict:
 
 @dataclass(frozen=True)
 class SearchSettings:
-    candidates: int = 50
+    candidates: int = 100  # per list; score fusion scales each list between its best and this rank
     vector_weight: float = 1.0
     text_weight: float = 1.0
     identifiers: bool = True  # query identifiers also searched split/joined (fulltext.py)
-    page_decay: float = 0.2  # a page scores its best chunk + decay × its 2nd + decay² × its 3rd ...
+    # "scores": cosine and BM25, each scaled 0..1 between its list's best and its `candidates`-th score,
+    # summed with the weights; "ranks": weighted reciprocal rank fusion (bench/RESULTS.md, stop 25)
+    fusion: str = "scores"
+    page_decay: float = 0.3  # a page scores its best chunk + decay × its 2nd + decay² × its 3rd ...
     nav_weight: float = 1.0  # chunk score factor for link lists / tables of contents
     family_weight: float = 0.0  # x.md also scores this × its best sub-page's score (x-console.md, x-faq.md)
 
@@ -154,18 +158,32 @@ def fulltext_column(table: Table) -> str:
 
 
 def fuse(vector_rows: list[dict], text_rows: list[dict], k: int, depth: int, settings: SearchSettings) -> list[Hit]:
-    """Weighted reciprocal rank fusion of the two candidate lists."""
+    """The two candidate lists fused (`settings.fusion`); a chunk missing from one list gets nothing from it."""
     fused: dict[str, float] = {}
     rows: dict[str, dict] = {}
-    similarity: dict[str, float] = {}
-    for weight, ranked in ((settings.vector_weight, vector_rows), (settings.text_weight, text_rows)):
-        for rank, row in enumerate(ranked):
-            fused[row["id"]] = fused.get(row["id"], 0.0) + weight / (RRF_K + rank + 1)
+    similarity = {row["id"]: 1.0 - float(row["_distance"]) for row in vector_rows}
+    lists = ((settings.vector_weight, vector_rows, [similarity[r["id"]] for r in vector_rows]),
+             (settings.text_weight, text_rows, [float(r["_score"]) for r in text_rows]))
+    for weight, ranked, raw in lists:
+        if settings.fusion == "ranks":
+            scaled = [1.0 / (RRF_K + rank + 1) for rank in range(len(ranked))]
+        else:
+            scaled = _scaled(raw, settings.candidates)
+        for row, value in zip(ranked, scaled):
+            fused[row["id"]] = fused.get(row["id"], 0.0) + weight * value
             rows.setdefault(row["id"], row)
-    for row in vector_rows:
-        similarity[row["id"]] = 1.0 - float(row["_distance"])
     ordered = sorted(fused, key=lambda i: -fused[i])[:depth]
     return [_hit(rows[i], fused[i], similarity.get(i)) for i in ordered][: max(k, 0) or None]
+
+
+def _scaled(scores: list[float], reference: int) -> list[float]:
+    """Scores (best first) scaled so the best is 1 and the `reference`-th is 0: a fixed rank rather than
+    the list's end, so the scale doesn't depend on how deep a caller searched."""
+    if not scores:
+        return []
+    ordered = sorted(scores, reverse=True)
+    top, floor = ordered[0], ordered[min(reference, len(ordered)) - 1]
+    return [1.0] * len(scores) if top <= floor else [(s - floor) / (top - floor) for s in scores]
 
 
 def _hit(row: dict, score: float, similarity: float | None) -> Hit:
