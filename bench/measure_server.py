@@ -47,6 +47,16 @@ def rss_mb(pid: int) -> float | None:
     return memory_mb(pid).get("rss")
 
 
+async def timed_searches(cmd) -> dict:
+    """`alpaca.search` over the queries three times: latency summary in ms."""
+    timings = []
+    for q in QUERIES * 3:
+        t = time.perf_counter()
+        await cmd("alpaca.search", {"query": q, "k": 5})
+        timings.append((time.perf_counter() - t) * 1000)
+    return summary(timings)
+
+
 def memory_mb(pid: int) -> dict[str, float]:
     """Resident memory of a process: all of it, the anonymous part (heap, arenas, tensors) and the
     file-backed part (shared libraries' pages: clean, shared, dropped first under pressure)."""
@@ -107,12 +117,7 @@ async def _run(docs: Path, index: Path, saves: int, work: Path) -> dict:
                  "server_rss_ready_mb": rss_mb(pid)}  # index open and synced, no query yet
     memory = out["server_memory_mb"] = {"ready": memory_mb(pid)}  # after each step below
 
-    timings = []
-    for q in QUERIES * 3:
-        t = time.perf_counter()
-        await cmd("alpaca.search", {"query": q, "k": 5})
-        timings.append((time.perf_counter() - t) * 1000)
-    out["search"] = summary(timings)
+    out["search"] = await timed_searches(cmd)
     memory["after_search"] = memory_mb(pid)
 
     files = sorted(p for p in docs.rglob("*.md"))[:20]

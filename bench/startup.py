@@ -105,7 +105,7 @@ def server(tree: Path, db: Path, docs: list[Path]) -> dict:
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
 
-    from measure_server import IDLE_SECONDS, QUERIES, memory_mb, summary
+    from measure_server import IDLE_SECONDS, memory_mb, timed_searches
 
     async def run() -> dict:
         client = LanguageClient("alpaca-bench", "0")
@@ -126,12 +126,7 @@ def server(tree: Path, db: Path, docs: list[Path]) -> dict:
             await asyncio.sleep(0.05)
         out = {"state": status["state"], "start_to_ready_s": round(time.perf_counter() - started, 2),
                "memory_ready_mb": memory_mb(pid)}
-        timings = []
-        for q in QUERIES * 3:
-            t = time.perf_counter()
-            await cmd("alpaca.search", {"query": q, "k": 5})
-            timings.append((time.perf_counter() - t) * 1000)
-        out["search"] = summary(timings)
+        out["search"] = await timed_searches(cmd)
         out["memory_after_queries_mb"] = memory_mb(pid)
         await asyncio.sleep(IDLE_SECONDS)  # what the server keeps once idle
         out["memory_idle_mb"] = memory_mb(pid)

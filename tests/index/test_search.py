@@ -10,6 +10,7 @@ from alpaca_index.retrieval.search import (
     Hit,
     SearchSettings,
     best_per_file,
+    fuse,
     is_navigation,
     keyword_query,
     text_candidates,
@@ -114,7 +115,7 @@ def test_pages_rank_by_their_chunks_together_when_decay_is_set():
     def hits():
         return [_hit("a.md", 0.050), _hit("b.md", 0.045), _hit("b.md", 0.040), _hit("b.md", 0.040, "title")]
     assert [h.path for h in best_per_file(hits(), 2, SearchSettings(page_decay=0))] == ["a.md", "b.md"]  # best chunk only
-    assert [h.path for h in best_per_file(hits(), 2)] == ["b.md", "a.md"]  # the shipped decay (0.2)
+    assert [h.path for h in best_per_file(hits(), 2)] == ["b.md", "a.md"]  # the shipped decay (0.3)
     ranked = best_per_file(hits(), 2, SearchSettings(page_decay=0.3))
     assert [h.path for h in ranked] == ["b.md", "a.md"]
     assert ranked[0].kind == "section" and abs(ranked[0].score - (0.045 + 0.3 * 0.040 + 0.09 * 0.040)) < 1e-9
@@ -135,3 +136,30 @@ def test_an_overview_page_gains_from_its_sub_pages():
     ranked = best_per_file(hits(), 4, SearchSettings(family_weight=0.25))
     assert ranked[0].path == "x.md" and abs(ranked[0].score - (0.045 + 0.25 * 0.050)) < 1e-9
     assert {h.path: h.score for h in ranked}["y.md"] == 0.047  # no sub-pages, no change
+
+
+def _row(name: str, **score: float) -> dict:
+    return {"id": name, "path": f"{name}.md", "root": "/docs", "title": name, "heading_path": name, "anchor": "",
+            "start_line": 1, "end_line": 2, "text": name, "kind": "section", "mtime": 0.0, **score}
+
+
+def test_score_fusion_keeps_a_lead_that_rank_fusion_flattens():
+    # "far" is much closer in meaning than anything else and absent from full text; "both" is middling on
+    # both lists. Ranks see two second places beat one first; scores see how far ahead "far" is.
+    vectors = [_row("far", _distance=0.20)] + [_row(f"v{i}", _distance=0.55 + i * 0.001) for i in range(30)]
+    vectors.insert(2, _row("both", _distance=0.551))
+    texts = [_row("t0", _score=9.0), _row("both", _score=3.0)] + [_row(f"t{i}", _score=2.9 - i * 0.01)
+                                                                  for i in range(1, 30)]
+    by_ranks = fuse(vectors, texts, 3, 100, SearchSettings(fusion="ranks"))
+    by_scores = fuse(vectors, texts, 3, 100, SearchSettings())
+    assert by_ranks[0].id == "both" and by_scores[0].id == "far"
+    assert by_scores[0].similarity == pytest.approx(0.80)  # the cosine stays on the hit (refusal uses it)
+
+
+def test_scores_scale_to_a_fixed_rank_not_the_list_end():
+    # the same top 3 of a list read 10 or 40 deep get the same fused scores (search depth varies by caller)
+    vectors = [_row(f"v{i}", _distance=0.1 + i * 0.01) for i in range(40)]
+    settings = SearchSettings(candidates=10)
+    shallow = {h.id: h.score for h in fuse(vectors[:10], [], 3, 10, settings)}
+    deep = {h.id: h.score for h in fuse(vectors, [], 3, 40, settings)}
+    assert shallow == pytest.approx(deep) and shallow["v0"] == pytest.approx(1.0)
