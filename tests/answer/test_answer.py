@@ -61,6 +61,17 @@ def test_dev_questions_are_answered_without_a_model_citing_their_page(sample_ind
     assert cited_right >= len(BUNDLED) - 1
 
 
+@pytest.mark.skipif(not BUNDLED, reason="dev questions not available")
+def test_the_passages_are_the_best_section_of_each_of_the_best_pages(sample_index):
+    """The model reads what the result list shows: one passage per page, pages in search order."""
+    k = AnswerSettings().k
+    for q in BUNDLED:
+        result = answer(sample_index, q["question"], AnswerSettings())  # no model: the passages are quoted
+        pages = [h.path for h in sample_index.search_files(q["question"], k)]
+        assert [s["path"] for s in result.sources] == pages[:len(result.sources)]
+        assert len(result.sources) == min(k, len(pages))
+
+
 def test_empty_question_is_an_error(sample_index):
     with pytest.raises(ValueError, match="empty"):
         answer(sample_index, "   ", AnswerSettings())

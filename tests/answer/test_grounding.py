@@ -139,3 +139,24 @@ def test_an_answer_without_citations_but_from_the_passages_is_shown_with_the_sou
     assert claim["status"] == "supported" and found is not None
     assert [s["n"] for s in result.sources if s["cited"]] == [found] and "6144 MB" in result.sources[0]["text"]
     assert "with a source the check found" in result.verdict
+
+
+COMPILER = ("You can use any of the SageMaker interfaces to run a training job with SageMaker Training Compiler: "
+            "Amazon SageMaker Studio, Amazon SageMaker notebook instances, AWS SDK for Python (Boto3), and AWS "
+            "Command Line Interface.")
+
+
+def test_a_yes_about_a_name_the_cited_passage_never_mentions_is_unsupported(sample_index):
+    # the answer bench's o32: close in meaning (0.76), but the passage says nothing about Windows Server
+    claim_text = "Yes, you can run SageMaker training jobs on Windows Server instances [1]."
+    question = "Can I run SageMaker training jobs on Windows Server instances?"
+    without = grounding.check(claim_text, {1: COMPILER}, sample_index.embedder.encode)
+    asked = grounding.check(claim_text, {1: COMPILER}, sample_index.embedder.encode, question)
+    assert without.claims[0].status == grounding.SUPPORTED  # meaning alone can't tell
+    assert asked.claims[0].status == grounding.UNSUPPORTED and asked.claims[0].missing == ["Windows", "Server"]
+
+
+def test_a_name_from_the_question_that_the_passage_states_keeps_the_claim_supported(sample_index):
+    g = grounding.check("You can run a training job with Training Compiler from Amazon SageMaker Studio [1].",
+                        {1: COMPILER}, sample_index.embedder.encode, "Can I use Training Compiler from Studio?")
+    assert [c.status for c in g.claims] == [grounding.SUPPORTED] and not g.claims[0].missing

@@ -154,8 +154,11 @@ def _answer(index: ReadableIndex, question: str, settings: AnswerSettings, on_te
                             timings=timings, refusal_reason="retrieval")
 
     notice = None
-    top = _distinct_chunks(hits, settings.k)
-    absent = grounding.uncovered_names(typed or question, [f"{h.heading_path} {h.text}" for h in top])
+    top = _passages(hits, index.search_files(query, settings.k), settings.k)
+    # the names are looked for in the best chunks too, as before passages went by page: a page-first
+    # choice alone would refuse in-scope questions whose name sits in a second chunk of a page
+    looked = top + [h for h in _distinct_chunks(hits, settings.k) if h not in top]
+    absent = grounding.uncovered_names(typed or question, [f"{h.heading_path} {h.text}" for h in looked])
     if absent:  # "…with Terraform?" and no passage says Terraform: nothing to answer from, no model needed
         emit(NOT_COVERED)
         result = AnswerResult(question, NOT_COVERED, [], _related(hits, set(), 5), "none", refused=True,
@@ -383,9 +386,25 @@ def source_dict(source: Source, cited: bool = True) -> dict[str, Any]:
     return {"n": source.n, **source.hit.to_wire(), "cited": cited}
 
 
+def _passages(hits: list[Hit], pages: list[Hit], k: int) -> list[Hit]:
+    """What the model reads: the best section of each of the k best pages, in the order search ranks
+    pages, so the answer draws on the pages the result list shows (more often the labelled page than
+    the k best chunks: bench/RESULTS.md "Passages by page"). A page's title chunk (its opening and
+    outline) only when no section of it is among `hits`; chunks fill in if there are fewer pages."""
+    out: list[Hit] = []
+    for page in pages[:k]:
+        sections = [h for h in hits if h.path == page.path and h.kind != "title"]
+        out.append(sections[0] if sections else page)
+    for hit in [h for h in hits if h.kind != "title"] or hits:
+        if len(out) >= k:
+            break
+        if all(hit is not h and (hit.path, hit.text) != (h.path, h.text) for h in out):
+            out.append(hit)
+    return out
+
+
 def _distinct_chunks(hits: list[Hit], k: int) -> list[Hit]:
-    """The best k chunks, at most two per file, so one long page can't crowd out the others.
-    Title chunks (a page's opening + outline) repeat their sections, so sections come first."""
+    """The best k chunks, at most two per file; sections before title chunks (which repeat them)."""
     per_file: dict[str, int] = {}
     out: list[Hit] = []
     for hit in [h for h in hits if h.kind != "title"] or hits:

@@ -3,8 +3,9 @@
 A claim is a sentence (or bullet, or table row) of the answer. It is checked against the passages it
 cites — its own [n] markers, else those of the rest of its paragraph — by two tests:
 - key terms: every number, identifier (CamelCase, snake_case, dotted or `backticked` names, ALL-CAPS
-  acronyms) and quoted string in the claim must occur in a cited passage. Those are what models
-  invent ("15 minutes" where the page says 60 seconds), and no embedding notices a changed digit.
+  acronyms) and quoted string in the claim, and each name the question asks about that the claim
+  repeats ("Yes, … on Windows Server"), must occur in a cited passage. Those are what models invent
+  ("15 minutes" where the page says 60 seconds), and no embedding notices a changed digit or name.
 - meaning: MiniLM cosine similarity of the claim to its closest window (1-2 sentences) of a cited
   passage, or, when the similarity is only middling, enough of its content words found there.
 Thresholds come from `bench/calibrate_grounding.py` (reference answers vs their labelled pages as
@@ -25,7 +26,7 @@ from alpaca_index.answer.citations import PATTERN as _CITATION
 from alpaca_index.answer.citations import _numbers
 
 if TYPE_CHECKING:  # numpy only for the types: `alpaca --help` imports this module
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     import numpy as np
 
@@ -243,10 +244,11 @@ def check(answer: str, passages: dict[int, str], encode: Encode, question: str |
         cites = [n for n in cites if n in passages] or [n for n in para_cites.get(para, []) if n in passages]
         claims.append(Claim(_plain(text) if "\n" not in text else text, UNCITED if not cites else "", cites))
     encode = encoding_once(encode)
+    names = question_names(question) if question else []
     todo = [c for c in claims if c.cites]
     if todo:
-        _score(todo, passages, encode)
-    _attribute([c for c in claims if c.status != SUPPORTED], passages, encode)
+        _score(todo, passages, encode, names)
+    _attribute([c for c in claims if c.status != SUPPORTED], passages, encode, names)
     result = Grounding(claims, restated=restated, attributed=sum(c.attributed is not None for c in claims))
     result.supported = sum(c.status == SUPPORTED for c in claims)
     result.unsupported = sum(c.status == UNSUPPORTED for c in claims)
@@ -270,7 +272,16 @@ def encoding_once(encode: Encode) -> Encode:
     return once
 
 
-def _score(claims: list[Claim], passages: dict[int, str], encode: Encode) -> None:
+def _terms(text: str, names: Sequence[str]) -> list[str]:
+    """A claim's key terms, and the names the question asks about that it repeats ("Yes, you can run
+    training jobs on Windows Server"): what it says about them must come from a passage naming them."""
+    terms = key_terms(text)
+    have = {t.lower() for t in terms}
+    plain = _normal(text)
+    return terms + [n for n in names if n.lower() not in have and re.search(rf"(?<![a-z0-9]){re.escape(_normal(n))}(?![a-z0-9])", plain)]
+
+
+def _score(claims: list[Claim], passages: dict[int, str], encode: Encode, names: Sequence[str] = ()) -> None:
     used = sorted({n for c in claims for n in c.cites})
     windows = {n: _windows(passages[n]) for n in used}
     window_words = {(n, i): _words(w) for n in used for i, w in enumerate(windows[n])}
@@ -293,23 +304,23 @@ def _score(claims: list[Claim], passages: dict[int, str], encode: Encode) -> Non
         claim.similarity = round(float(sims[i, column[best]]), 3) if best else 0.0
         claim.best_source = best[0] if best else None
         claim.evidence = windows[best[0]][best[1]][:300] if best else None
-        claim.missing = [t for t in key_terms(claim.text) if not any(_contains(norms[n], t) for n in claim.cites)]
+        claim.missing = [t for t in _terms(claim.text, names) if not any(_contains(norms[n], t) for n in claim.cites)]
         mine = _words(claim.text)
         found = set().union(*(words[n] for n in claim.cites)) & mine
         claim.word_share = round(len(found) / len(mine), 3) if mine else 1.0
         claim.status = SUPPORTED if supported(claim.similarity, claim.word_share, claim.missing) else UNSUPPORTED
 
 
-def _attribute(claims: list[Claim], passages: dict[int, str], encode: Encode) -> None:
+def _attribute(claims: list[Claim], passages: dict[int, str], encode: Encode, names: Sequence[str] = ()) -> None:
     """Uncited or unsupported claims: the closest passage of all those given, then the same tests
     against that one passage alone (key terms scattered over several passages back nothing)."""
     if not claims or not passages:
         return
     everywhere = [Claim(c.text, "", sorted(passages)) for c in claims]
-    _score(everywhere, passages, encode)
+    _score(everywhere, passages, encode, names)
     pairs = [(c, Claim(c.text, "", [e.best_source])) for c, e in zip(claims, everywhere) if e.best_source is not None]
     if pairs:
-        _score([trial for _, trial in pairs], passages, encode)
+        _score([trial for _, trial in pairs], passages, encode, names)
     for claim, trial in pairs:
         if trial.status != SUPPORTED or trial.cites == claim.cites:
             continue
