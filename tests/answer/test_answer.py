@@ -237,3 +237,9 @@ def test_an_answer_with_nothing_checkable_and_no_citation_is_withheld(sample_ind
     result = answer(sample_index, question, AnswerSettings(endpoint=chat_server.url))
     assert result.withheld and result.answer.startswith("The model's answer was withheld") and result.sources
     assert "says nothing" in result.notice
+
+
+def test_a_question_naming_what_no_passage_mentions_is_refused_before_the_model(sample_index):
+    result = answer(sample_index, "How do I deploy a SageMaker serverless endpoint with Terraform?",
+                    AnswerSettings(), backend=NeverCalled())
+    assert result.refused and result.refusal_reason == "retrieval" and "Terraform" in result.notice

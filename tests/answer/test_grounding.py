@@ -160,3 +160,20 @@ def test_a_name_from_the_question_that_the_passage_states_keeps_the_claim_suppor
     g = grounding.check("You can run a training job with Training Compiler from Amazon SageMaker Studio [1].",
                         {1: COMPILER}, sample_index.embedder.encode, "Can I use Training Compiler from Studio?")
     assert [c.status for c in g.claims] == [grounding.SUPPORTED] and not g.claims[0].missing
+
+
+def test_the_names_a_question_asks_about_must_be_in_the_passages():
+    passages = ["Deploy the model to a SageMaker endpoint with the SDK; VPC-only domains are supported."]
+    assert grounding.uncovered_names("How do I deploy a SageMaker endpoint with Terraform?", passages) == ["Terraform"]
+    assert grounding.uncovered_names("Can a VPC-only domain host endpoints?", passages) == []
+
+
+def test_a_name_with_leading_digits_is_one_name():
+    assert grounding.question_names("what do I prepare before a 3D point cloud labeling job?") == ["3D"]
+    assert grounding.uncovered_names("what do I prepare before a 3D point cloud job?", ["A 3D point cloud."]) == []
+
+
+def test_an_underscore_in_the_docs_parts_words():
+    # the page has "YOLOv3\_416" (a markdown escape); the name is there
+    table = ["| Model | Device |\n| YOLOv3\\_416 | Jetson Nano |"]
+    assert grounding.uncovered_names("has YOLOv3 been tested on a Jetson Nano?", table) == []

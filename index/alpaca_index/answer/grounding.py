@@ -167,7 +167,7 @@ _GENERIC_NAMES = {"sagemaker", "amazon", "aws", "i", "can", "how", "what", "whic
 def question_names(question: str) -> list[str]:
     """The names a question asks about (Terraform, Kubernetes, Vertex, Tokyo, ml.g5.xlarge): capitalized
     words after the first, and identifiers. Docs that never mention one can't answer the question."""
-    words = re.findall(r"[A-Za-z][\w.:/-]*[\w]|[A-Za-z]", question)
+    words = re.findall(r"\d*[A-Za-z][\w.:/-]*\w|\d*[A-Za-z]", question)  # "3D" is one name, not "D"
     names = [w for w in words[1:] if (w[0].isupper() or any(ch.isdigit() for ch in w) or "." in w)
              and w.lower() not in _GENERIC_NAMES and w.upper() not in _COMMON_CAPS]
     return list(dict.fromkeys(names))
@@ -175,10 +175,12 @@ def question_names(question: str) -> list[str]:
 
 def uncovered_names(question: str, passages: list[str]) -> list[str]:
     """The question's names that none of the passages mentions."""
-    text = _normal(" ".join(passages))
+    # "_" parts words here ("YOLOv3_416" mentions YOLOv3); the claim check's _normal drops it instead
+    text = _normal(_ESCAPE.sub(r"\1", " ".join(passages)).replace("_", " "))
 
     def mentioned(name: str) -> bool:  # whole words; "GPUs" ~ "GPU", "VPC-only" ~ "VPC only"
-        stem = re.escape(_normal(name).rstrip("s") if len(name) > 3 else _normal(name)).replace(r"\-", "[- ]?")
+        plain = _normal(name.replace("_", " "))
+        stem = re.escape(plain.rstrip("s") if len(name) > 3 else plain).replace(r"\-", "[- ]?")
         return re.search(rf"(?<![a-z0-9]){stem}s?(?![a-z0-9])", text) is not None
     return [n for n in question_names(question) if not mentioned(n)]
 
