@@ -146,6 +146,19 @@ def test_an_unusable_model_rewrite_falls_back_to_the_rule(sample_index, chat_ser
     assert result.rewritten_by == "rule" and "geospatial" in result.query
 
 
+def test_a_rewrite_that_echoes_the_earlier_answer_falls_back_to_the_rule(sample_index, chat_server):
+    # seen with SmolLM2-135M in the editor: the "standalone question" was the withheld answer's own text
+    earlier = ("The model's answer was withheld (the model's answer cites no source). The closest passages of "
+               "the documentation, quoted: - **Invoke an Asynchronous Endpoint**: Get inferences from the model.")
+    echo = ("The model's answer was withheld (the model's answer cites no source). The closest passages of the "
+            "documentation, quoted: - **Check the Predictions**: Use the model's prediction to check the predictions.")
+    chat_server.replies = [[echo], ["Answer [1]."]]
+    result = answer(sample_index, "and how do I check its predictions?", AnswerSettings(endpoint=chat_server.url),
+                    history=[{"question": ASYNC, "answer": earlier}])
+    assert result.rewritten_by == "rule" and "withheld" not in result.query and "predictions" in result.query
+    assert not result.refused
+
+
 def test_an_unreachable_model_still_answers_the_follow_up_by_the_rule(sample_index):
     result = answer(sample_index, GEO_FOLLOW_UP, AnswerSettings(endpoint="http://127.0.0.1:9/v1"),
                     history=[{"question": GEO, "answer": "A geospatial ML service."}])

@@ -218,10 +218,23 @@ def model_rewrite(backend: Backend, question: str, history: list[Turn], n_ctx: i
         return None, 0
     reply = "".join(backend.stream(REWRITE_PROMPT.format(history=text, question=question), REWRITE_TOKENS,
                                    cancelled))
-    return _clean_rewrite(reply, question), kept
+    return _clean_rewrite(reply, question, history), kept
 
 
-def _clean_rewrite(reply: str, question: str) -> str | None:
+COPIED_WORDS = 8  # a run of this many words taken from an earlier answer makes a reply no question
+
+
+def _copies_an_answer(line: str, history: Sequence[Turn]) -> bool:
+    """Whether the reply repeats a run of words from an earlier answer that its question didn't have
+    (a 135M model can echo "The model's answer was withheld… The closest passages…" as the question)."""
+    def runs(text: str) -> set[tuple[str, ...]]:
+        words = re.findall(r"\w+", strip_citations(text).lower())
+        return {tuple(words[i:i + COPIED_WORDS]) for i in range(len(words) - COPIED_WORDS + 1)}
+    mine = runs(line)
+    return any(mine & (runs(turn.answer) - runs(turn.standalone)) for turn in history)
+
+
+def _clean_rewrite(reply: str, question: str, history: Sequence[Turn] = ()) -> str | None:
     line = next((ln.strip() for ln in reply.strip().splitlines() if ln.strip()), "")
     line = re.sub(r"^(?:standalone question|rewritten question|question)\s*:\s*", "", line, flags=re.IGNORECASE)
     line = line.strip().strip('"“”\'`').strip()
@@ -231,7 +244,7 @@ def _clean_rewrite(reply: str, question: str) -> str | None:
     own, kept = {_stem(t) for t in key_terms(question)}, {_stem(t) for t in key_terms(line)}
     if own and 2 * len(own & kept) < len(own):
         return None
-    return line
+    return None if _copies_an_answer(line, history) else line
 
 
 def plan(question: str, history: list[Turn] | None = None, context: str | None = None, backend: Backend | None = None,
