@@ -147,8 +147,9 @@ COMPILER = ("You can use any of the SageMaker interfaces to run a training job w
 
 
 def test_a_yes_about_a_name_the_cited_passage_never_mentions_is_unsupported(sample_index):
-    # the answer bench's o32: close in meaning (0.76), but the passage says nothing about Windows Server
-    claim_text = "Yes, you can run SageMaker training jobs on Windows Server instances [1]."
+    # like the answer bench's o32: close in meaning (0.86), but the passage says nothing about Windows Server
+    claim_text = ("Yes, you can run a training job with SageMaker Training Compiler on Windows Server from "
+                  "Amazon SageMaker Studio [1].")
     question = "Can I run SageMaker training jobs on Windows Server instances?"
     without = grounding.check(claim_text, {1: COMPILER}, sample_index.embedder.encode)
     asked = grounding.check(claim_text, {1: COMPILER}, sample_index.embedder.encode, question)
