@@ -157,7 +157,7 @@ def _answer(index: ReadableIndex, question: str, settings: AnswerSettings, on_te
     top = _passages(hits, index.search_files(query, settings.k), settings.k)
     # the names are looked for in the best chunks too, as before passages went by page: a page-first
     # choice alone would refuse in-scope questions whose name sits in a second chunk of a page
-    looked = top + [h for h in _distinct_chunks(hits, settings.k) if h not in top]
+    looked = top + _distinct_chunks(hits, settings.k)
     absent = grounding.uncovered_names(typed or question, [f"{h.heading_path} {h.text}" for h in looked])
     if absent:  # "…with Terraform?" and no passage says Terraform: nothing to answer from, no model needed
         emit(NOT_COVERED)
@@ -395,10 +395,12 @@ def _passages(hits: list[Hit], pages: list[Hit], k: int) -> list[Hit]:
     for page in pages[:k]:
         sections = [h for h in hits if h.path == page.path and h.kind != "title"]
         out.append(sections[0] if sections else page)
+    taken = {(h.path, h.text) for h in out}
     for hit in [h for h in hits if h.kind != "title"] or hits:
         if len(out) >= k:
             break
-        if all(hit is not h and (hit.path, hit.text) != (h.path, h.text) for h in out):
+        if (hit.path, hit.text) not in taken:
+            taken.add((hit.path, hit.text))
             out.append(hit)
     return out
 

@@ -282,7 +282,8 @@ def _terms(text: str, names: Sequence[str]) -> list[str]:
     terms = key_terms(text)
     have = {t.lower() for t in terms}
     plain = _normal(text)
-    return terms + [n for n in names if n.lower() not in have and re.search(rf"(?<![a-z0-9]){re.escape(_normal(n))}(?![a-z0-9])", plain)]
+    repeated = [n for n in names if re.search(rf"(?<![a-z0-9]){re.escape(_normal(n))}(?![a-z0-9])", plain)]
+    return terms + [n for n in repeated if n.lower() not in have]
 
 
 def _score(claims: list[Claim], passages: dict[int, str], encode: Encode, names: Sequence[str] = ()) -> None:
