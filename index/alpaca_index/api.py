@@ -14,6 +14,7 @@ from alpaca_index.ingest.chunking import ChunkSettings
 from alpaca_index.ingest.loading import DEFAULT_MAX_BYTES
 from alpaca_index.retrieval.search import (
     _COLUMNS,
+    Found,
     Hit,
     SearchSettings,
     best_per_file,
@@ -44,6 +45,8 @@ class ReadableIndex(Protocol):
 
     def search_files(self, query: str, k: int = 5, path_prefix: str | None = None,
                      exclude_path: str | None = None) -> list[Hit]: ...
+
+    def search_pages(self, query: str, k: int = 5, chunks: int = 20) -> Found: ...
 
     def related(self, path: str | None = None, text: str | None = None, k: int = 5) -> list[Hit]: ...
 
@@ -134,8 +137,18 @@ class DocsIndex:
 
     def search_files(self, query: str, k: int = 5, path_prefix: str | None = None,
                      exclude_path: str | None = None) -> list[Hit]:
-        hits = self.search(query, max(k * 8, self.searching.candidates), path_prefix, exclude_path)
-        return best_per_file(hits, k, self.searching)
+        return self._search_pages(query, k, 0, path_prefix, exclude_path).pages
+
+    def search_pages(self, query: str, k: int = 5, chunks: int = 20) -> Found:
+        """The k best pages and, from the same search, the best `chunks` chunks (what an answer needs)."""
+        return self._search_pages(query, k, chunks)
+
+    def _search_pages(self, query: str, k: int, chunks: int, path_prefix: str | None = None,
+                      exclude_path: str | None = None) -> Found:
+        # the fused order does not depend on depth (scores scale to the candidates-th), so the first
+        # `chunks` of this deeper search are what search(query, chunks) returns
+        hits = self.search(query, max(k * 8, chunks, self.searching.candidates), path_prefix, exclude_path)
+        return Found(best_per_file(hits, k, self.searching), hits[:chunks])
 
     def related(self, path: str | None = None, text: str | None = None, k: int = 5) -> list[Hit]:
         """Docs related to a file (by its title and opening) or to a piece of text; never itself."""

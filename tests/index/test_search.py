@@ -51,6 +51,13 @@ def test_search_files_returns_one_hit_per_file(sample_index):
     assert len({h.path for h in files}) == len(files) > 1
 
 
+def test_search_pages_is_search_and_search_files_in_one(sample_index):
+    query = "scale an asynchronous endpoint down to zero instances"
+    found = sample_index.search_pages(query, k=4, chunks=12)
+    assert found.pages == sample_index.search_files(query, k=4)
+    assert found.chunks == sample_index.search(query, k=12)  # the same chunks, scores not touched by page ranking
+
+
 def test_path_filter_restricts_results(sample_index):
     hits = sample_index.search("SageMaker endpoint", k=10, path_prefix="cfn-sagemaker/")
     assert hits and all(h.path.startswith("cfn-sagemaker/") for h in hits)
@@ -116,9 +123,11 @@ def test_pages_rank_by_their_chunks_together_when_decay_is_set():
         return [_hit("a.md", 0.050), _hit("b.md", 0.045), _hit("b.md", 0.040), _hit("b.md", 0.040, "title")]
     assert [h.path for h in best_per_file(hits(), 2, SearchSettings(page_decay=0))] == ["a.md", "b.md"]  # best chunk only
     assert [h.path for h in best_per_file(hits(), 2)] == ["b.md", "a.md"]  # the shipped decay (0.3)
-    ranked = best_per_file(hits(), 2, SearchSettings(page_decay=0.3))
+    chunks = hits()
+    ranked = best_per_file(chunks, 2, SearchSettings(page_decay=0.3))
     assert [h.path for h in ranked] == ["b.md", "a.md"]
     assert ranked[0].kind == "section" and abs(ranked[0].score - (0.045 + 0.3 * 0.040 + 0.09 * 0.040)) < 1e-9
+    assert [h.score for h in chunks] == [0.050, 0.045, 0.040, 0.040]  # ranks copies: the chunks keep their scores
 
 
 def test_link_lists_count_less_than_prose():

@@ -142,7 +142,8 @@ def _answer(index: ReadableIndex, question: str, settings: AnswerSettings, on_te
         raise ValueError("the question is empty")
     started = time.perf_counter()
     query = " ".join((query or question).split())[:MAX_QUESTION_CHARS]
-    hits = index.search(query, k=max(settings.k * 3, 20))
+    found = index.search_pages(query, settings.k, chunks=max(settings.k * 3, 20))
+    hits = found.chunks
     retrieval_ms = (time.perf_counter() - started) * 1000
     timings: Timings = {"retrieval_ms": round(retrieval_ms, 1)}
     best = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
@@ -154,7 +155,7 @@ def _answer(index: ReadableIndex, question: str, settings: AnswerSettings, on_te
                             timings=timings, refusal_reason="retrieval")
 
     notice = None
-    top = _passages(hits, index.search_files(query, settings.k), settings.k)
+    top = _passages(hits, found.pages, settings.k)
     # the names are looked for in the best chunks too, as before passages went by page: a page-first
     # choice alone would refuse in-scope questions whose name sits in a second chunk of a page
     looked = top + _distinct_chunks(hits, settings.k)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -60,6 +60,13 @@ class Hit:
                     place=place(self.path, self.start_line, self.end_line), snippet=snippet(self.text),
                     location=f"{abspath}:{self.start_line}", **links(abspath, self.start_line))
         return data
+
+
+@dataclass
+class Found:
+    """One search seen two ways: the best pages (a result list) and the best chunks under them."""
+    pages: list[Hit]
+    chunks: list[Hit]
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -206,12 +213,12 @@ def is_navigation(text: str) -> bool:
 def best_per_file(hits: list[Hit], k: int, settings: SearchSettings = SearchSettings()) -> list[Hit]:
     """One hit per file. The page is shown at its best chunk (a section rather than the title chunk
     when nearly tied) and ranked by its chunks together: the best one, plus `page_decay` times the
-    next and so on, link lists counting `nav_weight` of their score."""
+    next and so on, link lists counting `nav_weight` of their score. Ranks copies: the caller's
+    chunk hits keep their own scores (the answer path uses both from one search)."""
     pages: dict[str, list[Hit]] = {}
     for hit in hits:
-        if settings.nav_weight != 1.0 and is_navigation(hit.text):
-            hit.score *= settings.nav_weight
-        pages.setdefault(hit.path, []).append(hit)
+        weight = settings.nav_weight if settings.nav_weight != 1.0 and is_navigation(hit.text) else 1.0
+        pages.setdefault(hit.path, []).append(replace(hit, score=hit.score * weight))
     ranked = []
     for chunks in pages.values():
         chunks.sort(key=lambda h: -h.score)

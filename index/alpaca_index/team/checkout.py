@@ -13,7 +13,7 @@ from pathlib import Path
 
 from alpaca_index.api import ReadableIndex
 from alpaca_index.embedding import Embedder
-from alpaca_index.retrieval.search import Hit
+from alpaca_index.retrieval.search import Found, Hit
 from alpaca_index.sync import Progress, SyncReport
 
 
@@ -46,6 +46,10 @@ class InCheckout:
     def search_files(self, query: str, k: int = 5, path_prefix: str | None = None,
                      exclude_path: str | None = None) -> list[Hit]:
         return self._local(self.index.search_files(query, k, path_prefix, exclude_path))
+
+    def search_pages(self, query: str, k: int = 5, chunks: int = 20) -> Found:
+        found = self.index.search_pages(query, k, chunks)
+        return Found(self._local(found.pages), self._local(found.chunks))
 
     def related(self, path: str | None = None, text: str | None = None, k: int = 5) -> list[Hit]:
         indexed = self._indexed(path) if path is not None else None

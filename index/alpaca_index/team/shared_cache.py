@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from alpaca_index.api import DocsIndex
 from alpaca_index.embedding import Embedder
-from alpaca_index.retrieval.search import Hit
+from alpaca_index.retrieval.search import Found, Hit
 from alpaca_index.storage.store import CHUNKS, FILES, FTS_COLUMN, META, IndexCorrupt
 from alpaca_index.sync import Progress, SyncReport
 from alpaca_index.team.residency import ENDPOINT_KEYS, is_remote_uri, storage_options_for
@@ -261,6 +261,9 @@ class SharedIndex:
     def search_files(self, query: str, k: int = 5, path_prefix: str | None = None,
                      exclude_path: str | None = None) -> list[Hit]:
         return self._current().search_files(query, k, path_prefix, exclude_path)
+
+    def search_pages(self, query: str, k: int = 5, chunks: int = 20) -> Found:
+        return self._current().search_pages(query, k, chunks)
 
     def related(self, path: str | None = None, text: str | None = None, k: int = 5) -> list[Hit]:
         return self._current().related(path, text, k)
