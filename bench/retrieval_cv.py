@@ -37,6 +37,7 @@ from alpaca_index.storage.store import FTS_COLUMN  # noqa: E402
 from common import DEV_QUESTIONS  # noqa: E402
 
 OWN_QUESTIONS = Path(__file__).resolve().parent / "own_questions.jsonl"
+OWN_QUESTIONS_2 = Path(__file__).resolve().parent / "own_questions2.jsonl"  # written at stop 27, unseen before
 RESULTS = Path(__file__).resolve().parent / "results" / "retrieval_cv.json"
 K, MRR_DEPTH, FOLDS, SEED = 5, 10, 5, 2026
 BASELINE = SearchSettings(fusion="ranks", candidates=50, identifiers=False, page_decay=0.0, nav_weight=1.0, family_weight=0.0)
@@ -126,8 +127,8 @@ def _diff(settings: SearchSettings) -> dict:
             or v != default[k]}
 
 
-def lever_rows(cands: Candidates, dev, own, label: str, base: SearchSettings, axes: dict | None) -> dict:
-    """One table row: dev (cross-validated if the lever has settings) and own set (with the setting
+def lever_rows(cands: Candidates, dev, own, own2, label: str, base: SearchSettings, axes: dict | None) -> dict:
+    """One table row: dev (cross-validated if the lever has settings) and our two sets (with the setting
     chosen on all of dev: what would ship)."""
     if axes:
         cv = cross_validate(cands, dev, grid(base, axes))
@@ -138,6 +139,7 @@ def lever_rows(cands: Candidates, dev, own, label: str, base: SearchSettings, ax
         dev_scores, folds = summary(evaluate(cands, dev, base)["per_question"]), []
     own_result = evaluate(cands, own, shipped)
     return {"lever": label, "dev_cv": dev_scores, "own": summary(own_result["per_question"]),
+            "own2": summary(evaluate(cands, own2, shipped)["per_question"]),
             "settings": _diff(shipped), "chosen_per_fold": folds,
             "own_misses": [{"id": q["id"], "ranked": q["ranked"][:3], "relevant": q["relevant"]}
                            for q in own_result["per_question"] if q["rr"] < 1.0]}
@@ -172,13 +174,13 @@ def check_against_index(index: DocsIndex, cands: Candidates, questions, settings
 
 
 def table(rows: list[dict]) -> str:
-    out = ["| lever | dev CV hit@5 | recall@5 | MRR@10 | own hit@5 | recall@5 | MRR@10 | settings shipped |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = ["| lever | dev CV hit@5 | recall@5 | MRR@10 | own hit@5 | recall@5 | MRR@10 | own 2 hit@5 | recall@5 | "
+           "MRR@10 | settings shipped |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        d, o = r["dev_cv"], r["own"]
+        scores = " | ".join(f"{s['hit@5']:.3f} | {s['recall@5']:.3f} | {s['mrr@10']:.3f}"
+                            for s in (r["dev_cv"], r["own"], r["own2"]))
         settings = ", ".join(f"{k}={v}" for k, v in r["settings"].items())
-        out.append(f"| {r['lever']} | {d['hit@5']:.3f} | {d['recall@5']:.3f} | {d['mrr@10']:.3f} | "
-                   f"{o['hit@5']:.3f} | {o['recall@5']:.3f} | {o['mrr@10']:.3f} | {settings} |")
+        out.append(f"| {r['lever']} | {scores} | {settings} |")
     return "\n".join(out)
 
 
@@ -188,8 +190,8 @@ def main() -> None:
     parser.add_argument("--tuned", type=Path, help="your copy after `alpaca tune`")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    dev, own = load_questions(DEV_QUESTIONS), load_questions(OWN_QUESTIONS)
-    texts = sorted({q.question for q in dev + own})
+    dev, own, own2 = load_questions(DEV_QUESTIONS), load_questions(OWN_QUESTIONS), load_questions(OWN_QUESTIONS_2)
+    texts = sorted({q.question for q in dev + own + own2})
     depth = max(MRR_DEPTH * 8, SearchSettings().candidates)  # what search_files(q, 10) asks search() for
     started = time.perf_counter()
     rows, noise = [], {}
@@ -200,26 +202,29 @@ def main() -> None:
         cands = Candidates(index, texts, depth)
         tag = "" if name == "packaged" else "tuned model + "
         ident = replace(BASELINE, identifiers=True)
-        rows.append(lever_rows(cands, dev, own, (tag or "baseline (main) ") + "", BASELINE, None))
-        rows.append(lever_rows(cands, dev, own, tag + "identifier-aware full text", ident, None))
-        rows.append(lever_rows(cands, dev, own, tag + "page ranking (decay, nav weight; CV)", BASELINE, PAGE_GRID))
-        rows.append(lever_rows(cands, dev, own, tag + "fusion weight (CV)", BASELINE, FUSION_GRID))
-        rows.append(lever_rows(cands, dev, own, tag + "identifiers + page ranking (CV)", ident, PAGE_GRID))
-        rows.append(lever_rows(cands, dev, own, tag + "stop 24 defaults (identifiers, rank fusion, decay 0.2)",
+        rows.append(lever_rows(cands, dev, own, own2, (tag or "baseline (main) ") + "", BASELINE, None))
+        rows.append(lever_rows(cands, dev, own, own2, tag + "identifier-aware full text", ident, None))
+        rows.append(lever_rows(cands, dev, own, own2, tag + "page ranking (decay, nav weight; CV)", BASELINE, PAGE_GRID))
+        rows.append(lever_rows(cands, dev, own, own2, tag + "fusion weight (CV)", BASELINE, FUSION_GRID))
+        rows.append(lever_rows(cands, dev, own, own2, tag + "identifiers + page ranking (CV)", ident, PAGE_GRID))
+        rows.append(lever_rows(cands, dev, own, own2, tag + "stop 24 defaults (identifiers, rank fusion, decay 0.2)",
                                STOP_24, None))
-        rows.append(lever_rows(cands, dev, own, tag + "identifiers + score fusion, page decay (CV)",
+        rows.append(lever_rows(cands, dev, own, own2, tag + "identifiers + score fusion, page decay (CV)",
                                replace(SearchSettings(), page_decay=0.0), DECAY_GRID))
         shipped = SearchSettings()
-        rows.append(lever_rows(cands, dev, own, tag + "shipped defaults", shipped, None))
+        rows.append(lever_rows(cands, dev, own, own2, tag + "shipped defaults", shipped, None))
         rows[-1]["own_vs_stop_24"] = paired(cands, own, STOP_24, shipped)
+        rows[-1]["own2_vs_stop_24"] = paired(cands, own2, STOP_24, shipped)
+        rows[-1]["own2_vs_baseline"] = paired(cands, own2, BASELINE, shipped)
         noise[name] = bootstrap_noise(cands, dev, shipped)
-        rows[-1]["replay_mismatches"] = check_against_index(index, cands, dev + own, shipped)
+        rows[-1]["replay_mismatches"] = check_against_index(index, cands, dev + own + own2, shipped)
     print(table(rows))
     print(f"\ndev MRR@10 bootstrap sd (40 questions): {noise}; {time.perf_counter() - started:.0f}s")
     for row in rows:
         if "own_vs_stop_24" in row:
             print(f"{row['lever']}: own set vs stop 24 defaults {row['own_vs_stop_24']}; "
                   f"replay mismatches {row['replay_mismatches']}")
+            print(f"  own set 2 vs stop 24 defaults {row['own2_vs_stop_24']}; vs baseline {row['own2_vs_baseline']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"rows": rows, "dev_mrr_sd": noise,
                                     "command": " ".join(sys.argv)}, indent=2, default=str))
