@@ -178,3 +178,10 @@ def test_an_underscore_in_the_docs_parts_words():
     # the page has "YOLOv3\_416" (a markdown escape); the name is there
     table = ["| Model | Device |\n| YOLOv3\\_416 | Jetson Nano |"]
     assert grounding.uncovered_names("has YOLOv3 been tested on a Jetson Nano?", table) == []
+
+
+def test_an_abbreviation_is_no_name():
+    # "e.g." is dotted like an identifier; the docs never write it, so it refused an answered question
+    question = "what association types can I use for lineage, e.g. to say a training job produced a model?"
+    assert grounding.question_names(question) == []
+    assert grounding.question_names("use Terraform vs. CloudFormation, i.e. which one?") == ["Terraform", "CloudFormation"]

@@ -142,13 +142,16 @@ def _plain(text: str) -> str:
     return " ".join(_MARKUP.sub(" ", _CITATION.sub(" ", text)).split())
 
 
+_ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "cf"}  # dotted like an identifier, but no name
+
+
 def key_terms(text: str) -> list[str]:
     """Numbers, identifiers and quoted names in a claim: the terms a passage must contain to back it."""
     text = _CITATION.sub(" ", text)
     terms = [m.group(0) for m in _NUMBER.finditer(text)]
     terms += _BACKTICK.findall(text) + _QUOTED.findall(text)
     terms += [t for t in _IDENT.findall(_BACKTICK.sub(" ", text))
-              if t.upper() not in _COMMON_CAPS and t.lower() not in ("e.g", "i.e", "etc")]
+              if t.upper() not in _COMMON_CAPS and t.lower() not in _ABBREVIATIONS]
     seen, out = set(), []
     for term in terms:
         key = term.lower()
@@ -171,7 +174,7 @@ def question_names(question: str) -> list[str]:
     words after the first, and identifiers. Docs that never mention one can't answer the question."""
     words = re.findall(r"\d*[A-Za-z][\w.:/-]*\w|\d*[A-Za-z]", question)  # "3D" is one name, not "D"
     names = [w for w in words[1:] if (w[0].isupper() or any(ch.isdigit() for ch in w) or "." in w)
-             and w.lower() not in _GENERIC_NAMES and w.upper() not in _COMMON_CAPS]
+             and w.lower() not in _GENERIC_NAMES | _ABBREVIATIONS and w.upper() not in _COMMON_CAPS]
     return list(dict.fromkeys(names))
 
 
