@@ -243,3 +243,32 @@ def test_a_question_naming_what_no_passage_mentions_is_refused_before_the_model(
     result = answer(sample_index, "How do I deploy a SageMaker serverless endpoint with Terraform?",
                     AnswerSettings(), backend=NeverCalled())
     assert result.refused and result.refusal_reason == "retrieval" and "Terraform" in result.notice
+
+
+def test_a_name_on_the_opening_of_a_passage_page_counts(tmp_path, embedder):
+    """A CloudFormation property section doesn't repeat "CloudFormation"; its page's opening does. The
+    question is answered from that page, not refused before the model."""
+    from alpaca_index.api import DocsIndex
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    syntax = "\n".join(f'  "Property{n}" : String,' for n in range(30))
+    (docs / "outputconfig.md").write_text(
+        "# MonitoringJob OutputConfig\n\nTo declare this entity in your AWS CloudFormation template, use the "
+        f"following syntax.\n\n```\n{{\n{syntax}\n}}\n```\n\n## KmsKeyId\n\nThe KMS key that SageMaker uses to "
+        "encrypt the monitoring job output in Amazon S3 with your own key. " + "It must be in the same Region. " * 8
+        + "\n\n## S3Uri\n\nWhere the monitoring job writes its output. " + "The bucket must exist. " * 10 + "\n")
+    for n, topic in enumerate(["data quality", "model quality", "bias", "explainability", "drift"]):
+        (docs / f"guide-{n}.md").write_text(
+            f"# Encrypt {topic} monitoring output\n\nSome words about {topic} monitors.\n\n## Use your own KMS key\n\n"
+            f"To encrypt the output of a {topic} monitoring job with your own KMS key, pass the key's ARN as the "
+            "output KMS key of the monitoring job.\n")
+    index = DocsIndex(tmp_path / "db", embedder=embedder)
+    index.sync([docs])
+    result = answer(index, "how do I encrypt the monitoring job output with my own KMS key in CloudFormation?",
+                    AnswerSettings())  # no model: the passages are quoted
+    assert not result.refused, result.notice
+    assert "outputconfig.md" in [s["path"] for s in result.sources]
+    off = answer(index, "how do I encrypt the monitoring job output with my own KMS key in Terraform?",
+                 AnswerSettings(), backend=NeverCalled())
+    assert off.refused and "Terraform" in off.notice

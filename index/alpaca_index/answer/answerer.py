@@ -156,10 +156,8 @@ def _answer(index: ReadableIndex, question: str, settings: AnswerSettings, on_te
 
     notice = None
     top = _passages(hits, found.pages, settings.k)
-    # the names are looked for in the best chunks too, as before passages went by page: a page-first
-    # choice alone would refuse in-scope questions whose name sits in a second chunk of a page
-    looked = top + _distinct_chunks(hits, settings.k)
-    absent = grounding.uncovered_names(typed or question, [f"{h.heading_path} {h.text}" for h in looked])
+    absent = grounding.uncovered_names(typed or question,
+                                       [f"{h.heading_path} {h.text}" for h in _names_window(top, hits, settings.k)])
     if absent:  # "…with Terraform?" and no passage says Terraform: nothing to answer from, no model needed
         emit(NOT_COVERED)
         result = AnswerResult(question, NOT_COVERED, [], _related(hits, set(), 5), "none", refused=True,
@@ -404,6 +402,15 @@ def _passages(hits: list[Hit], pages: list[Hit], k: int) -> list[Hit]:
             taken.add((hit.path, hit.text))
             out.append(hit)
     return out
+
+
+def _names_window(top: list[Hit], hits: list[Hit], k: int) -> list[Hit]:
+    """Where the question's names are looked for: the passages, every retrieved chunk of their pages (a
+    CloudFormation property section doesn't repeat "CloudFormation"; its page's opening does) and the
+    best chunks. Not all retrieved chunks: then an off-topic page's passing mention lets "Vertex AI" in
+    (bench/RESULTS.md, stops 26-27)."""
+    pages = {h.path for h in top}
+    return top + [h for h in hits if h.path in pages] + _distinct_chunks(hits, k)
 
 
 def _distinct_chunks(hits: list[Hit], k: int) -> list[Hit]:
