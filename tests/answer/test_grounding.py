@@ -185,3 +185,18 @@ def test_an_abbreviation_is_no_name():
     question = "what association types can I use for lineage, e.g. to say a training job produced a model?"
     assert grounding.question_names(question) == []
     assert grounding.question_names("use Terraform vs. CloudFormation, i.e. which one?") == ["Terraform", "CloudFormation"]
+
+
+def test_restating_a_yes_or_no_question_is_answering_it(sample_index):
+    # "You can …" adds no word to "Can I …?" but it is the answer, and here the passage doesn't back it
+    question = "Can I run SageMaker training jobs on Windows Server instances?"
+    g = grounding.check("You can run SageMaker training jobs on Windows Server instances [1].", {1: COMPILER},
+                        sample_index.embedder.encode, question)
+    assert [c.status for c in g.claims] == [grounding.UNSUPPORTED] and g.restated == 0
+    # to a how-question the same kind of sentence is a closing line, no claim
+    g = grounding.check("Follow the steps [1]. By following these steps, you can run a training job with Training "
+                        "Compiler [1].", {1: COMPILER}, sample_index.embedder.encode,
+                        "How do I run a training job with Training Compiler?")
+    assert g.restated == 1
+    assert grounding.asks_yes_no("I want to limit access — can I use resource ARNs, or do I need tags?")
+    assert not grounding.asks_yes_no("my model doesn't fit in one GPU - what does SageMaker offer?")

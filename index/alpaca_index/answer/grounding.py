@@ -226,12 +226,22 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
 
 
+# an auxiliary opening the question or one of its clauses: "can I …", "…, and is it …", "… — do I need …"
+_YES_NO = re.compile(r"(?:^|[,;:—–]\s*|\s-\s*|\b(?:and|or|but|so|also)\s+)"
+                     r"(?:can|could|does|do|did|is|are|was|should|must|will|would|may|has|have)\b", re.IGNORECASE)
+
+
+def asks_yes_no(question: str) -> bool:
+    return _YES_NO.search(question.strip()) is not None
+
+
 def check(answer: str, passages: dict[int, str], encode: Encode, question: str | None = None) -> Grounding:
     """Each claim of `answer` against `passages` ({source number: text}); `encode(list[str])` gives
     normalized vectors (the index's MiniLM). With the question, a sentence adding fewer than two
-    words and no number or name to it ("All regions where SageMaker is available except [1]") is no claim."""
+    words and no number or name to it ("All regions where SageMaker is available except [1]") is no claim,
+    unless the question asks yes or no: then restating it is answering it."""
     raw = split_claims(answer)
-    if question:
+    if question and not asks_yes_no(question):  # to "can I …?" the sentence "You can …" is the answer
         asked = _words(question)
         asked_terms = {t.lower() for t in key_terms(question)}
         kept = [r for r in raw if "\n" in r[0] or len(_words(_plain(r[0])) - asked) >= 2
