@@ -18,6 +18,8 @@ from alpaca_index.progress import stderr, sync_progress
 
 __all__ = ["UserError", "app", "main"]
 
+TUNE_HINT_CHUNKS = 2000
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Alpaca: a local documentation assistant. Nothing leaves this machine.")
 
@@ -59,8 +61,15 @@ def index_cmd(roots: Annotated[list[Path], typer.Argument(help="Docs folders to 
             stdout.print("[yellow]The index was rebuilt (model changed or index unreadable).[/]")
         for skipped in report.skipped:
             stdout.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}", highlight=False)
+        if suggest_tune:
+            stdout.print(f"Tip: `alpaca tune{'' if db == DEFAULT_DB else f' --db {db}'}` adapts search to these docs "
+                         "(no labels, nothing leaves the machine; about an hour on 2 cores for 16,000 chunks). On "
+                         "questions we wrote and never tuned for it found the right page in the top 5 for 92 % "
+                         "rather than 88 % (bench/RESULTS.md).", highlight=False)
 
-    emit(as_json, {"report": report.to_dict(), "status": status}, render)
+    # a docs folder this big gains from the adapted model, and its time is worth announcing (bench/RESULTS.md)
+    suggest_tune = status["chunks"] >= TUNE_HINT_CHUNKS and not status.get("model_info", {}).get("tuned")
+    emit(as_json, {"report": report.to_dict(), "status": status, "suggest_tune": suggest_tune}, render)
 
 
 @app.command()

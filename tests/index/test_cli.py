@@ -42,6 +42,16 @@ def test_index_json_reports_counts_and_skips(cli_db):
     assert [s["path"] for s in out["report"]["skipped"]] == ["broken.md"]
 
 
+def test_index_suggests_tune_only_for_a_large_index_on_the_packaged_model(cli_db):
+    docs, db, out = cli_db
+    assert out["suggest_tune"] is False  # the sample pages are too few to be worth an hour
+    small_threshold = "import alpaca_index.cli as cli; cli.TUNE_HINT_CHUNKS = 1; cli.main()"
+    proc = subprocess.run([sys.executable, "-c", small_threshold, "index", str(docs)], capture_output=True, text=True,
+                          env=dict(os.environ, ALPACA_DB=str(db)), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert f"alpaca tune --db {db}" in " ".join(proc.stdout.split())
+
+
 def test_reindex_with_no_change_encodes_nothing(cli_db):
     docs, db, _ = cli_db
     report = json.loads(alpaca("index", str(docs), "--json", db=db).stdout)["report"]
