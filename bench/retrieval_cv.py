@@ -1,6 +1,7 @@
-"""Retrieval levers scored on two question sets: our own (bench/own_questions.jsonl, written from pages
-drawn at random before any ranking was looked at: it decides) and dev (40 questions), with every
-setting chosen on dev cross-validated (5 folds: chosen on 4/5, scored on the held 1/5).
+"""Retrieval levers scored on three question sets: our own two (bench/own_questions.jsonl and
+bench/own_questions2.jsonl, each written from pages drawn at random before any ranking was run on it:
+they decide) and dev (40 questions), with every setting chosen on dev cross-validated (5 folds: chosen
+on 4/5, scored on the held 1/5). With --tuned, the adapted model is paired against the packaged one.
 
     python bench/retrieval_cv.py --db COPY_OF_FULL_INDEX [--tuned COPY_TUNED_BY_ALPACA_TUNE]
 
@@ -166,6 +167,20 @@ def paired(cands: Candidates, questions, before: SearchSettings, after: SearchSe
             "recall_down": sum(y["recall"] < x["recall"] for x, y in zip(a, b))}
 
 
+def paired_models(packaged: Candidates, tuned: Candidates, questions, rounds: int = 4000) -> dict:
+    """The adapted model against the packaged one, both with the shipped settings, per question."""
+    a = evaluate(packaged, questions, SearchSettings())["per_question"]
+    b = evaluate(tuned, questions, SearchSettings())["per_question"]
+    diffs = [y["rr"] - x["rr"] for x, y in zip(a, b)]
+    rng = random.Random(SEED)
+    means = sorted(statistics.fmean(rng.choices(diffs, k=len(diffs))) for _ in range(rounds))
+    return {"packaged": summary(a), "tuned": summary(b), "mrr_change": round(statistics.fmean(diffs), 3),
+            "ci95": [round(means[int(rounds * 0.025)], 3), round(means[int(rounds * 0.975)], 3)],
+            "ranked_higher": sum(d > 0 for d in diffs), "ranked_lower": sum(d < 0 for d in diffs),
+            "recall_up": sum(y["recall"] > x["recall"] for x, y in zip(a, b)),
+            "recall_down": sum(y["recall"] < x["recall"] for x, y in zip(a, b))}
+
+
 def check_against_index(index: DocsIndex, cands: Candidates, questions, settings: SearchSettings) -> int:
     """Questions where the cached replay and a real search_files call disagree (must be 0)."""
     index.searching = settings
@@ -194,12 +209,12 @@ def main() -> None:
     texts = sorted({q.question for q in dev + own + own2})
     depth = max(MRR_DEPTH * 8, SearchSettings().candidates)  # what search_files(q, 10) asks search() for
     started = time.perf_counter()
-    rows, noise = [], {}
+    rows, noise, candidates = [], {}, {}
     for name, db in (("packaged", args.db), ("tuned", args.tuned)):
         if db is None:
             continue
         index = DocsIndex(db)
-        cands = Candidates(index, texts, depth)
+        cands = candidates[name] = Candidates(index, texts, depth)
         tag = "" if name == "packaged" else "tuned model + "
         ident = replace(BASELINE, identifiers=True)
         rows.append(lever_rows(cands, dev, own, own2, (tag or "baseline (main) ") + "", BASELINE, None))
@@ -218,7 +233,13 @@ def main() -> None:
         rows[-1]["own2_vs_baseline"] = paired(cands, own2, BASELINE, shipped)
         noise[name] = bootstrap_noise(cands, dev, shipped)
         rows[-1]["replay_mismatches"] = check_against_index(index, cands, dev + own + own2, shipped)
+    models = {}
+    if len(candidates) == 2:
+        models = {label: paired_models(candidates["packaged"], candidates["tuned"], qs)
+                  for label, qs in (("dev", dev), ("own", own), ("own2", own2), ("both own sets", own + own2))}
     print(table(rows))
+    for label, result in models.items():
+        print(f"tuned vs packaged, shipped settings, {label}: {result}")
     print(f"\ndev MRR@10 bootstrap sd (40 questions): {noise}; {time.perf_counter() - started:.0f}s")
     for row in rows:
         if "own_vs_stop_24" in row:
@@ -226,7 +247,7 @@ def main() -> None:
                   f"replay mismatches {row['replay_mismatches']}")
             print(f"  own set 2 vs stop 24 defaults {row['own2_vs_stop_24']}; vs baseline {row['own2_vs_baseline']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"rows": rows, "dev_mrr_sd": noise,
+    args.out.write_text(json.dumps({"rows": rows, "dev_mrr_sd": noise, "tuned_vs_packaged": models,
                                     "command": " ".join(sys.argv)}, indent=2, default=str))
 
 
