@@ -34,7 +34,7 @@ export function activate(context: ExtensionContext): void {
         ...[registerChatParticipant(context, server)].filter((d) => d !== undefined),
         ...registerCommands(server, panel, () => related.refresh()),
         ...registerModelSetup(context, server),
-        ...registerTuneCommands(server),
+        ...registerTuneCommands(server, context.workspaceState),
         workspace.onDidChangeWorkspaceFolders(() => void server?.updateSettings()),
         workspace.onDidChangeConfiguration((e) => {
             if (needsRestart(e)) {

@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { ServerStatus } from '../src/core/protocol';
-import { describeTuneTime, TuneProgress, TuneProgressTracker, tuneConfirmation, tuneMinutes, tuneOutcome, tuneRefusal, TuneReport } from '../src/core/tune';
+import {
+    describeTuneTime, shouldSuggestTune, TuneProgress, TuneProgressTracker, tuneConfirmation, tuneMinutes, tuneOutcome, tuneRefusal,
+    TuneReport, tuneSuggestion,
+} from '../src/core/tune';
 
 const ready: ServerStatus = { state: 'ready', docs: 1200, chunks: 16_000, index_path: '/ws/.alpaca', model: 'all-MiniLM-L6-v2', model_info: { tuned: false } };
 const report: TuneReport = {
@@ -78,5 +81,21 @@ describe('adapting search: progress and outcome', () => {
         assert.equal(tuneOutcome({ requestId: 'r', kind: 'final', error: 'the index is empty' }).level, 'error');
         assert.match(tuneOutcome({ requestId: 'r', kind: 'final', error: 'x' }, true).text, /going back to the packaged search model failed: x/);
         assert.match(tuneOutcome({ requestId: 'r', kind: 'final', report: { ...report, reused_vectors: 15_990 } }, true).text, /packaged model again.*15990 kept vectors/);
+    });
+});
+
+describe('adapting search: the offer', () => {
+    it('is made for a ready local index of 2,000 chunks or more on the packaged model', () => {
+        assert.equal(shouldSuggestTune(ready, false), true);
+        assert.match(tuneSuggestion(ready), /16,000 chunks; about 30–45 minutes/);
+        assert.equal(shouldSuggestTune({ ...ready, chunks: 1999 }, false), false);
+    });
+
+    it('is not made when declined, already adapted, shared, busy or not yet reported', () => {
+        assert.equal(shouldSuggestTune(ready, true), false);
+        assert.equal(shouldSuggestTune({ ...ready, model_info: { tuned: true } }, false), false);
+        assert.equal(shouldSuggestTune({ ...ready, index_path: 's3://docs/index' }, false), false);
+        assert.equal(shouldSuggestTune({ ...ready, state: 'indexing' }, false), false);
+        assert.equal(shouldSuggestTune(undefined, false), false);
     });
 });

@@ -81,6 +81,24 @@ export function tuneRefusal(status: ServerStatus | undefined): string | undefine
     return undefined;
 }
 
+/** From this many chunks on, a ready index on the packaged model gets one offer to adapt search
+ * (the CLI's `alpaca index` hint uses the same bar: alpaca_index.cli.TUNE_HINT_CHUNKS). */
+export const SUGGEST_TUNE_CHUNKS = 2000;
+
+/** Whether to offer adapting search now: a local, ready, big enough index on the packaged model. */
+export function shouldSuggestTune(status: ServerStatus | undefined, declined: boolean): boolean {
+    return !declined && !!status && status.state === 'ready' && !tuneRefusal(status) && !status.model_info?.tuned
+        && status.chunks >= SUGGEST_TUNE_CHUNKS;
+}
+
+export function tuneSuggestion(status: ServerStatus): string {
+    return (
+        `Alpaca: search can adapt to these docs (${status.chunks.toLocaleString('en-US')} chunks; ${describeTuneTime(status.chunks)} ` +
+        'on a 2-core laptop, no labels, nothing leaves this machine). On questions we never tuned for, the adapted ' +
+        'model put a right page in the top 5 for 92 % of them rather than 88 %.'
+    );
+}
+
 export function tuneConfirmation(status: ServerStatus): string {
     const chunks = status.chunks.toLocaleString('en-US');
     return (

@@ -2,9 +2,12 @@
 // index's search model (alpaca.tune, the same work as `alpaca tune`) under a cancellable withProgress fed by
 // `alpaca/tuneProgress`; cancelling stops it before the switch, so search keeps the model it had.
 
-import { CancellationToken, commands, Disposable, ProgressLocation, window } from 'vscode';
+import { CancellationToken, commands, Disposable, Memento, ProgressLocation, window } from 'vscode';
 import { ServerCommand, ServerStatus } from '../core/protocol';
-import { describeTuneTime, TuneProgress, TuneProgressTracker, tuneConfirmation, TuneOutcome, tuneOutcome, tuneRefusal } from '../core/tune';
+import {
+    describeTuneTime, shouldSuggestTune, TuneProgress, TuneProgressTracker, tuneConfirmation, TuneOutcome, tuneOutcome,
+    tuneRefusal, tuneSuggestion,
+} from '../core/tune';
 import { AlpacaClient } from '../common/client';
 import { log, showLog } from '../common/log';
 
@@ -122,9 +125,33 @@ async function show({ level, text }: TuneOutcome, actions: string[]): Promise<st
     return level === 'warning' ? window.showWarningMessage(text, ...actions) : window.showInformationMessage(text, ...actions);
 }
 
-export function registerTuneCommands(server: AlpacaClient): Disposable[] {
+const DECLINED_KEY = 'alpaca.adaptSearchDeclined';
+
+/** One offer per window once a big index is ready on the packaged model; "Don't Ask Again" is kept
+ * for the workspace. */
+function suggestWhenReady(server: AlpacaClient, workspace: Memento): Disposable {
+    let offered = false;
+    return server.onStatus((status) => {
+        if (offered || !shouldSuggestTune(status, workspace.get<boolean>(DECLINED_KEY, false))) {
+            return;
+        }
+        offered = true;
+        const ADAPT = 'Adapt Search…';
+        const NEVER = "Don't Ask Again";
+        void window.showInformationMessage(tuneSuggestion(status), ADAPT, 'Not Now', NEVER).then(async (choice) => {
+            if (choice === ADAPT) {
+                await commands.executeCommand(ADAPT_SEARCH_COMMAND);
+            } else if (choice === NEVER) {
+                await workspace.update(DECLINED_KEY, true);
+            }
+        });
+    });
+}
+
+export function registerTuneCommands(server: AlpacaClient, workspace: Memento): Disposable[] {
     return [
         commands.registerCommand(ADAPT_SEARCH_COMMAND, () => adaptSearch(server)),
         commands.registerCommand(PACKAGED_MODEL_COMMAND, () => usePackagedModel(server)),
+        suggestWhenReady(server, workspace),
     ];
 }
