@@ -63,7 +63,7 @@ def index_cmd(roots: Annotated[list[Path], typer.Argument(help="Docs folders to 
             stdout.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}", highlight=False)
         if suggest_tune:
             stdout.print(f"Tip: `alpaca tune{'' if db == DEFAULT_DB else f' --db {db}'}` adapts search to these docs "
-                         "(no labels, nothing leaves the machine; 30-60 minutes on 2 cores for 16,000 chunks). On "
+                         "(no labels, nothing leaves the machine; about 30 minutes on 2 cores for 16,000 chunks). On "
                          "questions we wrote and never tuned for it found the right page in the top 5 for 92 % "
                          "rather than 88 % (bench/RESULTS.md).", highlight=False)
 
