@@ -155,26 +155,23 @@ def bootstrap_noise(cands: Candidates, dev, settings: SearchSettings, rounds: in
 
 def paired(cands: Candidates, questions, before: SearchSettings, after: SearchSettings, rounds: int = 4000) -> dict:
     """MRR@10 change per question, with a 95 % bootstrap interval, and questions moved in or out of the top 5."""
-    a = evaluate(cands, questions, before)["per_question"]
-    b = evaluate(cands, questions, after)["per_question"]
-    diffs = [y["rr"] - x["rr"] for x, y in zip(a, b)]
-    rng = random.Random(SEED)
-    means = sorted(statistics.fmean(rng.choices(diffs, k=len(diffs))) for _ in range(rounds))
-    return {"mrr_change": round(statistics.fmean(diffs), 3),
-            "ci95": [round(means[int(rounds * 0.025)], 3), round(means[int(rounds * 0.975)], 3)],
-            "ranked_higher": sum(d > 0 for d in diffs), "ranked_lower": sum(d < 0 for d in diffs),
-            "recall_up": sum(y["recall"] > x["recall"] for x, y in zip(a, b)),
-            "recall_down": sum(y["recall"] < x["recall"] for x, y in zip(a, b))}
+    return compare(evaluate(cands, questions, before)["per_question"],
+                   evaluate(cands, questions, after)["per_question"], rounds)
 
 
 def paired_models(packaged: Candidates, tuned: Candidates, questions, rounds: int = 4000) -> dict:
     """The adapted model against the packaged one, both with the shipped settings, per question."""
     a = evaluate(packaged, questions, SearchSettings())["per_question"]
     b = evaluate(tuned, questions, SearchSettings())["per_question"]
+    return {"packaged": summary(a), "tuned": summary(b), **compare(a, b, rounds)}
+
+
+def compare(a: list[dict], b: list[dict], rounds: int) -> dict:
+    """Per-question results before (a) and after (b): MRR@10 change with a 95 % bootstrap interval."""
     diffs = [y["rr"] - x["rr"] for x, y in zip(a, b)]
     rng = random.Random(SEED)
     means = sorted(statistics.fmean(rng.choices(diffs, k=len(diffs))) for _ in range(rounds))
-    return {"packaged": summary(a), "tuned": summary(b), "mrr_change": round(statistics.fmean(diffs), 3),
+    return {"mrr_change": round(statistics.fmean(diffs), 3),
             "ci95": [round(means[int(rounds * 0.025)], 3), round(means[int(rounds * 0.975)], 3)],
             "ranked_higher": sum(d > 0 for d in diffs), "ranked_lower": sum(d < 0 for d in diffs),
             "recall_up": sum(y["recall"] > x["recall"] for x, y in zip(a, b)),

@@ -137,14 +137,11 @@ class DocsIndex:
 
     def search_files(self, query: str, k: int = 5, path_prefix: str | None = None,
                      exclude_path: str | None = None) -> list[Hit]:
-        return self._search_pages(query, k, 0, path_prefix, exclude_path).pages
+        return self.search_pages(query, k, 0, path_prefix, exclude_path).pages
 
-    def search_pages(self, query: str, k: int = 5, chunks: int = 20) -> Found:
+    def search_pages(self, query: str, k: int = 5, chunks: int = 20, path_prefix: str | None = None,
+                     exclude_path: str | None = None) -> Found:
         """The k best pages and, from the same search, the best `chunks` chunks (what an answer needs)."""
-        return self._search_pages(query, k, chunks)
-
-    def _search_pages(self, query: str, k: int, chunks: int, path_prefix: str | None = None,
-                      exclude_path: str | None = None) -> Found:
         # the fused order does not depend on depth (scores scale to the candidates-th), so the first
         # `chunks` of this deeper search are what search(query, chunks) returns
         hits = self.search(query, max(k * 8, chunks, self.searching.candidates), path_prefix, exclude_path)

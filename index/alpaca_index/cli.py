@@ -50,6 +50,8 @@ def index_cmd(roots: Annotated[list[Path], typer.Argument(help="Docs folders to 
     with sync_progress(enabled=not quiet and not as_json) as progress:
         report = idx.sync(roots, ignore=ignore, progress=progress, rehash=rehash)
     status = idx.status()
+    # a docs folder this big gains from the adapted model, and its time is worth announcing (bench/RESULTS.md)
+    suggest_tune = status["chunks"] >= TUNE_HINT_CHUNKS and not status.get("model_info", {}).get("tuned")
 
     def render() -> None:
         stdout.print(f"Indexed [bold]{status['files']}[/] files, {status['chunks']} chunks in {report.seconds:.1f}s "
@@ -67,8 +69,6 @@ def index_cmd(roots: Annotated[list[Path], typer.Argument(help="Docs folders to 
                          "questions we wrote and never tuned for it found the right page in the top 5 for 92 % "
                          "rather than 88 % (bench/RESULTS.md).", highlight=False)
 
-    # a docs folder this big gains from the adapted model, and its time is worth announcing (bench/RESULTS.md)
-    suggest_tune = status["chunks"] >= TUNE_HINT_CHUNKS and not status.get("model_info", {}).get("tuned")
     emit(as_json, {"report": report.to_dict(), "status": status, "suggest_tune": suggest_tune}, render)
 
 
