@@ -24,8 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alpaca_index.answer import AnswerSettings, answer  # noqa: E402
-from alpaca_index.answer.answerer import judge  # noqa: E402
+from alpaca_index.answer.answerer import is_refusal  # noqa: E402
 from alpaca_index.answer.backends import TEMPERATURE, Endpoint, LlamaCpp  # noqa: E402
+from alpaca_index.answer.gate import SHOWN, replay  # noqa: E402
 from common import DEV_QUESTIONS  # noqa: E402
 
 OUT_OF_SCOPE = Path(__file__).resolve().parent / "out_of_scope.jsonl"
@@ -97,12 +98,13 @@ def run_one(index, q: dict, settings, recorder) -> dict:
     t = result.timings
     row = {**q, "refused": result.refused, "refusal_reason": result.refusal_reason, "answer": result.answer,
            "withheld": result.withheld is not None,
-           "draft": result.withheld if result.withheld is not None else (result.answer if recorder.prompt else None),
+           "draft": result.draft if result.draft is not None else (result.answer if recorder.prompt else None),
            "cited_paths": [s["path"] for s in result.sources if s.get("cited")],
            "passages": {int(n): text for n, text in _FENCE.findall(recorder.prompt)},
            "grounding": result.grounding, "best_similarity": t.get("best_similarity"),
            "prompt_tokens": t.get("prompt_tokens"), "tokens_evaluated": evaluated,
            "sources_ms": seen.get("sources_ms"), "ttft_ms": t.get("first_token_ms"),
+           "first_shown_ms": t.get("first_shown_ms"),
            "llama_prompt_eval_ms": prompt_eval_ms, "total_ms": t.get("total_ms"),
            "second_look_ms": t.get("second_look_ms"), "model_calls": recorder.calls}
     return grade(row)
@@ -111,28 +113,37 @@ def run_one(index, q: dict, settings, recorder) -> dict:
 def grade(row: dict) -> dict:
     """Derived columns: labelled-page citation, claim counts, refusal right/wrong."""
     g = row.get("grounding") or {}
-    row["claims"] = len(g.get("claims", []))
+    claims = g.get("claims", [])
+    row["claims"] = len(claims)
     row["supported"] = g.get("supported", 0)
-    row["attributed"] = g.get("attributed", 0)  # of the supported: a source the check found, not the model
+    # in the answer the reader sees (claim gate); drafts saved before the gate count whole
+    row["shown_claims"] = sum(c.get("shown", True) is not False for c in claims) if not row.get("withheld") else 0
+    row["shown_supported"] = sum(c.get("shown", True) is not False and c["status"] == "supported" for c in claims) \
+        if not row.get("withheld") else 0
+    row["attributed"] = sum(c.get("shown", True) is not False and c.get("attributed") is not None for c in claims)
+    row["held_back"] = row["claims"] - row["shown_claims"] if not row.get("withheld") and not row["refused"] else 0
     row["cites_labelled"] = (any(_labelled(p, row["relevant"]) for p in row["cited_paths"])
                              if row["relevant"] else None)
-    row["flagged"] = bool(g) and row["supported"] < row["claims"]
+    row["flagged"] = bool(g) and row["shown_supported"] < row["shown_claims"]
     in_scope = row["group"] == "dev"
     row["correct"] = (not row["refused"]) if in_scope else (row["refused"] if row["group"] == "oos" else None)
     return row
 
 
-def regrade(row: dict, encode, min_share: float | None = None) -> dict:
-    """The saved draft through today's grounding check and refusal rule (as answerer._finish applies them)."""
+def regrade(row: dict, encode) -> dict:
+    """The saved draft through today's refusal rule and claim gate (as the answerer applies them while
+    the model streams): the answer the reader would see, and what was held back."""
     if row.get("draft") and row.get("passages") and row["refusal_reason"] != "retrieval":
         passages = {int(n): t for n, t in row["passages"].items()}
-        share = {} if min_share is None else {"min_share": min_share}
-        reason, g = judge(row["draft"], passages, encode, row["question"], **share)
-        # "grounding": the draft is withheld and the closest passages are quoted instead (not a refusal)
-        row.update(refused=reason == "model", withheld=reason == "grounding",
-                   refusal_reason="model" if reason == "model" else None, grounding=g.to_dict() if g else None)
-        if reason == "grounding" and not row["answer"].startswith("The model's answer was withheld"):
-            row["answer"] = "(withheld on regrade: the closest passages are quoted instead; the draft is below)"
+        if is_refusal(row["draft"]):
+            row.update(refused=True, withheld=False, refusal_reason="model", grounding=None)
+        else:
+            gate = replay(row["draft"], passages, encode, row["question"])
+            shown = gate.state == SHOWN
+            # withheld: the closest passages are quoted instead (not a refusal)
+            row.update(refused=False, withheld=not shown, refusal_reason=None, grounding=gate.result().to_dict(),
+                       answer=gate.shown_text.strip() if shown else
+                       "(withheld on regrade: the closest passages are quoted instead; the draft is below)")
     return grade(row)
 
 
@@ -145,7 +156,7 @@ def summarize(rows: list[dict]) -> dict:
     dev = [r for r in rows if r["group"] == "dev"]
     oos = [r for r in rows if r["group"] == "oos"]
     answered = [r for r in dev if not r["refused"] and not r.get("withheld")]  # drafts shown as answers
-    shown_claims = sum(r["claims"] for r in answered)
+    shown_claims = sum(r["shown_claims"] for r in answered)
     generated = [r for r in rows if r.get("prompt_tokens")]
     kms = next((r for r in rows if r["question"] == KMS), None)
     return {
@@ -157,11 +168,13 @@ def summarize(rows: list[dict]) -> dict:
         "oos_withheld_quoted": sum(bool(r.get("withheld")) for r in oos),
         "dev_cites_labelled": sum(bool(r["cites_labelled"]) for r in answered),
         "dev_answered": len(answered),
-        "claims_supported_in_answers": round(sum(r["supported"] for r in answered) / shown_claims, 3)
+        "claims_supported_in_answers": round(sum(r["shown_supported"] for r in answered) / shown_claims, 3)
         if shown_claims else None,
         "claims_in_answers": shown_claims,
+        # sentences of shown answers the gate kept out of the answer (listed after it, marked)
+        "claims_held_back_in_answers": sum(r["held_back"] for r in answered),
         # the same, counting only sentences the model itself cited correctly (no attribution by the check)
-        "claims_supported_by_own_citation": round(sum(r["supported"] - r.get("attributed", 0) for r in answered)
+        "claims_supported_by_own_citation": round(sum(r["shown_supported"] - r["attributed"] for r in answered)
                                                   / shown_claims, 3) if shown_claims else None,
         "claims_supported_in_all_drafts": round(sum(r["supported"] for r in dev + oos) /
                                                 max(1, sum(r["claims"] for r in dev + oos)), 3),
@@ -173,6 +186,8 @@ def summarize(rows: list[dict]) -> dict:
         "median_prompt_tokens": _median(r["prompt_tokens"] for r in generated),
         "median_sources_ms": _median(r["sources_ms"] for r in rows),
         "median_ttft_ms": _median(r["ttft_ms"] for r in generated),
+        # the first checked sentence on screen (answers shown; the sources come at median_sources_ms)
+        "median_first_shown_ms": _median(r.get("first_shown_ms") for r in generated),
         "median_llama_prompt_eval_ms": _median(r["llama_prompt_eval_ms"] for r in generated),
         "median_total_ms_generated": _median(r["total_ms"] for r in generated),
         "model_calls": len(generated),
@@ -184,11 +199,11 @@ def summarize(rows: list[dict]) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    out = ["| id | group | refused (why) | cites labelled | claims ok | prompt tok | sources ms | TTFT ms | "
+    out = ["| id | group | refused (why) | cites labelled | claims shown / drafted | prompt tok | sources ms | TTFT ms | "
            "prompt eval ms | total ms | question |", "|" + "---|" * 11]
     for r in rows:
         why = f"yes ({r['refusal_reason']})" if r["refused"] else "no"
-        claims = f"{r['supported']}/{r['claims']}" if r["claims"] else "–"
+        claims = f"{r['shown_claims']}/{r['claims']}" if r["claims"] else "–"
         labelled = {True: "yes", False: "no", None: "–"}[r["cites_labelled"]] if not r["refused"] else "–"
         out.append(f"| {r['id']} | {r['group']} | {why} | {labelled} | {claims} | {r['prompt_tokens'] or '–'} | "
                    f"{r['sources_ms'] or '–'} | {r['ttft_ms'] or '–'} | {r['llama_prompt_eval_ms'] or '–'} | "
@@ -197,10 +212,10 @@ def table(rows: list[dict]) -> str:
 
 
 def worst(rows: list[dict], n: int = 6) -> str:
-    """Wrong refusals, out-of-scope answers, then shown answers with the most unsupported claims."""
+    """Wrong refusals, out-of-scope answers, then shown answers with the most sentences held back."""
     def badness(r):
         wrong = r["correct"] is False
-        unsupported = r["claims"] - r["supported"] if not r["refused"] else 0
+        unsupported = r["held_back"] + r["shown_claims"] - r["shown_supported"] if not r["refused"] else 0
         return (wrong, unsupported, r["group"] == "seed")
     picked = sorted(rows, key=badness, reverse=True)[:n]
     parts = []
@@ -232,8 +247,6 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated ids to run (e.g. d01,o11,s3)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/answers.json"))
     parser.add_argument("--regrade", type=Path, help="re-check the drafts saved in this result file (no model)")
-    parser.add_argument("--min-share", type=float, help="with --regrade: the share of supported claims an answer "
-                        "needs to be shown (default: the answerer's)")
     args = parser.parse_args()
 
     from alpaca_index.api import DocsIndex
@@ -243,8 +256,8 @@ def main() -> None:
         text = args.regrade.read_text()
         saved = ({"rows": [json.loads(line) for line in text.splitlines() if line.strip()]}
                  if args.regrade.suffix == ".jsonl" else json.loads(text))  # a run's progress file works too
-        rows = [regrade(r, index.embedder.encode, args.min_share) for r in saved["rows"]]
-        report(rows, {**saved.get("config", {}), "regraded_from": str(args.regrade), "min_share": args.min_share},
+        rows = [regrade(r, index.embedder.encode) for r in saved["rows"]]
+        report(rows, {**saved.get("config", {}), "regraded_from": str(args.regrade)},
                args.out)
         return
     if not (args.model or args.endpoint):

@@ -40,7 +40,8 @@ def replay(rows: list[dict], labels: dict[tuple[str, str], str], encode) -> list
         if not row.get("draft") or not row.get("passages") or row["refusal_reason"] == "retrieval":
             continue
         checked = regrade(dict(row), encode)
-        claims = [{"status": c["status"], "label": labels.get((row["id"], c["text"]))}
+        claims = [{"status": c["status"], "label": labels.get((row["id"], c["text"])),
+                   "shown": c.get("shown", True) is not False}
                   for c in (checked["grounding"] or {}).get("claims", [])]
         out.append({"id": row["id"], "group": row["group"], "shown": not (checked["refused"] or checked["withheld"]),
                     "claims": claims})
@@ -54,7 +55,9 @@ def agreement(replayed: list[dict]) -> dict:
     fp = sum(label != "yes" and ok for label, ok in pairs)
     pos = sum(label == "yes" for label, _ in pairs)
     neg = len(pairs) - pos
-    shown = Counter(c["label"] for r in replayed if r["shown"] and r["group"] == "dev" for c in r["claims"])
+    # what the reader sees: the claims the gate released into shown answers
+    shown = Counter(c["label"] for r in replayed if r["shown"] and r["group"] == "dev" for c in r["claims"]
+                    if c["shown"])
     shown_claims = sum(v for k, v in shown.items() if k not in (None, "none"))
     return {"claims": len(pairs), "supported_kept": round(tp / max(pos, 1), 3),
             "unsupported_caught": round((neg - fp) / max(neg, 1), 3),

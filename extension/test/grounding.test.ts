@@ -27,6 +27,23 @@ describe('renderGrounding', () => {
         assert.doesNotMatch(html, /Memory goes up/);
     });
 
+    it('sentences the gate held back are listed apart from the answer, collapsed, and counted', () => {
+        const gated = {
+            ...grounding, supported: 2,
+            claims: [
+                { ...grounding.claims[0], shown: true },
+                { ...grounding.claims[1], shown: false },
+                { text: 'Scaling needs a policy.', status: 'supported' as const, cites: [1], missing: [], shown: false },
+            ],
+        };
+        const html = renderGrounding(final({ grounding: gated, verdict: gated.verdict }));
+        assert.match(html, /<details class="held-back"><summary>2 sentences of the model's held back/);
+        assert.match(html, /Timeout is 15 minutes.*not found in \[2\]/s);
+        assert.match(html, /Scaling needs a policy\..*held back with the sentence around it/s);
+        assert.doesNotMatch(html, /Memory goes up/);  // shown and backed: it is the answer, not a note
+        assert.match(html, /class="verdict warn"/);
+    });
+
     it('a sentence the model left uncited is listed with the source the check found for it', () => {
         const found = {
             ...grounding, supported: 2, unsupported: 0, attributed: 1,

@@ -83,9 +83,11 @@ def build_server(holder: IndexHolder):
         section with path, heading_path, lines and link. Says so when the docs do not cover it.
         For a follow-up, pass the earlier turns as `history` ([{question, answer}], oldest first):
         the question is then searched with their context (`query` shows what was searched).
-        `verdict` is one line on how far to trust it; `grounding.claims` marks each sentence
-        supported / unsupported / uncited by its cited passage; an answer with no supported claim
-        comes back refused, its draft in `withheld`."""
+        `verdict` is one line on how far to trust it. `answer` holds only sentences the claim check
+        found in their cited passage; `grounding.claims` lists every sentence of the model's draft,
+        supported / unsupported / uncited, with `shown` false for those held back from the answer.
+        A draft whose first claims are unsupported is withheld (in `withheld`) and the closest
+        passages are quoted instead."""
         if not question.strip():
             raise ValueError("the question is empty")
         index = holder.get()

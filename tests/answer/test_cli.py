@@ -80,10 +80,12 @@ def test_ask_reads_several_questions_from_stdin_with_one_model(sample_index, cha
     assert data[1]["refused"] and data[1]["refusal_reason"] == "retrieval" and len(chat_server.prompts) == 1
 
 
-def test_ask_prints_the_claim_check_and_marks_unsupported_sentences(ask, chat_server):
+def test_ask_prints_the_claim_check_and_holds_back_unsupported_sentences(ask, chat_server):
     chat_server.reply = ["The memory sizes you can choose are 1024 MB, 2048 MB, 3072 MB, 4096 MB, 5120 MB, ",
                          "or 6144 MB [1]. Each serverless endpoint also gets 64 GPUs [1]."]
     out = ask("How much memory can a serverless endpoint have?", "--endpoint", chat_server.url, "-k", "1")
     assert out.exit_code == 0
-    assert "! check: 1 of 2 claims supported" in out.stdout
-    assert re.search(r"✗ Each serverless endpoint also gets 64 GPUs.* — not in \[1\] \(missing: 64 GPUs\)", out.stdout)
+    answer, _, notes = out.stdout.partition("! check:")
+    assert "6144 MB [1]." in answer and "GPUs" not in answer  # streamed: only the backed sentence
+    assert notes.startswith(" 1 of 2 claims supported") and "held back from the answer (1):" in notes
+    assert re.search(r"✗ Each serverless endpoint also gets 64 GPUs.* — not in \[1\] \(missing: 64 GPUs\)", notes)

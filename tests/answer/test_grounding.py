@@ -70,7 +70,7 @@ def test_an_invented_answer_is_withheld_and_the_passages_quoted_with_the_reason(
                          "Quantum Billing costs 3 dollars per hour [2]."]
     result = answer(sample_index, MEMORY, AnswerSettings(endpoint=chat_server.url))
     assert not result.refused and result.sources and "Quantum" not in result.answer
-    assert result.answer.startswith("The model's answer was withheld (none of the model's 2 claims")
+    assert result.answer.startswith("The model's answer was withheld (the model's first 2 claims are not supported")
     assert all(f"[{s['n']}]" in result.answer for s in result.sources)  # the quotes cite their passages
     assert result.withheld.startswith("Open the SageMaker console") and result.verdict.startswith("answer withheld:")
     assert result.grounding["supported"] == 0 and len(result.grounding["claims"]) == 2
@@ -85,7 +85,10 @@ def test_a_grounded_answer_is_shown_and_an_unsupported_sentence_flagged(sample_i
     assert not result.refused and result.grounding["supported"] == 1 and result.grounding["unsupported"] == 1
     flagged = [c for c in result.grounding["claims"] if c["status"] == "unsupported"]
     assert "64 GPUs" in flagged[0]["missing"][0] or "64" in flagged[0]["missing"]
-    assert result.verdict == "1 of 2 claims supported by the cited passages; 1 not found in the passage they cite"
+    assert result.verdict == ("1 of 2 claims supported by the cited passages; 1 not found in the passage they cite"
+                              " — 1 held back from the answer")
+    assert "6144 MB [1]." in result.answer and "GPUs" not in result.answer  # the reader never sees it
+    assert [c["shown"] for c in result.grounding["claims"]] == [True, False]
     assert result.sources[0]["supported"] and "1 of 2" in result.notice
     [preview] = sources_seen  # retrieval's passages and best quote, handed out before the model
     assert preview["sources"] and preview["best_passage"]["quote"]

@@ -153,10 +153,13 @@ def test_the_download_shows_its_size_first_then_progress_and_the_model_is_used(r
 
 
 def _model_turn(turn: dict) -> None:
-    """Written by the downloaded model through llama.cpp, streamed, with sources and a verdict. The 135M
-    model is weak: a cited answer, a flagged one, a withheld draft or a refusal are all honest outcomes."""
+    """Written by the downloaded model through llama.cpp, with sources and a verdict. The 135M model is
+    weak: a cited answer, a flagged one, a withheld draft or a refusal are all honest outcomes. An answer
+    streams its checked sentences; a withheld draft or a refusal never reaches the panel's answer."""
     assert turn["meta"].startswith("local model (llama.cpp)"), turn
-    assert "streaming" in turn["rendered"] and turn["rendered"][-1] == "done" and turn["updates"] >= 2, turn
+    assert turn["rendered"][-1] == "done" and turn["updates"] >= 2, turn
+    shown = turn["verdictKind"] != "refused" and "withheld" not in turn["verdict"]
+    assert "streaming" in turn["rendered"] or not shown, turn
     assert turn["verdict"] and turn["verdictKind"] in ("ok", "warn", "info", "refused"), turn
     if turn["verdictKind"] == "refused":
         assert turn["badge"] == "not in docs" and turn["citations"] == 0, turn

@@ -1,5 +1,6 @@
 // The claim check in the answer panel: the best passage shown while the model reads, then a
-// one-line verdict and the sentences the cited passages do not back. Pure HTML builders (escaped).
+// one-line verdict and the sentences held back from the answer (the cited passages don't back them).
+// Pure HTML builders (escaped).
 
 import { describe } from './citations';
 import { AnswerFinal, BestPassage, GroundingClaim } from './protocol';
@@ -23,26 +24,43 @@ function claimLine(claim: GroundingClaim): string {
         ? `no citation from the model; backed by [${claim.attributed}]`
         : claim.status === 'uncited'
         ? 'cites no source'
+        : claim.status === 'supported'
+        ? 'held back with the sentence around it'
         : `not found in ${claim.cites.map((n) => `[${n}]`).join('')}`
           + (claim.missing.length ? ` (missing: ${claim.missing.slice(0, 4).map(escapeHtml).join(', ')})` : '');
-    return `<li class="claim ${attributed ? 'attributed' : claim.status}"><span class="claim-text">${escapeHtml(claim.text)}</span> <span class="why">— ${why}</span></li>`;
+    const kind = attributed && claim.shown !== false ? 'attributed' : claim.status;
+    return `<li class="claim ${kind}"><span class="claim-text">${escapeHtml(claim.text)}</span> <span class="why">— ${why}</span></li>`;
 }
 
-/** The verdict line, the unsupported sentences, and a withheld draft (collapsed) after the answer. */
+/** Held back by the claim gate: never in the answer (older servers showed them there, unchecked). */
+function heldBack(claim: GroundingClaim): boolean {
+    return claim.shown === false || ((claim.shown ?? null) === null && claim.status !== 'supported');
+}
+
+/** The verdict line; the sentences whose source the check found; the sentences held back from the
+ *  answer (collapsed: not the answer, but there to read); a withheld draft (collapsed). */
 export function renderGrounding(final: AnswerFinal | undefined): string {
     if (!final || (!final.verdict && !final.grounding)) {
         return '';
     }
     const g = final.grounding;
-    const clean = !!g && g.claims.length > 0 && g.supported === g.claims.length && !final.refused;
-    const kind = final.refused ? 'refused' : clean ? 'ok' : g && g.claims.length ? 'warn' : 'info';
+    const claims = g?.claims ?? [];
+    const held = claims.filter(heldBack);
+    const clean = claims.length > 0 && held.length === 0 && !final.refused && !final.withheld;
+    const kind = final.refused ? 'refused' : clean ? 'ok' : claims.length ? 'warn' : 'info';
     const icon = { refused: '✗', ok: '✓', warn: '!', info: 'i' }[kind];
     const verdict = final.verdict || g?.verdict || '';
     const parts = [`<div class="verdict ${kind}" data-verdict="${kind}"><span class="icon">${icon}</span> ${escapeHtml(verdict)}</div>`];
-    // unsupported and uncited sentences, and those whose source the check found rather than the model
-    const flagged = (g?.claims ?? []).filter((c) => c.status !== 'supported' || (c.attributed ?? null) !== null);
-    if (flagged.length && !final.withheld) {
-        parts.push(`<ul class="claims">${flagged.map(claimLine).join('')}</ul>`);
+    if (!final.withheld) {
+        const found = claims.filter((c) => !heldBack(c) && (c.attributed ?? null) !== null);
+        if (found.length) {
+            parts.push(`<ul class="claims">${found.map(claimLine).join('')}</ul>`);
+        }
+        if (held.length) {
+            const n = held.length === 1 ? '1 sentence' : `${held.length} sentences`;
+            parts.push(`<details class="held-back"><summary>${n} of the model's held back: not found in the passages</summary>`
+                + `<ul class="claims">${held.map(claimLine).join('')}</ul></details>`);
+        }
     }
     if (final.withheld) {
         parts.push(`<details class="withheld"><summary>The model's draft (withheld: not backed by the docs)</summary>`

@@ -138,6 +138,8 @@ export interface GroundingClaim {
     evidence?: string | null;
     /** The source the check found backing it, when the model cited none (or one that doesn't back it). */
     attributed?: number | null;
+    /** In the answer the reader sees (false: held back by the claim gate); absent before the gate existed. */
+    shown?: boolean | null;
 }
 
 export interface Grounding {

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from alpaca_index.answer import citations, conversation, extractive, grounding
 from alpaca_index.answer.backends import Backend, BackendError, Endpoint, LlamaCpp
+from alpaca_index.answer.gate import SHOWN, ClaimGate
 from alpaca_index.answer.prompt import NOT_COVERED, Source, extract_message, pack, user_message
 from alpaca_index.answer.settings import AnswerSettings
 
 if TYPE_CHECKING:
-    from alpaca_index.answer.grounding import Encode
     from alpaca_index.api import ReadableIndex
     from alpaca_index.retrieval.search import Hit
 
@@ -23,9 +23,6 @@ Timings = dict[str, float]  # what each stage took (ms), token counts and rates,
 
 log = logging.getLogger(__name__)
 
-# An answer is shown only when at least this share of its claims is backed (bench/answers.py
-# --min-share sweeps it on saved drafts; see bench/RESULTS.md "Answers you can trust")
-MIN_SUPPORTED_SHARE = 0.5
 WITHHELD_QUOTES = 3  # passages quoted in place of a withheld answer
 MAX_QUESTION_CHARS = 2000
 ADD_MODEL_HINT = ("No model configured: showing the best passages. Add a model with --model PATH.gguf "
@@ -49,6 +46,7 @@ class AnswerResult:
     # claim-level check of a generated answer (grounding.Grounding.to_dict()); None when nothing was generated
     grounding: dict[str, Any] | None = None
     withheld: str | None = None  # the model's draft when no claim of it was supported (shown as a refusal)
+    draft: str | None = None  # all the model wrote (what the claim gate read; `answer` is what it released)
     refusal_reason: str | None = None  # why refused: "retrieval" | "model" | "grounding"
     verdict: str = ""  # one line for the user: why refused, or how many claims the check found supported
     query: str | None = None  # a follow-up's standalone question, when retrieval searched for other words
@@ -205,31 +203,45 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
         raise BackendError(f"the model's context ({n_ctx} tokens) has no room for a single source; raise n_ctx")
     prompt = user_message(question, sources)
     timings["prompt_tokens"] = backend.count(prompt)
-    raw, shown = _stream(backend, prompt, answer_tokens, emit, cancelled, timings, started)
+
+    def gated(given: list[Source]) -> ClaimGate:
+        def release(text: str) -> None:
+            timings.setdefault("first_shown_ms", round((time.perf_counter() - started) * 1000, 1))
+            emit(text)
+        return ClaimGate({s.n: s.hit.text for s in given}, index.embedder.encode, question, release)
+
+    gate = gated(sources)
+    raw, fed = _stream(backend, prompt, answer_tokens, gate.feed, lambda: cancelled() or gate.stopped, timings,
+                       started)
     second_look = None
-    refusal = not shown and is_refusal(raw)
-    if refusal and raw:
-        raw = NOT_COVERED  # "…doesn't cover this. [1] …doesn't cover this. [2]": said once, citing nothing
-    if refusal and len(sources) > 1 and not cancelled():
+    if not fed and is_refusal(raw) and len(sources) > 1 and not cancelled():
         # a small model given several passages often misses the one that answers: before saying
         # "not covered", it copies what answers from the best passage alone (bench/RESULTS.md "Second look")
         second = time.perf_counter()
         focus = sources[0]
-        look, shown = _stream(backend, extract_message(question, focus), answer_tokens, emit, cancelled, {}, started)
+        look_gate = gated([focus])
+        look, fed = _stream(backend, extract_message(question, focus), answer_tokens, look_gate.feed,
+                            lambda: cancelled() or look_gate.stopped, {}, started)
         timings["second_look_ms"] = round((time.perf_counter() - second) * 1000, 1)
-        if shown or not is_refusal(look):  # what the user saw is what gets checked; NONE is a refusal
-            raw = look if citations.check(look, {focus.n}).cited else f"{look} [{focus.n}]"
+        if fed or not is_refusal(look):  # NONE is a refusal; a copy is checked like any answer
+            if not citations.check(look, {focus.n}).cited:
+                look_gate.feed(f" [{focus.n}]")
+            gate, raw = look_gate, look_gate.raw
             second_look = (f"the model found no answer in the {len(sources)} passages at first; this is what it "
                            f"copied from [{focus.n}] on a second look")
-            if shown:
-                emit(raw[len(look):])
-    if not shown and raw:
-        emit(raw)  # the refusal held back while the second look ran
-    stopped = cancelled()
-    result = _finish(question, raw if raw or stopped else NOT_COVERED, sources, hits, backend.name, timings,
-                     second_look, encode=None if stopped else index.embedder.encode)
-    result.cancelled = stopped
-    return result
+    if cancelled():  # stopped by the reader: what was shown stays, unfinished (and is no refusal)
+        result = _finish(question, gate.shown_text, sources, hits, backend.name, timings, None)
+        result.cancelled, result.refused, result.refusal_reason = True, False, None
+        return result
+    if not fed and is_refusal(raw):
+        emit(NOT_COVERED)  # held back while the second look ran; said once, citing nothing
+        return _finish(question, NOT_COVERED, sources, hits, backend.name, timings, None)
+    started_check = time.perf_counter()
+    state = gate.close()
+    timings["grounding_ms"] = round((time.perf_counter() - started_check) * 1000, 1)
+    if state != SHOWN:
+        return _withheld(question, raw, gate, sources, hits, backend.name, timings, second_look)
+    return _shown(question, gate, sources, hits, backend.name, timings, second_look)
 
 
 MAX_LISTED_CITATIONS = 5  # a weak model can invent dozens; the notice names a few and counts the rest
@@ -285,93 +297,76 @@ def _held(text: str) -> bool:
 
 
 def _finish(question: str, text: str, sources: list[Source], hits: list[Hit], backend: str, timings: Timings,
-            notice: str | None, no_model: bool = False, encode: Encode | None = None,
-            attributed: Sequence[int] = ()) -> AnswerResult:
-    """`attributed`: sources the claim check found backing sentences the model left uncited (or mis-cited)."""
-    given_notice = notice  # the claim-checked path calls back in: its notice must not say things twice
+            notice: str | None, no_model: bool = False) -> AnswerResult:
+    """An answer no claim check decides on: passages quoted, a refusal, or text cut short by the reader."""
     checked = citations.check(text, {s.n for s in sources})
-    if checked.invalid:
-        listed = ", ".join(f"[{n}]" for n in checked.invalid[:MAX_LISTED_CITATIONS])
-        more = len(checked.invalid) - MAX_LISTED_CITATIONS
-        removed = f"removed citations to missing sources: {listed}" + (f" and {more} more" if more > 0 else "")
-        notice = f"{notice} {removed}" if notice else removed
+    notice = _with_removed(notice, checked.invalid)
     by_n = {s.n: s for s in sources}
     refused = is_refusal(checked.text)
-    if encode is not None and checked.text and not refused:
-        started = time.perf_counter()
-        reason, checked_claims = judge(checked.text, {s.n: s.hit.text for s in sources}, encode, question)
-        timings["grounding_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        # judge leaves out the claim check only for a "not covered" answer that cites nothing: refused above
-        assert checked_claims is not None
-        if reason:
-            return _withheld(question, checked.text, checked_claims, sources, hits, backend, timings, notice)
-        result = _finish(question, text, sources, hits, backend, timings, given_notice, no_model,
-                         attributed=[c.attributed for c in checked_claims.claims if c.attributed is not None])
-        result.grounding = checked_claims.to_dict()
-        supported_sources = {c.best_source for c in checked_claims.claims if c.status == grounding.SUPPORTED}
-        for source in result.sources:
-            source["supported"] = source["n"] in supported_sources
-        if checked_claims.supported < len(checked_claims.claims):
-            result.notice = f"{result.notice} {checked_claims.verdict}" if result.notice else checked_claims.verdict
-        return result
-    cited = [source_dict(by_n[n]) for n in dict.fromkeys([*checked.cited, *attributed])]  # in order, once each
-    if not cited and not refused and checked.text and sources:  # an uncited answer: show what it was given
+    cited = [source_dict(by_n[n]) for n in checked.cited]
+    return AnswerResult(question, checked.text, cited, _related(hits, {c["path"] for c in cited}, 5), backend,
+                        refused=refused, no_model=no_model, notice=notice, invalid_citations=checked.invalid,
+                        timings=timings, refusal_reason="model" if refused else None)
+
+
+def _with_removed(notice: str | None, invalid: list[int]) -> str | None:
+    if not invalid:
+        return notice
+    listed = ", ".join(f"[{n}]" for n in invalid[:MAX_LISTED_CITATIONS])
+    more = len(invalid) - MAX_LISTED_CITATIONS
+    removed = f"removed citations to missing sources: {listed}" + (f" and {more} more" if more > 0 else "")
+    return f"{notice} {removed}" if notice else removed
+
+
+def _shown(question: str, gate: ClaimGate, sources: list[Source], hits: list[Hit], backend: str, timings: Timings,
+           notice: str | None) -> AnswerResult:
+    """The sentences the gate released (each backed by a passage), their sources (cited by the model
+    or found by the check), and the claim check of the whole draft, held-back sentences marked."""
+    checked = gate.result()
+    text = gate.shown_text.strip()
+    invalid = citations.check(gate.raw, {s.n for s in sources}).invalid
+    shown_cites = citations.check(text, {s.n for s in sources}).cited
+    attributed = [c.attributed for c in checked.claims if c.shown and c.attributed is not None]
+    by_n = {s.n: s for s in sources}
+    cited = [source_dict(by_n[n]) for n in dict.fromkeys([*shown_cites, *attributed])]  # in order, once each
+    backing = {c.best_source for c in checked.claims if c.shown}
+    for source in cited:
+        source["supported"] = source["n"] in backing
+    if not cited and sources:  # nothing cited, nothing to check (a short answer): show what it was given
         cited = [source_dict(s, cited=False) for s in sources]
-        uncited = "the answer cites no source; check it against the passages listed"
-        notice = f"{notice} {uncited}" if notice else uncited
-    cited_paths = {c["path"] for c in cited}
-    return AnswerResult(question, checked.text, cited, _related(hits, cited_paths, 5), backend, refused=refused,
-                        no_model=no_model, notice=notice, invalid_citations=checked.invalid, timings=timings,
-                        refusal_reason="model" if refused else None)
+        notice = f"{notice} the answer cites no source; check it against the passages listed" if notice \
+            else "the answer cites no source; check it against the passages listed"
+    notice = _with_removed(notice, invalid)
+    if checked.claims and gate.held_back:
+        notice = f"{notice} {checked.verdict}" if notice else checked.verdict
+    return AnswerResult(question, text, cited, _related(hits, {c["path"] for c in cited}, 5), backend, notice=notice,
+                        invalid_citations=invalid, timings=timings, grounding=checked.to_dict(), draft=gate.raw)
 
 
-def judge(text: str, passages: dict[int, str], encode: Encode, question: str | None = None,
-          min_share: float = MIN_SUPPORTED_SHARE) -> tuple[str | None, grounding.Grounding | None]:
-    """Whether a generated answer is withheld ("model": it says only that the docs don't cover it, with
-    or without citations; "grounding": no claim is supported, fewer than `min_share` of its claims are, or it says
-    "not covered" and most claims aren't) or shown (None), with the claim check. The rule the
-    answerer and bench/answers.py share."""
-    if is_refusal(text):
-        return "model", None
-    declines, cited = _says_not_covered(text), citations.check(text, set(passages)).cited
-    checked = grounding.check(text, passages, encode, question)
+def _withheld(question: str, draft: str, gate: ClaimGate, sources: list[Source], hits: list[Hit], backend: str,
+              timings: Timings, notice: str | None) -> AnswerResult:
+    """The draft's first claims are not backed by what they cite: nothing of it was shown, and the model
+    was stopped. Retrieval did pass its checks, so the closest passages are quoted instead (verbatim,
+    with their sources) and the reason is said; the draft stays in `withheld`."""
+    checked = gate.result()
     n = len(checked.claims)
-    if not n and (declines or not cited):
-        # "1. [1] The documentation doesn't cover this.": cited, says nothing; or no sentence that says
-        # anything and no citation (a small model repeating "The answer to … is:")
-        return "grounding", checked
-    if (n or checked.restated) and not checked.supported or checked.supported < n * min_share \
-            or declines and checked.supported < n / 2:
-        return "grounding", checked
-    return None, checked
-
-
-def _says_not_covered(text: str) -> bool:
-    return NOT_COVERED.lower().rstrip(".") in " ".join(text.lower().replace("does not", "doesn't").split())
-
-
-def _withheld(question: str, draft: str, checked_claims: grounding.Grounding, sources: list[Source], hits: list[Hit],
-              backend: str, timings: Timings, notice: str | None) -> AnswerResult:
-    """No claim of the draft is backed by what it cites: never shown as an answer. Retrieval did pass
-    its checks, so the closest passages are quoted instead (verbatim, with their sources) and the
-    reason is said; the draft stays in `withheld`."""
-    n = len(checked_claims.claims)
     if not n:
-        reason = "the model's answer says nothing beyond the question"
-    elif checked_claims.uncited == n:
+        reason = ("the model's answer says nothing beyond the question" if checked.restated or not gate.raw.strip()
+                  or not citations.check(gate.raw, set(gate.passages)).cited else
+                  "the model says the documentation doesn't cover this")
+    elif checked.uncited == n:
         reason = "the model's answer cites no source"
-    elif checked_claims.supported:
-        reason = (f"the model says the documentation doesn't cover this; only {checked_claims.supported} of {n} "
-                  "claims are supported by the passage they cite")
+    elif n == 1:
+        reason = "the model's claim is not supported by the passage it cites"
     else:
-        reason = f"none of the model's {n} claim{'s' if n > 1 else ''} is supported by the passage it cites"
+        reason = f"the model's first {n} claims are not supported by the passages they cite"
     quoted = sources[:WITHHELD_QUOTES]
     text = extractive.compose(question, quoted, f"The model's answer was withheld ({reason}). "
                                                 "The closest passages of the documentation, quoted:")
     cited = [source_dict(s) for s in quoted]
     return AnswerResult(question, text, cited, _related(hits, {c["path"] for c in cited}, 5), backend,
                         notice=f"{notice} — {reason}" if notice else reason, timings=timings,
-                        grounding=checked_claims.to_dict(), withheld=draft)
+                        grounding=checked.to_dict(), withheld=draft, draft=draft)
 
 
 def preview(question: str, top: list[Hit]) -> dict[str, Any]:

@@ -103,21 +103,27 @@ def _print_result(result) -> None:
 
 def _print_grounding(result) -> None:
     g = result.grounding
-    if result.withheld:  # the draft streamed above; say plainly it is not an answer
+    if result.withheld:  # nothing of the draft was shown; say plainly this is no answer
         stdout.print(f"[bold red]✗ not an answer:[/] {escape(result.answer)}", highlight=False)
     if not g or not g["claims"]:
         return
-    ok = g["supported"] == len(g["claims"])
+    held = [c for c in g["claims"] if c.get("shown") is False]
+    ok = not held and g["supported"] == len(g["claims"])
     stdout.print(f"[{'green' if ok else 'yellow'}]{'✓' if ok else '!'} check: {g['verdict']}[/]", highlight=False)
+    if result.withheld:
+        return
     for claim in g["claims"]:
-        if claim.get("attributed") is not None and not result.withheld:
+        if claim.get("shown") is not False and claim.get("attributed") is not None:
             stdout.print(f"  [cyan]+[/] {escape(claim['text'][:160])} [dim]— no citation from the model; "
                          f"backed by [{claim['attributed']}][/]", highlight=False)
-        elif claim["status"] != "supported" and not result.withheld:
-            why = f"not in {', '.join(f'[{n}]' for n in claim['cites'])}" if claim["cites"] else "no citation"
-            if claim["missing"]:
-                why += f" (missing: {', '.join(claim['missing'][:4])})"
-            stdout.print(f"  [yellow]✗[/] {escape(claim['text'][:160])} [dim]— {why}[/]", highlight=False)
+    if held:
+        stdout.print(f"[dim]held back from the answer ({len(held)}):[/]", highlight=False)
+    for claim in held:
+        why = (f"not in {', '.join(f'[{n}]' for n in claim['cites'])}" if claim["status"] == "unsupported" else
+               "no citation" if claim["status"] == "uncited" else "with the sentence around it")
+        if claim["missing"]:
+            why += f" (missing: {', '.join(claim['missing'][:4])})"
+        stdout.print(f"  [yellow]✗[/] {escape(claim['text'][:160])} [dim]— {why}[/]", highlight=False)
 
 
 def register_chat(app: typer.Typer) -> None:

@@ -80,6 +80,7 @@ class Claim:
     best_source: int | None = None
     evidence: str | None = None  # the closest sentence(s) of the cited passage, for the reader to compare
     attributed: int | None = None  # the source the check found backing it, when the model's citation didn't
+    shown: bool | None = None  # in the answer the reader sees, or held back (answer/gate.py); None: not gated
 
 
 @dataclass

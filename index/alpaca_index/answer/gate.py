@@ -1,0 +1,206 @@
+"""Checked streaming: the model's answer reaches the reader a sentence at a time, and a sentence only
+once the claim check has found it in the passages. What the reader sees is never taken back.
+
+The draft is cut into units as it streams: a sentence of prose, a bullet or table row, a heading, a
+whole code block. Each finished unit is checked alone (`grounding.check`), then:
+- a unit whose claims are all supported is released, with its citations cleaned;
+- a unit with an unsupported or uncited claim is held back (the reader sees it after the answer,
+  marked, never inside it), and so is the lead-in line that introduced it;
+- a unit with no claim (a lead-in, a heading, a blank line, "the documentation doesn't cover X") is
+  released with the next released unit, or at the end if the answer was shown.
+Whether there is an answer at all is decided by its first `DECIDE_AFTER` claims: shown once one of
+them is supported, withheld (and the model stopped) when none is. Until then nothing is released.
+`bench/answers.py --regrade` runs saved drafts through the same gate, so the bench scores what the
+reader would have seen (bench/RESULTS.md "Checked streaming").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from alpaca_index.answer import citations, grounding
+from alpaca_index.answer.prompt import NOT_COVERED
+
+if TYPE_CHECKING:
+    from alpaca_index.answer.grounding import Claim, Encode
+
+DECIDE_AFTER = 2  # claims read before the answer is shown or withheld: the reader waits for two sentences at most
+
+# a sentence ends at . ! or ? (and the citations right after it) when the next one has begun
+_SENTENCE_END = re.compile(r"(?<=[.!?])((?:\s*\[[^\]\n]{1,20}\])*)\s+(?=[A-Z0-9`*\"(])")
+_FENCE = "```"
+SHOWN, WITHHELD, UNDECIDED = "shown", "withheld", "undecided"
+
+
+@dataclass
+class Unit:
+    text: str  # as the model wrote it, with the whitespace that follows it
+    claims: list[Claim] = field(default_factory=list)
+    restated: int = 0
+    released: bool = False
+
+    @property
+    def backed(self) -> bool:
+        return bool(self.claims) and all(c.status == grounding.SUPPORTED for c in self.claims)
+
+
+def cut(text: str, final: bool) -> tuple[list[str], str]:
+    """The finished units at the start of `text`, and the unfinished rest (empty when `final`)."""
+    units: list[str] = []
+    rest = text
+    while rest:
+        line_end = rest.find("\n")
+        line = rest if line_end < 0 else rest[:line_end + 1]
+        if line.lstrip().startswith(_FENCE):  # a code block is one unit, up to its closing fence's line end
+            close = rest.find(_FENCE, rest.find(_FENCE) + len(_FENCE))
+            end = rest.find("\n", close) if close >= 0 else -1
+            if close < 0 or end < 0:
+                if not final:
+                    break
+                units.append(rest)
+                return units, ""
+            units.append(rest[:end + 1])
+            rest = rest[end + 1:]
+            continue
+        prose = line.strip() and not re.match(r"\s*(?:[-*+•|#>]|\d+[.)]\s)", line)
+        boundary = _SENTENCE_END.search(line) if prose else None
+        if boundary:  # the sentence ends inside the line: the next one has begun
+            units.append(rest[:boundary.end()])
+            rest = rest[boundary.end():]
+        elif line_end >= 0 or final:
+            units.append(line)
+            rest = rest[len(line):]
+        else:
+            break
+    return units, rest
+
+
+class ClaimGate:
+    """Feed it the model's text as it streams; it passes on (`release`) only what the check backs."""
+
+    def __init__(self, passages: dict[int, str], encode: Encode, question: str | None,
+                 release: Callable[[str], None] = lambda text: None) -> None:
+        self.passages, self.question, self._release = passages, question, release
+        self._encode = grounding.encoding_once(encode)  # units share windows of the same passages
+        self.raw = ""  # everything fed
+        self._rest = ""  # fed but not yet a finished unit
+        self.units: list[Unit] = []
+        self._pending: list[Unit] = []  # claim-less units waiting for the next released one
+        self.state = UNDECIDED
+        self.shown_text = ""
+
+    @property
+    def stopped(self) -> bool:
+        """The answer is withheld: the model need not write on."""
+        return self.state == WITHHELD
+
+    def feed(self, text: str) -> None:
+        self.raw += text
+        self._rest += text
+        if self.state != WITHHELD:
+            self._take(final=False)
+
+    def close(self) -> str:
+        """The end of the draft: decides a short answer, releases trailing text; the state."""
+        if self.state == WITHHELD:
+            return self.state
+        self._take(final=True)
+        if self.state == UNDECIDED:  # fewer claims than DECIDE_AFTER
+            claims = self._claims()
+            cited = citations.check(self.raw, set(self.passages)).cited
+            restated = sum(u.restated for u in self.units)
+            says_something = cited and not restated and not _declines(self.raw)
+            self._decide(any(c.status == grounding.SUPPORTED for c in claims) if claims else bool(says_something))
+        if self.state == SHOWN and self._pending:
+            self._emit(self._pending)
+        return self.state
+
+    def result(self) -> grounding.Grounding:
+        """The claim check of every unit read (what was released and what was held back)."""
+        for unit in self.units:
+            for claim in unit.claims:
+                claim.shown = unit.released
+        claims = self._claims()
+        g = grounding.Grounding(claims, restated=sum(u.restated for u in self.units),
+                                attributed=sum(c.attributed is not None for c in claims))
+        g.supported = sum(c.status == grounding.SUPPORTED for c in claims)
+        g.unsupported = sum(c.status == grounding.UNSUPPORTED for c in claims)
+        g.uncited = sum(c.status == grounding.UNCITED for c in claims)
+        g.verdict = grounding.verdict(g)
+        if self.state == SHOWN and self.held_back:
+            g.verdict += f" — {self.held_back} held back from the answer"
+        return g
+
+    @property
+    def held_back(self) -> int:
+        return sum(len(u.claims) for u in self.units if u.claims and not u.released)
+
+    def _claims(self) -> list[Claim]:
+        return [c for u in self.units for c in u.claims]
+
+    def _take(self, final: bool) -> None:
+        finished, self._rest = cut(self._rest, final)
+        for text in finished:
+            if self.state == WITHHELD:
+                return
+            unit = Unit(text)
+            if text.strip():
+                checked = grounding.check(text, self.passages, self._encode, self.question)
+                unit.claims, unit.restated = checked.claims, checked.restated
+            self.units.append(unit)
+            if self.state == UNDECIDED:
+                claims = self._claims()
+                if len(claims) >= DECIDE_AFTER:
+                    self._decide(any(c.status == grounding.SUPPORTED for c in claims[:DECIDE_AFTER]))
+            else:
+                self._gate(unit)
+
+    def _decide(self, show: bool) -> None:
+        self.state = SHOWN if show else WITHHELD
+        if show:
+            for unit in self.units:
+                self._gate(unit)
+
+    def _gate(self, unit: Unit) -> None:
+        if not unit.claims:
+            self._pending.append(unit)
+        elif unit.backed:
+            self._emit([*self._pending, unit])
+        else:  # held back, with the lead-in that introduced it ("The limits are:"); blank lines stay
+            self._pending = [u for u in self._pending if not u.text.strip()]
+
+    def _emit(self, units: list[Unit]) -> None:
+        self._pending = []
+        for unit in units:
+            unit.released = True
+            text = _clean(unit.text, set(self.passages))
+            if not self.shown_text:
+                text = text.lstrip()
+            if text:
+                self.shown_text += text
+                self._release(text)
+
+
+def replay(draft: str, passages: dict[int, str], encode: Encode, question: str | None) -> ClaimGate:
+    """A saved draft through the gate as if it streamed (decoding is greedy, so a model stopped by the
+    gate would have written the same words up to that point): what the reader would have seen."""
+    gate = ClaimGate(passages, encode, question)
+    gate.feed(draft)
+    gate.close()
+    return gate
+
+
+def _clean(text: str, valid: set[int]) -> str:
+    """Citations normalized and those to missing sources dropped, the unit's spacing kept."""
+    body = text.strip()
+    if not body:
+        return text
+    start = text.index(body[0])
+    return text[:start] + citations.check(body, valid).text + text[start + len(body):]
+
+
+def _declines(text: str) -> bool:
+    return NOT_COVERED.lower().rstrip(".") in " ".join(text.lower().replace("does not", "doesn't").split())

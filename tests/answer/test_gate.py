@@ -1,0 +1,99 @@
+"""The claim gate: the model's draft cut into units as it streams, each released only once the claim
+check backs it, with the real MiniLM embedder on a passage of the sample docs."""
+
+from __future__ import annotations
+
+import pytest
+
+from alpaca_index.answer import gate
+
+MEMORY = "How much memory can a serverless endpoint have?"
+BACKED = "Serverless endpoints can have between 1024 MB and 6144 MB of memory [1]."
+INVENTED = "Each serverless endpoint also gets 64 GPUs [1]."
+INVENTED_TOO = "Quantum Billing charges 3 dollars per hour for it [1]."
+
+
+@pytest.fixture(scope="module")
+def passages(sample_index):
+    hit = next(h for h in sample_index.search("serverless endpoint memory sizes 1024 MB 6144 MB", k=10)
+               if "6144 MB" in h.text)
+    return {1: hit.text}
+
+
+def run(draft: str, passages, encode, pieces: list[str] | None = None) -> tuple[gate.ClaimGate, list[str]]:
+    released: list[str] = []
+    g = gate.ClaimGate(passages, encode, MEMORY, released.append)
+    for piece in pieces if pieces is not None else [draft]:
+        g.feed(piece)
+    g.close()
+    return g, released
+
+
+def test_a_sentence_is_a_unit_once_the_next_one_has_begun_with_its_citations():
+    units, rest = gate.cut("Sizes go up to 6 GB. [1] Each one", final=False)
+    assert units == ["Sizes go up to 6 GB. [1] "] and rest == "Each one"
+    assert gate.cut("Sizes go up to 6 GB. [", final=False) == ([], "Sizes go up to 6 GB. [")
+    assert gate.cut("Version 4.5 GB is", final=True) == (["Version 4.5 GB is"], "")
+
+
+def test_lines_bullets_rows_and_code_blocks_are_whole_units():
+    text = "The limits:\n- Memory: 6 GB. Timeout: 60 s [1]\n| a | b |\n```\nx = 1\n\ny = 2\n```\nAfter"
+    units, rest = gate.cut(text, final=False)
+    assert units == ["The limits:\n", "- Memory: 6 GB. Timeout: 60 s [1]\n", "| a | b |\n", "```\nx = 1\n\ny = 2\n```\n"]
+    assert rest == "After"
+    assert gate.cut("```\nx = 1\n", final=False) == ([], "```\nx = 1\n")  # an open block waits for its fence
+
+
+def test_backed_sentences_are_released_and_an_invented_one_is_held_back(sample_index, passages):
+    g, released = run(f"{BACKED} {INVENTED} {BACKED}", passages, sample_index.embedder.encode)
+    assert g.state == gate.SHOWN and "".join(released) == g.shown_text == f"{BACKED} {BACKED}"
+    result = g.result()
+    assert [c.shown for c in result.claims] == [True, False, True] and g.held_back == 1
+    assert result.verdict.endswith("— 1 held back from the answer")
+
+
+def test_two_unsupported_first_claims_withhold_the_answer_and_stop_the_model(sample_index, passages):
+    g, released = run(f"{INVENTED} {INVENTED_TOO} ", passages, sample_index.embedder.encode)
+    assert g.state == gate.WITHHELD and g.stopped and released == []
+    g.feed(f"{BACKED} {BACKED}")  # a model that did not stop at once: nothing more is read or shown
+    assert g.close() == gate.WITHHELD and len(g.result().claims) == 2 and g.shown_text == ""
+
+
+def test_one_backed_claim_among_the_first_two_shows_the_answer(sample_index, passages):
+    g, released = run(f"{INVENTED} {BACKED}", passages, sample_index.embedder.encode)
+    assert g.state == gate.SHOWN and released == [BACKED]
+
+
+def test_nothing_is_released_before_the_decision(sample_index, passages):
+    released: list[str] = []
+    g = gate.ClaimGate(passages, sample_index.embedder.encode, MEMORY, released.append)
+    g.feed(f"{BACKED} Each")  # one claim read: undecided
+    assert g.state == gate.UNDECIDED and released == []
+    g.feed(f" serverless endpoint also gets 64 GPUs [1]. {BACKED}")
+    assert g.state == gate.SHOWN and released == [f"{BACKED} "]
+
+
+def test_a_lead_in_goes_with_the_bullet_it_introduced(sample_index, passages):
+    draft = f"The sizes:\n- {BACKED}\n\nAlso:\n- {INVENTED}\n"
+    g, released = run(draft, passages, sample_index.embedder.encode)
+    assert g.shown_text == f"The sizes:\n- {BACKED}\n\n"
+
+
+def test_a_short_single_claim_answer_is_decided_at_the_end(sample_index, passages):
+    assert run(BACKED, passages, sample_index.embedder.encode)[0].state == gate.SHOWN
+    assert run(INVENTED, passages, sample_index.embedder.encode)[0].state == gate.WITHHELD
+    # nothing checkable: shown when it cites and says more than the question; else withheld
+    assert run("Yes, 6144 MB [1].", passages, sample_index.embedder.encode)[0].state == gate.SHOWN
+    assert run("How much memory a serverless endpoint can have [1].", passages,
+               sample_index.embedder.encode)[0].state == gate.WITHHELD
+
+
+def test_streamed_token_by_token_it_decides_as_on_the_whole_draft(sample_index, passages):
+    """What the bench's replay of a saved draft relies on."""
+    draft = f"The sizes:\n\n- {BACKED}\n- {INVENTED}\n\n{BACKED} Invalid [7]. {INVENTED_TOO}"
+    whole, released_whole = run(draft, passages, sample_index.embedder.encode)
+    tokens = [draft[i:i + 3] for i in range(0, len(draft), 3)]
+    streamed, released = run(draft, passages, sample_index.embedder.encode, tokens)
+    assert "".join(released) == "".join(released_whole) == whole.shown_text == streamed.shown_text
+    assert [c.shown for c in streamed.result().claims] == [c.shown for c in whole.result().claims]
+    assert "[7]" not in whole.shown_text  # a citation to no source never reaches the reader
