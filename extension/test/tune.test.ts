@@ -6,7 +6,7 @@ import {
     TuneReport, tuneSuggestion,
 } from '../src/core/tune';
 
-const ready: ServerStatus = { state: 'ready', docs: 1200, chunks: 16_000, index_path: '/ws/.alpaca', model: 'all-MiniLM-L6-v2', model_info: { tuned: false } };
+const ready: ServerStatus = { state: 'ready', docs: 1200, chunks: 16_000, index_path: '/ws/.alpaca', model: 'all-MiniLM-L6-v2', model_info: { tuned: false }, suggest_tune: true };
 const report: TuneReport = {
     model: 'tuned/minilm-20260131-101500', pairs: 8000, steps: 250, planned_steps: 250, stopped_early: false,
     train_seconds: 1800, embed_seconds: 840, chunks: 16_000, reused_vectors: 0, encoded: 16_000, device: 'cpu',
@@ -85,15 +85,15 @@ describe('adapting search: progress and outcome', () => {
 });
 
 describe('adapting search: the offer', () => {
-    it('is made for a ready local index of 2,000 chunks or more on the packaged model', () => {
+    it('is made for a ready local index the server says is worth adapting', () => {
         assert.equal(shouldSuggestTune(ready, false), true);
         assert.match(tuneSuggestion(ready), /16,000 chunks; about 30–45 minutes/);
-        assert.equal(shouldSuggestTune({ ...ready, chunks: 1999 }, false), false);
+        assert.equal(shouldSuggestTune({ ...ready, suggest_tune: false }, false), false);
+        assert.equal(shouldSuggestTune({ ...ready, suggest_tune: undefined }, false), false);  // an older server
     });
 
-    it('is not made when declined, already adapted, shared, busy or not yet reported', () => {
+    it('is not made when declined, shared, busy or not yet reported', () => {
         assert.equal(shouldSuggestTune(ready, true), false);
-        assert.equal(shouldSuggestTune({ ...ready, model_info: { tuned: true } }, false), false);
         assert.equal(shouldSuggestTune({ ...ready, index_path: 's3://docs/index' }, false), false);
         assert.equal(shouldSuggestTune({ ...ready, state: 'indexing' }, false), false);
         assert.equal(shouldSuggestTune(undefined, false), false);

@@ -18,8 +18,6 @@ from alpaca_index.progress import stderr, sync_progress
 
 __all__ = ["UserError", "app", "main"]
 
-TUNE_HINT_CHUNKS = 2000
-
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Alpaca: a local documentation assistant. Nothing leaves this machine.")
 
@@ -43,6 +41,8 @@ def index_cmd(roots: Annotated[list[Path], typer.Argument(help="Docs folders to 
               rehash: Annotated[bool, typer.Option("--rehash", help="Read every file, even those whose size "
                                                    "and modification time are unchanged.")] = False):
     """Index (or incrementally re-index) docs folders."""
+    from alpaca_index.embedding.tune import worth_tuning
+
     for root in roots:
         if not root.is_dir():
             fail(f"docs folder not found: {root}")
@@ -50,8 +50,7 @@ def index_cmd(roots: Annotated[list[Path], typer.Argument(help="Docs folders to 
     with sync_progress(enabled=not quiet and not as_json) as progress:
         report = idx.sync(roots, ignore=ignore, progress=progress, rehash=rehash)
     status = idx.status()
-    # a docs folder this big gains from the adapted model, and its time is worth announcing (bench/RESULTS.md)
-    suggest_tune = status["chunks"] >= TUNE_HINT_CHUNKS and not status.get("model_info", {}).get("tuned")
+    suggest_tune = worth_tuning(status["chunks"], status.get("model_info"))
 
     def render() -> None:
         stdout.print(f"Indexed [bold]{status['files']}[/] files, {status['chunks']} chunks in {report.seconds:.1f}s "

@@ -199,6 +199,11 @@ class Engine:
             "roots": [str(r) for r in cfg.roots] if cfg else [],
             "extensions": list(EXTENSIONS),  # what the index reads: the editor's "Add Documents…" filter
         }
+        data["suggest_tune"] = False  # offer `alpaca tune` (the editor asks once): the index library's rule
+        if state == "ready":  # by then the index is open, and what the rule's module imports is loaded
+            from alpaca_index.embedding.tune import worth_tuning
+
+            data["suggest_tune"] = worth_tuning(self._counts["chunks"] or 0, self._model_info)
         if running:
             data["stage"] = running.stage
             data["current"] = running.current

@@ -45,7 +45,8 @@ def test_index_json_reports_counts_and_skips(cli_db):
 def test_index_suggests_tune_only_for_a_large_index_on_the_packaged_model(cli_db):
     docs, db, out = cli_db
     assert out["suggest_tune"] is False  # the sample pages are too few to be worth an hour
-    small_threshold = "import alpaca_index.cli as cli; cli.TUNE_HINT_CHUNKS = 1; cli.main()"
+    small_threshold = ("import alpaca_index.embedding.tune as tune; tune.WORTH_TUNING_CHUNKS = 1; "
+                       "import alpaca_index.cli as cli; cli.main()")
     proc = subprocess.run([sys.executable, "-c", small_threshold, "index", str(docs)], capture_output=True, text=True,
                           env=dict(os.environ, ALPACA_DB=str(db)), timeout=300)
     assert proc.returncode == 0, proc.stderr

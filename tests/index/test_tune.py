@@ -17,7 +17,18 @@ import pytest
 
 from alpaca_index.api import DocsIndex
 from alpaca_index.embedding import DEFAULT_MODEL
-from alpaca_index.embedding.tune import PENDING, TuneSettings, batches, build_pairs, is_tuned, revert, tune, tuned_path
+from alpaca_index.embedding.tune import (
+    PENDING,
+    WORTH_TUNING_CHUNKS,
+    TuneSettings,
+    batches,
+    build_pairs,
+    is_tuned,
+    revert,
+    tune,
+    tuned_path,
+    worth_tuning,
+)
 from alpaca_index.opening import index_status
 from alpaca_index.storage import summary
 
@@ -43,6 +54,12 @@ def small_index(tmp_path, embedder, docs_dir):
 def _vectors(db) -> dict[str, list[float]]:
     table = DocsIndex(db, read_only=True).store.chunks.to_arrow()
     return dict(zip(table.column("id").to_pylist(), table.column("vector").to_pylist()))
+
+
+def test_tuning_is_suggested_for_a_big_index_still_on_the_packaged_model():
+    assert worth_tuning(WORTH_TUNING_CHUNKS, {"tuned": False}) and worth_tuning(WORTH_TUNING_CHUNKS, None)
+    assert not worth_tuning(WORTH_TUNING_CHUNKS - 1, {"tuned": False})
+    assert not worth_tuning(10 * WORTH_TUNING_CHUNKS, {"tuned": True, "pairs": 8000})
 
 
 def test_pairs_come_from_the_docs_with_sibling_negatives(sample_index):

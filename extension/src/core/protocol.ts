@@ -189,6 +189,8 @@ export interface ServerStatus {
     model?: string;
     /** The embedding model: `tuned` when `alpaca tune` adapted it to these docs (with what it was trained on). */
     model_info?: ModelInfo;
+    /** The index library's rule (big enough, packaged model): worth offering `alpaca tune`. */
+    suggest_tune?: boolean;
     backend?: string;
     index_path?: string;
     egress?: string;

@@ -81,14 +81,10 @@ export function tuneRefusal(status: ServerStatus | undefined): string | undefine
     return undefined;
 }
 
-/** From this many chunks on, a ready index on the packaged model gets one offer to adapt search
- * (the CLI's `alpaca index` hint uses the same bar: alpaca_index.cli.TUNE_HINT_CHUNKS). */
-export const SUGGEST_TUNE_CHUNKS = 2000;
-
-/** Whether to offer adapting search now: a local, ready, big enough index on the packaged model. */
+/** Whether to offer adapting search now: a ready local index the server says is worth it (its
+ * `suggest_tune`: big enough, on the packaged model; the rule `alpaca index`'s tip uses too). */
 export function shouldSuggestTune(status: ServerStatus | undefined, declined: boolean): boolean {
-    return !declined && !!status && status.state === 'ready' && !tuneRefusal(status) && !status.model_info?.tuned
-        && status.chunks >= SUGGEST_TUNE_CHUNKS;
+    return !declined && !!status && status.state === 'ready' && !tuneRefusal(status) && !!status.suggest_tune;
 }
 
 export function tuneSuggestion(status: ServerStatus): string {

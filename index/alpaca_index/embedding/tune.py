@@ -106,6 +106,17 @@ def _check(cancelled: Cancelled) -> None:
         raise TuneCancelled("stopped; the index still uses its previous model and vectors")
 
 
+# a docs folder this big gains from the adapted model, and its half hour is worth announcing: the tip
+# after `alpaca index` and the editor's one-time offer both ask `worth_tuning` (bench/RESULTS.md)
+WORTH_TUNING_CHUNKS = 2000
+
+
+def worth_tuning(chunks: int, info: dict | None) -> bool:
+    """Whether to suggest `alpaca tune` for an index of `chunks` whose model is described by `info`
+    (`model_info`): big enough, and still on the packaged model."""
+    return chunks >= WORTH_TUNING_CHUNKS and not (info or {}).get("tuned")
+
+
 # -- which model an index uses -----------------------------------------------------------------
 def tuned_path(db: str | Path, model_id: str) -> Path:
     return Path(db) / TUNED_DIR / model_id[len(TUNED_PREFIX):]
