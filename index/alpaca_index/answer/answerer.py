@@ -405,7 +405,8 @@ def _names_window(top: list[Hit], hits: list[Hit], k: int) -> list[Hit]:
     best chunks. Not all retrieved chunks: then an off-topic page's passing mention lets "Vertex AI" in
     (bench/RESULTS.md, stops 26-27)."""
     pages = {h.path for h in top}
-    return top + [h for h in hits if h.path in pages] + _distinct_chunks(hits, k)
+    window = top + [h for h in hits if h.path in pages] + _distinct_chunks(hits, k)
+    return list({(h.path, h.text): h for h in window}.values())  # each chunk once, where it first came
 
 
 def _distinct_chunks(hits: list[Hit], k: int) -> list[Hit]:
