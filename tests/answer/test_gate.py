@@ -36,10 +36,12 @@ def test_a_sentence_is_a_unit_once_the_next_one_has_begun_with_its_citations():
     assert gate.cut("Version 4.5 GB is", final=True) == (["Version 4.5 GB is"], "")
 
 
-def test_lines_bullets_rows_and_code_blocks_are_whole_units():
-    text = "The limits:\n- Memory: 6 GB. Timeout: 60 s [1]\n| a | b |\n```\nx = 1\n\ny = 2\n```\nAfter"
+def test_bullets_split_into_sentences_rows_headings_and_code_blocks_stay_whole():
+    text = ("The limits:\n1. Memory: 6 GB. Timeout: 60 s [1]\n| a. B | c |\n## Sizes. More\n"
+            "```\nx = 1\n\ny = 2\n```\nAfter")
     units, rest = gate.cut(text, final=False)
-    assert units == ["The limits:\n", "- Memory: 6 GB. Timeout: 60 s [1]\n", "| a | b |\n", "```\nx = 1\n\ny = 2\n```\n"]
+    assert units == ["The limits:\n", "1. Memory: 6 GB. ", "Timeout: 60 s [1]\n", "| a. B | c |\n", "## Sizes. More\n",
+                     "```\nx = 1\n\ny = 2\n```\n"]
     assert rest == "After"
     assert gate.cut("```\nx = 1\n", final=False) == ([], "```\nx = 1\n")  # an open block waits for its fence
 
@@ -62,6 +64,18 @@ def test_two_unsupported_first_claims_withhold_the_answer_and_stop_the_model(sam
 def test_one_backed_claim_among_the_first_two_shows_the_answer(sample_index, passages):
     g, released = run(f"{INVENTED} {BACKED}", passages, sample_index.embedder.encode)
     assert g.state == gate.SHOWN and released == [BACKED]
+
+
+def test_a_backed_claim_inside_a_sentence_that_also_invents_does_not_show_the_answer(sample_index, passages):
+    # a quoted line is one unit: its backed half can't carry the invented half, nor open the answer
+    draft = f"> {BACKED} {INVENTED}\n{INVENTED_TOO}"
+    g, released = run(draft, passages, sample_index.embedder.encode)
+    assert g.state == gate.WITHHELD and released == []
+
+
+def test_a_held_sentence_that_ended_a_bullet_keeps_the_line_break(sample_index, passages):
+    g, _ = run(f"1. {BACKED} {INVENTED}\n2. {BACKED}\n", passages, sample_index.embedder.encode)
+    assert g.shown_text == f"1. {BACKED} \n2. {BACKED}\n"
 
 
 def test_nothing_is_released_before_the_decision(sample_index, passages):

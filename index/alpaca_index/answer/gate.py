@@ -8,8 +8,9 @@ whole code block. Each finished unit is checked alone (`grounding.check`), then:
   marked, never inside it), and so is the lead-in line that introduced it;
 - a unit with no claim (a lead-in, a heading, a blank line, "the documentation doesn't cover X") is
   released with the next released unit, or at the end if the answer was shown.
-Whether there is an answer at all is decided by its first `DECIDE_AFTER` claims: shown once one of
-them is supported, withheld (and the model stopped) when none is. Until then nothing is released.
+Whether there is an answer at all is decided by its first `DECIDE_AFTER` sentences that make claims:
+shown once one of them is backed, withheld (and the model stopped) when none is. Until then nothing
+is released.
 `bench/answers.py --regrade` runs saved drafts through the same gate, so the bench scores what the
 reader would have seen (bench/RESULTS.md "Checked streaming").
 """
@@ -27,10 +28,11 @@ from alpaca_index.answer.prompt import NOT_COVERED
 if TYPE_CHECKING:
     from alpaca_index.answer.grounding import Claim, Encode
 
-DECIDE_AFTER = 2  # claims read before the answer is shown or withheld: the reader waits for two sentences at most
+DECIDE_AFTER = 2  # sentences with claims read before the answer is shown or withheld: the reader waits for two
 
 # a sentence ends at . ! or ? (and the citations right after it) when the next one has begun
 _SENTENCE_END = re.compile(r"(?<=[.!?])((?:\s*\[[^\]\n]{1,20}\])*)\s+(?=[A-Z0-9`*\"(])")
+_LIST_MARKER = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s+")
 _FENCE = "```"
 SHOWN, WITHHELD, UNDECIDED = "shown", "withheld", "undecided"
 
@@ -65,8 +67,9 @@ def cut(text: str, final: bool) -> tuple[list[str], str]:
             units.append(rest[:end + 1])
             rest = rest[end + 1:]
             continue
-        prose = line.strip() and not re.match(r"\s*(?:[-*+•|#>]|\d+[.)]\s)", line)
-        boundary = _SENTENCE_END.search(line) if prose else None
+        marker = _LIST_MARKER.match(line)  # a bullet's sentences are units too, its marker with the first
+        whole = not line.strip() or re.match(r"\s*[|#>]", line)  # table rows, headings, quotes: whole lines
+        boundary = None if whole else _SENTENCE_END.search(line, marker.end() if marker else 0)
         if boundary:  # the sentence ends inside the line: the next one has begun
             units.append(rest[:boundary.end()])
             rest = rest[boundary.end():]
@@ -108,12 +111,12 @@ class ClaimGate:
         if self.state == WITHHELD:
             return self.state
         self._take(final=True)
-        if self.state == UNDECIDED:  # fewer claims than DECIDE_AFTER
-            claims = self._claims()
+        if self.state == UNDECIDED:  # fewer sentences with claims than DECIDE_AFTER
+            said = self._said()
             cited = citations.check(self.raw, set(self.passages)).cited
             restated = sum(u.restated for u in self.units)
             says_something = cited and not restated and not _declines(self.raw)
-            self._decide(any(c.status == grounding.SUPPORTED for c in claims) if claims else bool(says_something))
+            self._decide(any(u.backed for u in said) if said else bool(says_something))
         if self.state == SHOWN and self._pending:
             self._emit(self._pending)
         return self.state
@@ -138,6 +141,10 @@ class ClaimGate:
     def held_back(self) -> int:
         return sum(len(u.claims) for u in self.units if u.claims and not u.released)
 
+    def _said(self) -> list[Unit]:
+        """The units read so far that make claims."""
+        return [u for u in self.units if u.claims]
+
     def _claims(self) -> list[Claim]:
         return [c for u in self.units for c in u.claims]
 
@@ -152,9 +159,9 @@ class ClaimGate:
                 unit.claims, unit.restated = checked.claims, checked.restated
             self.units.append(unit)
             if self.state == UNDECIDED:
-                claims = self._claims()
-                if len(claims) >= DECIDE_AFTER:
-                    self._decide(any(c.status == grounding.SUPPORTED for c in claims[:DECIDE_AFTER]))
+                said = self._said()
+                if len(said) >= DECIDE_AFTER:  # shown once one is backed whole: the answer starts with it
+                    self._decide(any(u.backed for u in said[:DECIDE_AFTER]))
             else:
                 self._gate(unit)
 
@@ -171,6 +178,8 @@ class ClaimGate:
             self._emit([*self._pending, unit])
         else:  # held back, with the lead-in that introduced it ("The limits are:"); blank lines stay
             self._pending = [u for u in self._pending if not u.text.strip()]
+            if unit.text.endswith("\n") and self.shown_text and not self.shown_text.endswith("\n"):
+                self._pending.append(Unit("\n"))  # it ended a line a released sentence began
 
     def _emit(self, units: list[Unit]) -> None:
         self._pending = []
