@@ -51,7 +51,7 @@ describe('renderGrounding', () => {
         };
         const html = renderGrounding(final({ grounding: found, verdict: 'all 2 claims supported (1 with a source the check found, not the model)' }));
         assert.match(html, /class="verdict ok"/);
-        assert.match(html, /class="claim attributed".*Async requests queue\..*no citation from the model; backed by \[3\]/);
+        assert.match(html, /class="claim attributed".*Async requests queue\..*\[3\] cited by the check \(the model cited none\)/);
         assert.doesNotMatch(html, /Memory goes up/);
     });
 

@@ -111,3 +111,11 @@ def test_streamed_token_by_token_it_decides_as_on_the_whole_draft(sample_index, 
     assert "".join(released) == "".join(released_whole) == whole.shown_text == streamed.shown_text
     assert [c.shown for c in streamed.result().claims] == [c.shown for c in whole.result().claims]
     assert "[7]" not in whole.shown_text  # a citation to no source never reaches the reader
+
+
+def test_a_backed_sentence_the_model_left_uncited_is_shown_citing_the_passage_found(sample_index, passages):
+    uncited = BACKED.replace(" [1]", "")
+    g, released = run(f"{uncited} {BACKED}", passages, sample_index.embedder.encode)
+    assert g.shown_text == f"{BACKED} {BACKED}"  # the reader sees a source for every sentence
+    first = g.result().claims[0]
+    assert first.attributed == 1 and first.cites == []  # and is told the check, not the model, cited it

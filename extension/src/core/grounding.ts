@@ -21,7 +21,7 @@ export function renderBestPassage(best: BestPassage | null | undefined, waiting:
 function claimLine(claim: GroundingClaim): string {
     const attributed = claim.attributed !== null && claim.attributed !== undefined;
     const why = attributed
-        ? `no citation from the model; backed by [${claim.attributed}]`
+        ? `[${claim.attributed}] cited by the check` + (claim.cites.length ? ` (the model cited ${claim.cites.map((n) => `[${n}]`).join('')})` : ' (the model cited none)')
         : claim.status === 'uncited'
         ? 'cites no source'
         : claim.status === 'supported'

@@ -114,8 +114,9 @@ def _print_grounding(result) -> None:
         return
     for claim in g["claims"]:
         if claim.get("shown") is not False and claim.get("attributed") is not None:
-            stdout.print(f"  [cyan]+[/] {escape(claim['text'][:160])} [dim]— no citation from the model; "
-                         f"backed by [{claim['attributed']}][/]", highlight=False)
+            model = "".join(f"[{n}]" for n in claim["cites"]) or "none"
+            stdout.print(f"  [cyan]+[/] {escape(claim['text'][:160])} [dim]— \\[{claim['attributed']}] cited by the "
+                         f"check (the model cited {escape(model)})[/]", highlight=False)
     if held:
         stdout.print(f"[dim]held back from the answer ({len(held)}):[/]", highlight=False)
     for claim in held:

@@ -185,7 +185,7 @@ class ClaimGate:
         self._pending = []
         for unit in units:
             unit.released = True
-            text = _clean(unit.text, set(self.passages))
+            text = _cite_found(unit, _clean(unit.text, set(self.passages)))
             if not self.shown_text:
                 text = text.lstrip()
             if text:
@@ -209,6 +209,21 @@ def _clean(text: str, valid: set[int]) -> str:
         return text
     start = text.index(body[0])
     return text[:start] + citations.check(body, valid).text + text[start + len(body):]
+
+
+def _cite_found(unit: Unit, text: str) -> str:
+    """A sentence the model left uncited, or cited to a passage that doesn't back it, shown citing the
+    passage the check found it in ("Sizes go up to 6 GB [2]."): every sentence the reader sees names
+    its source. The claim keeps `attributed`, so the reader is told the check, not the model, cited it."""
+    if not unit.claims or any(c.attributed is None for c in unit.claims) or _FENCE in text \
+            or text.lstrip().startswith("|"):
+        return text
+    marks = "".join(f"[{n}]" for n in sorted({c.attributed for c in unit.claims if c.attributed is not None}))
+    bare = citations.PATTERN.sub("", text)
+    body = bare.rstrip()
+    closing = re.search(r"[.!?:;]*$", body)
+    start = closing.start() if closing else len(body)
+    return f"{body[:start].rstrip()} {marks}{body[start:]}{bare[len(body):]}"
 
 
 def _declines(text: str) -> bool:
