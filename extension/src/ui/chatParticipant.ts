@@ -50,6 +50,7 @@ async function answer(server: AlpacaClient, request: ChatRequestLike, history: r
     const requestId = `chat-${Date.now().toString(36)}-${++counter}`;
     const params: AskParams = { question: request.prompt, requestId, history: historyFromChat(history, PARTICIPANT_ID) };
     stream.progress?.('Searching your docs…');
+    let streamed = false;
     const final = await new Promise<AnswerFinal | undefined>((resolve) => {
         const subscriptions: Disposable[] = [];
         const done = (value: AnswerFinal | undefined) => {
@@ -62,6 +63,7 @@ async function answer(server: AlpacaClient, request: ChatRequestLike, history: r
                     return;
                 }
                 if (m.kind === 'partial') {
+                    streamed = streamed || !!m.text;
                     stream.markdown(m.text);
                 } else if (m.kind === 'final') {
                     done(m);
@@ -76,6 +78,9 @@ async function answer(server: AlpacaClient, request: ChatRequestLike, history: r
     });
     if (!final) {
         return {};
+    }
+    if (!streamed && final.answer) {  // a withheld draft never streams: its quoted passages are the reply
+        stream.markdown(final.answer);
     }
     if (final.error) {
         stream.markdown(`\n\nAlpaca could not answer: ${final.error}`);
