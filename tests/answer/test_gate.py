@@ -81,9 +81,17 @@ def test_a_held_sentence_that_ended_a_bullet_keeps_the_line_break(sample_index, 
 def test_nothing_is_released_before_the_decision(sample_index, passages):
     released: list[str] = []
     g = gate.ClaimGate(passages, sample_index.embedder.encode, MEMORY, released.append)
-    g.feed(f"{BACKED} Each")  # one claim read: undecided
+    g.feed(f"{INVENTED} Each")  # one unsupported sentence read: undecided
     assert g.state == gate.UNDECIDED and released == []
-    g.feed(f" serverless endpoint also gets 64 GPUs [1]. {BACKED}")
+    g.feed(f" serverless endpoint can have between 1024 MB and 6144 MB of memory [1]. {INVENTED_TOO}")
+    assert g.state == gate.SHOWN and released == ["Each serverless endpoint can have between 1024 MB and 6144 MB "
+                                                   "of memory [1]. "]
+
+
+def test_a_backed_first_sentence_is_shown_at_once(sample_index, passages):
+    released: list[str] = []
+    g = gate.ClaimGate(passages, sample_index.embedder.encode, MEMORY, released.append)
+    g.feed(f"{BACKED} Each")  # the decision can't change: no need to wait for a second sentence
     assert g.state == gate.SHOWN and released == [f"{BACKED} "]
 
 

@@ -9,8 +9,8 @@ whole code block. Each finished unit is checked alone (`grounding.check`), then:
 - a unit with no claim (a lead-in, a heading, a blank line, "the documentation doesn't cover X") is
   released with the next released unit, or at the end if the answer was shown.
 Whether there is an answer at all is decided by its first `DECIDE_AFTER` sentences that make claims:
-shown once one of them is backed, withheld (and the model stopped) when none is. Until then nothing
-is released.
+shown as soon as one of them is backed (so a backed opening sentence appears at once), withheld (and
+the model stopped) when none is. Until then nothing is released.
 `bench/answers.py --regrade` runs saved drafts through the same gate, so the bench scores what the
 reader would have seen (bench/RESULTS.md "Checked streaming").
 """
@@ -158,10 +158,10 @@ class ClaimGate:
                 checked = grounding.check(text, self.passages, self._encode, self.question)
                 unit.claims, unit.restated = checked.claims, checked.restated
             self.units.append(unit)
-            if self.state == UNDECIDED:
-                said = self._said()
-                if len(said) >= DECIDE_AFTER:  # shown once one is backed whole: the answer starts with it
-                    self._decide(any(u.backed for u in said[:DECIDE_AFTER]))
+            if self.state == UNDECIDED:  # shown as soon as one of the first sentences is backed whole
+                said = self._said()[:DECIDE_AFTER]
+                if any(u.backed for u in said) or len(said) == DECIDE_AFTER:
+                    self._decide(any(u.backed for u in said))
             else:
                 self._gate(unit)
 
