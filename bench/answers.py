@@ -226,8 +226,9 @@ def worst(rows: list[dict], n: int = 6) -> str:
             parts.append("Model's draft (withheld):\n\n" + "\n".join(f"> {line}" for line in r["draft"].splitlines())
                          + "\n")
         for c in g.get("claims", []):
-            if c["status"] != "supported":
-                parts.append(f"- {c['status']}: \"{c['text'][:200]}\" (cites {c['cites']}, similarity "
+            if c["status"] != "supported" or c.get("shown") is False:
+                held = "held back, " if c.get("shown") is False and not r.get("withheld") else ""
+                parts.append(f"- {held}{c['status']}: \"{c['text'][:200]}\" (cites {c['cites']}, similarity "
                              f"{c['similarity']}, missing {c['missing']})")
         parts.append("")
     return "\n".join(parts)
