@@ -332,10 +332,6 @@ def _shown(question: str, gate: ClaimGate, sources: list[Source], hits: list[Hit
     backing = {c.best_source for c in checked.claims if c.shown}
     for source in cited:
         source["supported"] = source["n"] in backing
-    if not cited and sources:  # nothing cited, nothing to check (a short answer): show what it was given
-        cited = [source_dict(s, cited=False) for s in sources]
-        notice = f"{notice} the answer cites no source; check it against the passages listed" if notice \
-            else "the answer cites no source; check it against the passages listed"
     notice = _with_removed(notice, invalid)
     if checked.claims and gate.held_back:
         notice = f"{notice} {checked.verdict}" if notice else checked.verdict
