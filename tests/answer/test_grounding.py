@@ -27,7 +27,7 @@ def test_a_claim_the_passage_states_is_supported(sample_index, memory_passage):
                         {1: memory_passage}, sample_index.embedder.encode)
     [claim] = g.claims
     assert claim.status == grounding.SUPPORTED and claim.cites == [1] and not claim.missing
-    assert "6144" in claim.evidence and g.verdict.startswith("all 1 claims supported")
+    assert "6144" in claim.evidence and g.verdict == "the claim supported by the cited passages"
 
 
 def test_a_changed_number_is_caught_even_when_the_sentence_reads_the_same(sample_index, memory_passage):
@@ -112,7 +112,7 @@ def test_an_uncited_claim_a_given_passage_states_gets_that_source(sample_index, 
                         {1: unrelated_passage, 2: memory_passage}, sample_index.embedder.encode)
     [claim] = g.claims
     assert claim.status == grounding.SUPPORTED and claim.cites == [] and claim.attributed == 2
-    assert g.attributed == 1 and g.verdict == ("all 1 claims supported by the cited passages "
+    assert g.attributed == 1 and g.verdict == ("the claim supported by the cited passages "
                                                "(1 with a source the check found, not the model)")
 
 
