@@ -127,3 +127,9 @@ def test_a_backed_sentence_the_model_left_uncited_is_shown_citing_the_passage_fo
     assert g.shown_text == f"{BACKED} {BACKED}"  # the reader sees a source for every sentence
     first = g.result().claims[0]
     assert first.attributed == 1 and first.cites == []  # and is told the check, not the model, cited it
+
+
+def test_held_paragraphs_leave_at_most_one_blank_line_between_shown_ones(sample_index, passages):
+    draft = f"{BACKED}\n\n{INVENTED}\n\n{INVENTED_TOO}\n\n{INVENTED}\n\n  {BACKED}\n"
+    g, released = run(draft, passages, sample_index.embedder.encode)
+    assert g.shown_text == "".join(released) == f"{BACKED}\n\n  {BACKED}\n" and g.held_back == 3

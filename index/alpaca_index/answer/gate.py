@@ -186,8 +186,7 @@ class ClaimGate:
         for unit in units:
             unit.released = True
             text = _cite_found(unit, _clean(unit.text, set(self.passages)))
-            if not self.shown_text:
-                text = text.lstrip()
+            text = _joined(self.shown_text, text)
             if text:
                 self.shown_text += text
                 self._release(text)
@@ -209,6 +208,20 @@ def _clean(text: str, valid: set[int]) -> str:
         return text
     start = text.index(body[0])
     return text[:start] + citations.check(body, valid).text + text[start + len(body):]
+
+
+def _joined(shown: str, text: str) -> str:
+    """`text`'s leading line breaks where it follows `shown`: none at the start, and at most one blank
+    line between shown units (held sentences leave their line breaks behind, a long run of them a gap)."""
+    if not shown:
+        return text.lstrip()
+    body = text.lstrip()
+    head = text[:len(text) - len(body)]
+    breaks = head.count("\n")
+    if not breaks:
+        return text
+    had = shown[len(shown.rstrip()):].count("\n")
+    return "\n" * max(0, min(breaks, 2 - had)) + head[head.rfind("\n") + 1:] + body
 
 
 def _cite_found(unit: Unit, text: str) -> str:
