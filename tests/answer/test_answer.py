@@ -190,26 +190,6 @@ def test_a_refusal_is_held_back_while_the_second_look_finds_the_answer(sample_in
     assert result.grounding and result.grounding["supported"] >= 1
 
 
-def test_a_withheld_draft_gets_a_second_look_and_only_a_backed_copy_replaces_it(sample_index, chat_server):
-    question = "How do I scale an async endpoint to zero?"
-    best = [h for h in sample_index.search(question, k=20) if h.kind != "title"]
-    sentence = next(s for s in best[0].text.replace("\n", " ").split(". ") if len(s.split()) > 8)
-    invented = ["Open the console and enable the Quantum Billing toggle [1]. ",
-                "It costs 3 dollars per hour per Quantum unit [2]. ", "More text."]
-    chat_server.replies = [invented, [sentence, ". [1]"]]
-    streamed: list[str] = []
-    result = answer(sample_index, question, AnswerSettings(endpoint=chat_server.url), on_text=streamed.append)
-    assert "".join(streamed) == f"{sentence}. [1]" and "Quantum" not in "".join(streamed)  # never on screen
-    assert not result.withheld and result.answer.startswith(sentence[:40]) and result.draft.startswith(sentence[:20])
-    assert result.notice.startswith("the model's first answer was withheld (the model's first 2 claims are not")
-    assert "copied from [1] on a second look" in result.notice and chat_server.prompts[1].startswith(
-        chat_server.prompts[0][:200])  # the look opens with the rules the model's cache holds
-    chat_server.replies = [invented, ["Quantum Billing is enabled in the console [1]."]]  # an unbacked copy
-    result = answer(sample_index, question, AnswerSettings(endpoint=chat_server.url))
-    assert result.withheld.startswith("Open the console") and "2 claims are not supported" in result.notice
-    assert "second look" not in result.notice and "second_look_ms" in result.timings
-
-
 def test_a_refusal_that_cites_its_sources_is_still_a_refusal(sample_index, chat_server):
     # a small model's "not covered", once per source with its marker, held back like the bare one
     question = "How do I scale an async endpoint to zero?"

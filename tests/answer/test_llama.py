@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from alpaca_index.answer import AnswerSettings, answer
@@ -97,9 +95,7 @@ def test_second_question_reuses_the_shared_prompt_prefix(sample_index, tiny_gguf
     finally:
         del llm.eval
     rules_tokens = backend.count("You answer questions about a company's internal documentation.")
-    # the answer prompt is evaluated in batches, then one token at a time (a second look may follow)
-    prompt_batches = list(itertools.takewhile(lambda n: n > 1, evaluated))
-    assert sum(prompt_batches) < second.timings["prompt_tokens"] - rules_tokens  # the rules were not re-evaluated
+    assert sum(evaluated) < second.timings["prompt_tokens"] + 4 - rules_tokens  # the rules were not re-evaluated
 
 
 def test_model_that_does_not_fit_its_context_falls_back(sample_index, tiny_gguf):

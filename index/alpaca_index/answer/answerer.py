@@ -213,49 +213,35 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
     gate = gated(sources)
     raw, fed = _stream(backend, prompt, answer_tokens, gate.feed, lambda: cancelled() or gate.stopped, timings,
                        started)
-    if cancelled():
-        return _cancelled(question, gate, sources, hits, backend.name, timings)
-    declined = not fed and is_refusal(raw)
-    started_check = time.perf_counter()
-    state = gate.close()  # a refusal was never fed to the gate: it closes withheld, having shown nothing
-    timings["grounding_ms"] = round((time.perf_counter() - started_check) * 1000, 1)
     second_look = None
-    if state != SHOWN and (len(sources) > 1 or not declined):
-        # a small model given several passages often misses the one that answers, or answers beside it:
-        # before the reader gets nothing, it copies what answers from the best passage alone, and the
-        # copy is checked like any answer (bench/RESULTS.md "Second look")
+    if not fed and is_refusal(raw) and len(sources) > 1 and not cancelled():
+        # a small model given several passages often misses the one that answers: before saying
+        # "not covered", it copies what answers from the best passage alone (bench/RESULTS.md "Second look")
         second = time.perf_counter()
         focus = sources[0]
         look_gate = gated([focus])
-        look, look_fed = _stream(backend, extract_message(question, focus), answer_tokens, look_gate.feed,
-                                 lambda: cancelled() or look_gate.stopped, {}, started)
+        look, fed = _stream(backend, extract_message(question, focus), answer_tokens, look_gate.feed,
+                            lambda: cancelled() or look_gate.stopped, {}, started)
         timings["second_look_ms"] = round((time.perf_counter() - second) * 1000, 1)
-        if cancelled():
-            return _cancelled(question, look_gate, sources, hits, backend.name, timings)
-        if look_fed or not is_refusal(look):  # NONE is a refusal
+        if fed or not is_refusal(look):  # NONE is a refusal; a copy is checked like any answer
             if not citations.check(look, {focus.n}).cited:
                 look_gate.feed(f" [{focus.n}]")
-            look_state = look_gate.close()
-            backed = look_state == SHOWN and any(c.shown for c in look_gate.result().claims)
-            if backed or declined:  # an unbacked copy replaces a refusal, not a first draft
-                first = (f"the model found no answer in the {len(sources)} passages at first" if declined else
-                         f"the model's first answer was withheld ({_withheld_reason(gate)})")
-                second_look = f"{first}; this is what it copied from [{focus.n}] on a second look"
-                gate, raw, state, declined = look_gate, look_gate.raw, look_state, False
-    if declined:
+            gate, raw = look_gate, look_gate.raw
+            second_look = (f"the model found no answer in the {len(sources)} passages at first; this is what it "
+                           f"copied from [{focus.n}] on a second look")
+    if cancelled():  # stopped by the reader: what was shown stays, unfinished (and is no refusal)
+        result = _finish(question, gate.shown_text, sources, hits, backend.name, timings, None)
+        result.cancelled, result.refused, result.refusal_reason = True, False, None
+        return result
+    if not fed and is_refusal(raw):
         emit(NOT_COVERED)  # held back while the second look ran; said once, citing nothing
         return _finish(question, NOT_COVERED, sources, hits, backend.name, timings, None)
+    started_check = time.perf_counter()
+    state = gate.close()
+    timings["grounding_ms"] = round((time.perf_counter() - started_check) * 1000, 1)
     if state != SHOWN:
         return _withheld(question, raw, gate, sources, hits, backend.name, timings, second_look)
     return _shown(question, gate, sources, hits, backend.name, timings, second_look)
-
-
-def _cancelled(question: str, gate: ClaimGate, sources: list[Source], hits: list[Hit], backend: str,
-               timings: Timings) -> AnswerResult:
-    """Stopped by the reader: what was shown stays, unfinished (and is no refusal)."""
-    result = _finish(question, gate.shown_text, sources, hits, backend, timings, None)
-    result.cancelled, result.refused, result.refusal_reason = True, False, None
-    return result
 
 
 MAX_LISTED_CITATIONS = 5  # a weak model can invent dozens; the notice names a few and counts the rest
@@ -359,7 +345,17 @@ def _withheld(question: str, draft: str, gate: ClaimGate, sources: list[Source],
     was stopped. Retrieval did pass its checks, so the closest passages are quoted instead (verbatim,
     with their sources) and the reason is said; the draft stays in `withheld`."""
     checked = gate.result()
-    reason = _withheld_reason(gate)
+    n = len(checked.claims)
+    if not n:
+        reason = ("the model's answer says nothing beyond the question" if checked.restated or not gate.raw.strip()
+                  or not citations.check(gate.raw, set(gate.passages)).cited else
+                  "the model says the documentation doesn't cover this")
+    elif checked.uncited == n:
+        reason = "the model's answer cites no source"
+    elif n == 1:
+        reason = "the model's claim is not supported by the passage it cites"
+    else:
+        reason = f"the model's first {n} claims are not supported by the passages they cite"
     quoted = sources[:WITHHELD_QUOTES]
     text = extractive.compose(question, quoted, f"The model's answer was withheld ({reason}). "
                                                 "The closest passages of the documentation, quoted:")
@@ -367,21 +363,6 @@ def _withheld(question: str, draft: str, gate: ClaimGate, sources: list[Source],
     return AnswerResult(question, text, cited, _related(hits, {c["path"] for c in cited}, 5), backend,
                         notice=f"{notice} — {reason}" if notice else reason, timings=timings,
                         grounding=checked.to_dict(), withheld=draft, draft=draft)
-
-
-def _withheld_reason(gate: ClaimGate) -> str:
-    """Why the gate withheld the draft, in the reader's words."""
-    checked = gate.result()
-    n = len(checked.claims)
-    if not n:
-        return ("the model's answer says nothing beyond the question" if checked.restated or not gate.raw.strip()
-                or not citations.check(gate.raw, set(gate.passages)).cited else
-                "the model says the documentation doesn't cover this")
-    if checked.uncited == n:
-        return "the model's answer cites no source"
-    if n == 1:
-        return "the model's claim is not supported by the passage it cites"
-    return f"the model's first {n} claims are not supported by the passages they cite"
 
 
 def preview(question: str, top: list[Hit]) -> dict[str, Any]:
