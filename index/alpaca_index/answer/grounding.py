@@ -366,7 +366,8 @@ def verdict(g: Grounding) -> str:
     n = len(g.claims)
     found = f" ({g.attributed} with a source the check found, not the model)" if g.attributed else ""
     if g.supported == n:
-        return f"{'the claim' if n == 1 else f'all {n} claims'} supported by the cited passages{found}"
+        every = "the claim" if n == 1 else f"all {n} claims"
+        return f"{every} supported by the cited passages{found}"
     parts = [f"{g.supported} of {n} claims supported by the cited passages{found}"]
     if g.unsupported:
         parts.append(f"{g.unsupported} not found in the passage they cite")
