@@ -36,6 +36,12 @@ def test_a_sentence_is_a_unit_once_the_next_one_has_begun_with_its_citations():
     assert gate.cut("Version 4.5 GB is", final=True) == (["Version 4.5 GB is"], "")
 
 
+def test_an_initial_or_e_g_does_not_end_a_sentence():
+    # cut at "N." the check's citation landed mid-name in a shown answer: "US East (N [3]. Virginia)"
+    text = "It is 1000 in US East (N. Virginia), e.g. Amazon S3 vs. EFS [3]. Next"
+    assert gate.cut(text, final=False) == (["It is 1000 in US East (N. Virginia), e.g. Amazon S3 vs. EFS [3]. "], "Next")
+
+
 def test_bullets_split_into_sentences_rows_headings_and_code_blocks_stay_whole():
     text = ("The limits:\n1. Memory: 6 GB. Timeout: 60 s [1]\n| a. B | c |\n## Sizes. More\n"
             "```\nx = 1\n\ny = 2\n```\nAfter")

@@ -59,6 +59,11 @@ def test_claims_split_by_sentence_bullet_and_table_row_and_inherit_paragraph_cit
     assert g.claims[-1].status == grounding.UNCITED
 
 
+def test_an_initial_does_not_split_a_claim():
+    claims = grounding.split_claims("The limit is 500 in US West (N. California) [3]. It is 1000 elsewhere [3].")
+    assert [c[0] for c in claims] == ["The limit is 500 in US West (N. California) [3].", "It is 1000 elsewhere [3]."]
+
+
 def test_key_terms_are_numbers_identifiers_and_quoted_names():
     terms = grounding.key_terms('Set `InitialInstanceCount` to 2 on ml.m5.large in us-east-1 for "Direct" mode, '
                                 'using KMS and the real-time API, e.g. boto3 [1].')

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 DECIDE_AFTER = 2  # sentences with claims read before the answer is shown or withheld: the reader waits for two
 
 # a sentence ends at . ! or ? (and the citations right after it) when the next one has begun
-_SENTENCE_END = re.compile(r"(?<=[.!?])((?:\s*\[[^\]\n]{1,20}\])*)\s+(?=[A-Z0-9`*\"(])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])" + grounding.NOT_ABBREVIATION
+                           + r"((?:\s*\[[^\]\n]{1,20}\])*)\s+(?=[A-Z0-9`*\"(])")
 _LIST_MARKER = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s+")
 _FENCE = "```"
 SHOWN, WITHHELD, UNDECIDED = "shown", "withheld", "undecided"

@@ -46,7 +46,9 @@ WINDOWS_PER_CLAIM = 12  # windows embedded per claim, chosen by shared words
 
 SUPPORTED, UNSUPPORTED, UNCITED = "supported", "unsupported", "uncited"
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`*\"(\[])")
+# a full stop that ends no sentence: an initial ("US East (N. Virginia)"), "e.g.", "i.e.", "vs."
+NOT_ABBREVIATION = r"(?<!\b[A-Z]\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)"
+_SENTENCE_END = re.compile(r"(?<=[.!?])" + NOT_ABBREVIATION + r"\s+(?=[A-Z0-9`*\"(\[])")
 _CITE_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[[^\]\n]{1,20}\])+)")  # "done. [1]" → "done [1]."
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
 _MARKUP = re.compile(r"[*_#>]+")
