@@ -48,6 +48,19 @@ def test_off_topic_questions_are_refused_without_calling_the_model(sample_index,
     assert result.refused and result.answer == NOT_COVERED and result.sources == []
 
 
+def test_a_question_naming_an_api_the_passages_mention_passes_a_middling_similarity(sample_index):
+    question = "Which fields do I specify when I call InvokeEndpointAsync?"
+    best = max(h.similarity or 0.0 for h in sample_index.search(question, k=20))
+    assert best < AnswerSettings().min_similarity  # on 51 pages the words score lower than on the whole guide
+    result = answer(sample_index, question, AnswerSettings())
+    assert not result.refused and result.no_model, result.notice
+    assert "async-inference-invoke-endpoint.md" in {s["path"].rsplit("/", 1)[-1] for s in result.sources}
+    # a name the docs never mention is no such evidence
+    made_up = answer(sample_index, "Which fields do I specify when I call InvokeQuantumBillingAsync?", AnswerSettings(),
+                     backend=NeverCalled())
+    assert made_up.refused and made_up.refusal_reason == "retrieval"
+
+
 @pytest.mark.skipif(not BUNDLED, reason="dev questions not available")
 def test_dev_questions_are_answered_without_a_model_citing_their_page(sample_index):
     cited_right = 0

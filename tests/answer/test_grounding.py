@@ -59,6 +59,13 @@ def test_claims_split_by_sentence_bullet_and_table_row_and_inherit_paragraph_cit
     assert g.claims[-1].status == grounding.UNCITED
 
 
+def test_api_names_are_code_names_not_product_names():
+    text = ("Call InvokeEndpointAsync or create_training_job on ml.g5.xlarge for AWS::SageMaker::Endpoint, "
+            "not SageMaker, GitHub, PostgreSQL, OpenAI, XGBoost 0.72, Python 3.10 or us-east-1, e.g. boto3.")
+    assert grounding.api_names(text) == ["InvokeEndpointAsync", "create_training_job", "ml.g5.xlarge",
+                                         "AWS::SageMaker::Endpoint"]
+
+
 def test_an_initial_does_not_split_a_claim():
     claims = grounding.split_claims("The limit is 500 in US West (N. California) [3]. It is 1000 elsewhere [3].")
     assert [c[0] for c in claims] == ["The limit is 500 in US West (N. California) [3].", "It is 1000 elsewhere [3]."]

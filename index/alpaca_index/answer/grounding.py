@@ -164,6 +164,17 @@ def key_terms(text: str) -> list[str]:
     return out
 
 
+# an API's name, not a product's: two or more humps (InvokeEndpointAsync, not SageMaker or GitHub), snake_case,
+# or a dotted or "::" name with a digit or a second part (ml.g5.xlarge, AWS::SageMaker::Endpoint)
+_API_NAME = re.compile(r"\b(?:[A-Za-z][a-z0-9]+(?:[A-Z][a-z0-9]+){2,}|[A-Za-z]+_[A-Za-z0-9_]+|"
+                       r"[A-Za-z][\w-]*(?:\.[\w-]*\d[\w-]*|::\w+)(?:[.:]+[\w-]+)*)\b")
+
+
+def api_names(text: str) -> list[str]:
+    """The API, field and resource names a text mentions (not product names or acronyms)."""
+    return list(dict.fromkeys(m.group(0) for m in _API_NAME.finditer(text)))
+
+
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|])")  # markdown escapes in the source pages: "6 GB\)\."
 
 
@@ -181,8 +192,8 @@ def question_names(question: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def uncovered_names(question: str, passages: list[str]) -> list[str]:
-    """The question's names that none of the passages mentions."""
+def uncovered_names(question: str, passages: list[str], names: list[str] | None = None) -> list[str]:
+    """The question's names (or `names`) that none of the passages mentions."""
     # "_" parts words here ("YOLOv3_416" mentions YOLOv3); the claim check's _normal drops it instead
     text = _normal(_ESCAPE.sub(r"\1", " ".join(passages)).replace("_", " "))
 
@@ -190,7 +201,7 @@ def uncovered_names(question: str, passages: list[str]) -> list[str]:
         plain = _normal(name.replace("_", " "))
         stem = re.escape(plain.rstrip("s") if len(name) > 3 else plain).replace(r"\-", "[- ]?")
         return re.search(rf"(?<![a-z0-9]){stem}s?(?![a-z0-9])", text) is not None
-    return [n for n in question_names(question) if not mentioned(n)]
+    return [n for n in (question_names(question) if names is None else names) if not mentioned(n)]
 
 
 def _normal(text: str) -> str:
