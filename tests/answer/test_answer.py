@@ -229,6 +229,7 @@ def test_an_answer_that_also_says_not_covered_is_judged_by_its_claims(sample_ind
     result = answer(sample_index, question, AnswerSettings(endpoint=chat_server.url))
     assert not result.refused and not result.withheld and len(chat_server.prompts) == 1
     assert result.grounding and result.grounding["supported"] == 1  # the copied sentence, found in its source
+    assert "doesn't cover" not in result.answer and "the model also said" in result.notice
 
 
 @pytest.mark.parametrize("text, expected, cited, invalid", [

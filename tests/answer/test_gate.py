@@ -139,3 +139,11 @@ def test_held_paragraphs_leave_at_most_one_blank_line_between_shown_ones(sample_
     draft = f"{BACKED}\n\n{INVENTED}\n\n{INVENTED_TOO}\n\n{INVENTED}\n\n  {BACKED}\n"
     g, released = run(draft, passages, sample_index.embedder.encode)
     assert g.shown_text == "".join(released) == f"{BACKED}\n\n  {BACKED}\n" and g.held_back == 3
+
+
+def test_a_bare_not_covered_before_backed_sentences_is_not_shown(sample_index, passages):
+    g, released = run(f"The documentation doesn't cover this. [1] {BACKED}", passages, sample_index.embedder.encode)
+    assert g.state == gate.SHOWN and g.declined and "".join(released) == g.shown_text == BACKED
+    said = run(f"The documentation doesn't cover GPU counts, but {BACKED[0].lower()}{BACKED[1:]}", passages,
+               sample_index.embedder.encode)[0]
+    assert not said.declined  # a sentence that says what is not covered is checked like any other

@@ -95,6 +95,7 @@ class ClaimGate:
         self._pending: list[Unit] = []  # claim-less units waiting for the next released one
         self.state = UNDECIDED
         self.shown_text = ""
+        self.declined = False  # the model wrote a bare "not covered" and then went on: that line is not shown
 
     @property
     def stopped(self) -> bool:
@@ -173,7 +174,11 @@ class ClaimGate:
                 self._gate(unit)
 
     def _gate(self, unit: Unit) -> None:
-        if not unit.claims:
+        if not unit.claims and _bare_refusal(unit.text):
+            # "The documentation doesn't cover this. [1] The offline store is written in Parquet [1]": shown
+            # above backed sentences it contradicts them; the answer's notice says the model said it
+            self.declined = True
+        elif not unit.claims:
             self._pending.append(unit)
         elif unit.backed:
             self._emit([*self._pending, unit])
@@ -238,6 +243,11 @@ def _cite_found(unit: Unit, text: str) -> str:
     closing = re.search(r"[.!?:;]*$", body)
     start = closing.start() if closing else len(body)
     return f"{body[:start].rstrip()} {marks}{body[start:]}{bare[len(body):]}"
+
+
+def _bare_refusal(text: str) -> bool:
+    plain = " ".join(citations.PATTERN.sub(" ", text).replace("*", " ").lower().replace("does not", "doesn't").split())
+    return plain.rstrip(". ") == NOT_COVERED.lower().rstrip(".")
 
 
 def _declines(text: str) -> bool:
