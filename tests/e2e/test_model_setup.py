@@ -14,6 +14,8 @@ and nothing leaves the machine (the hub and Ollama addresses are on the loopback
 ALPACA_E2E_SETUP_GGUF=/path/to/model.gguf runs the same scenario with that instruct GGUF instead (e.g. one
 strong enough to judge the claim check by): served under its own file name, fast enough to arrive in
 ~25 s, and with the answer timeouts of a model that needs minutes on two cores. Unset (CI): SmolLM2.
+ALPACA_E2E_MODEL_QUESTION replaces the first question put to the model (one that model answers, so the
+panel shows checked sentences and the ones held back).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ DRIVE_TIMEOUT = 2400 if SETUP_GGUF else 1200
 if SETUP_GGUF:
     pytestmark = pytest.mark.timeout(DRIVE_TIMEOUT + 600)  # the run fixture runs inside the first test
 QUESTION = "How do I create an asynchronous inference endpoint?"
-MODEL_QUESTION = "How do I invoke an asynchronous inference endpoint?"
+MODEL_QUESTION = os.environ.get("ALPACA_E2E_MODEL_QUESTION") or "How do I invoke an asynchronous inference endpoint?"
 FOLLOW_UP = "and how do I check its predictions?"
 # answer-model settings of the environment the test runs in: the editor must start with none
 ANSWER_ENV = ("ALPACA_MODEL", "ALPACA_ENDPOINT", "ALPACA_ENDPOINT_MODEL", "ALPACA_ENDPOINT_CTX", "ALPACA_API_KEY",
