@@ -147,3 +147,12 @@ def test_a_bare_not_covered_before_backed_sentences_is_not_shown(sample_index, p
     said = run(f"The documentation doesn't cover GPU counts, but {BACKED[0].lower()}{BACKED[1:]}", passages,
                sample_index.embedder.encode)[0]
     assert not said.declined  # a sentence that says what is not covered is checked like any other
+
+
+def test_a_citation_moved_by_the_check_leaves_no_double_space(sample_index, passages):
+    two = {**passages, 2: "Quantum Billing is a setting of the console."}
+    draft = "Serverless endpoints can have [2] between 1024 MB and 6144 MB of memory."
+    g = gate.ClaimGate(two, sample_index.embedder.encode, MEMORY)
+    g.feed(draft)
+    g.close()
+    assert g.shown_text == "Serverless endpoints can have between 1024 MB and 6144 MB of memory [1]."

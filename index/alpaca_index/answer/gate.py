@@ -238,7 +238,7 @@ def _cite_found(unit: Unit, text: str) -> str:
             or text.lstrip().startswith("|"):
         return text
     marks = "".join(f"[{n}]" for n in sorted({c.attributed for c in unit.claims if c.attributed is not None}))
-    bare = citations.PATTERN.sub("", text)
+    bare = re.sub(r"[ \t]*(?:" + citations.PATTERN.pattern + ")", "", text, flags=re.IGNORECASE)  # one space left
     body = bare.rstrip()
     closing = re.search(r"[.!?:;]*$", body)
     start = closing.start() if closing else len(body)
