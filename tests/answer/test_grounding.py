@@ -215,3 +215,14 @@ def test_restating_a_yes_or_no_question_is_answering_it(sample_index):
     assert g.restated == 1
     assert grounding.asks_yes_no("I want to limit access — can I use resource ARNs, or do I need tags?")
     assert not grounding.asks_yes_no("my model doesn't fit in one GPU - what does SageMaker offer?")
+
+
+def test_a_plural_or_a_glued_unit_is_the_same_word_but_a_changed_number_is_not(sample_index):
+    hit = next(h for h in sample_index.search("asynchronous inference large payload sizes 1GB", k=10) if "1GB" in h.text)
+    encode = sample_index.embedder.encode
+    right = grounding.check("The maximum payload size for an asynchronous inference request is up to 1 GB [1].",
+                            {1: hit.text}, encode).claims[0]
+    assert right.status == grounding.SUPPORTED and right.word_share >= 0.8  # "payload sizes (up to 1GB)"
+    wrong = grounding.check("The maximum payload size for an asynchronous inference request is up to 4 GB [1].",
+                            {1: hit.text}, encode).claims[0]
+    assert wrong.status == grounding.UNSUPPORTED and wrong.missing == ["4 GB"]
