@@ -24,9 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alpaca_index.answer import AnswerSettings, answer  # noqa: E402
-from alpaca_index.answer.answerer import is_refusal  # noqa: E402
 from alpaca_index.answer.backends import TEMPERATURE, Endpoint, LlamaCpp  # noqa: E402
 from alpaca_index.answer.gate import SHOWN, replay  # noqa: E402
+from alpaca_index.answer.prompt import is_refusal  # noqa: E402
 from common import DEV_QUESTIONS  # noqa: E402
 
 OUT_OF_SCOPE = Path(__file__).resolve().parent / "out_of_scope.jsonl"

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 from alpaca_index.answer import citations, conversation, extractive, grounding
 from alpaca_index.answer.backends import Backend, BackendError, Endpoint, LlamaCpp
 from alpaca_index.answer.gate import SHOWN, ClaimGate
-from alpaca_index.answer.prompt import NOT_COVERED, Source, extract_message, pack, user_message
+from alpaca_index.answer.prompt import (
+    NOT_COVERED,
+    Source,
+    extract_message,
+    is_refusal,
+    pack,
+    refusal_rest,
+    user_message,
+)
 from alpaca_index.answer.settings import AnswerSettings
 
 if TYPE_CHECKING:
@@ -273,26 +281,13 @@ def _stream(backend: Backend, prompt: str, max_tokens: int, emit: Callable[[str]
     return "".join(pieces).strip(), shown
 
 
-_REFUSAL = re.compile(r"the documentation doesn't cover this\b\.?")
 _OPEN_MARKER = re.compile(r"\[[\d,\s-]*$")  # a citation still being streamed: "[", "[1, "
 _NO_ANSWER = ("the documentation doesn't cover this.", "the documentation does not cover this.", "none.")
 
 
-def _refusal_rest(text: str) -> str:
-    """What the text says besides "not covered" (however often said, whatever it cites)."""
-    flat = " ".join(citations.PATTERN.sub(" ", text.lower()).replace("*", " ").split())
-    return " ".join(_REFUSAL.sub(" ", flat.replace("does not cover", "doesn't cover")).split()).strip("\"' ")
-
-
-def is_refusal(text: str) -> bool:
-    """The model's whole reply says only that the docs don't cover it (the answer prompt's words, the
-    second look's NONE, or nothing): one rule for holding back, the second look, refusing and judging."""
-    return _refusal_rest(text).rstrip(".") in ("", "none")
-
-
 def _held(text: str) -> bool:
     """Whether the text so far may still be a bare refusal: it is not streamed yet."""
-    rest = _OPEN_MARKER.sub("", _refusal_rest(text)).strip()
+    rest = _OPEN_MARKER.sub("", refusal_rest(text)).strip()
     return not rest or any(reply.startswith(rest) or rest.rstrip(".") == reply.rstrip(".") for reply in _NO_ANSWER)
 
 

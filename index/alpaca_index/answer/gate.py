@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from alpaca_index.answer import citations, grounding
-from alpaca_index.answer.prompt import NOT_COVERED
+from alpaca_index.answer.prompt import NOT_COVERED, is_refusal
 
 if TYPE_CHECKING:
     from alpaca_index.answer.grounding import Claim, Encode
@@ -174,7 +174,7 @@ class ClaimGate:
                 self._gate(unit)
 
     def _gate(self, unit: Unit) -> None:
-        if not unit.claims and _bare_refusal(unit.text):
+        if not unit.claims and unit.text.strip() and is_refusal(unit.text):
             # "The documentation doesn't cover this. [1] The offline store is written in Parquet [1]": shown
             # above backed sentences it contradicts them; the answer's notice says the model said it
             self.declined = True
@@ -243,11 +243,6 @@ def _cite_found(unit: Unit, text: str) -> str:
     closing = re.search(r"[.!?:;]*$", body)
     start = closing.start() if closing else len(body)
     return f"{body[:start].rstrip()} {marks}{body[start:]}{bare[len(body):]}"
-
-
-def _bare_refusal(text: str) -> bool:
-    plain = " ".join(citations.PATTERN.sub(" ", text).replace("*", " ").lower().replace("does not", "doesn't").split())
-    return plain.rstrip(". ") == NOT_COVERED.lower().rstrip(".")
 
 
 def _declines(text: str) -> bool:

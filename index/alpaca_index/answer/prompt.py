@@ -27,6 +27,19 @@ Example: if source 1 says "An endpoint can host up to 10 production variants; se
 Up to 10 production variants [1]; each variant's traffic share is set with InitialVariantWeight [1]."""
 
 NOT_COVERED = "The documentation doesn't cover this."
+_REFUSAL = re.compile(r"the documentation doesn't cover this\b\.?")
+
+
+def refusal_rest(text: str) -> str:
+    """What the text says besides "not covered" (however often said, whatever it cites)."""
+    flat = " ".join(_CITATION.sub(" ", text.lower()).replace("*", " ").split())
+    return " ".join(_REFUSAL.sub(" ", flat.replace("does not cover", "doesn't cover")).split()).strip("\"' ")
+
+
+def is_refusal(text: str) -> bool:
+    """The model's whole reply (or a sentence of it) says only that the docs don't cover it (the answer prompt's
+    words, the second look's NONE, or nothing): one rule for holding back, the second look, refusing and judging."""
+    return refusal_rest(text).rstrip(".") in ("", "none")
 # our fence markers, and chat-template control text an endpoint (or llama.cpp) reads as a turn boundary
 _MARKER = re.compile(r"<<<\s*/?\s*source|>>>|<\|[\w.-]{1,40}\|>|<</?SYS>>|\[\s*/?\s*INST\s*\]"
                      r"|</?(?:s|bos|eos|pad|unk|mask|start_of_turn|end_of_turn)>", re.IGNORECASE)
