@@ -379,7 +379,7 @@ def _names_a_documented_api(question: str, hits: list[Hit]) -> bool:
     matched exactly say more than a middling similarity (a small docs folder scores lower than the corpus the
     floor was calibrated on). The model and the claim check still decide what is answered."""
     apis = grounding.api_names(question)
-    return bool(apis) and not grounding.uncovered_names(question, [f"{h.heading_path} {h.text}" for h in hits], apis)
+    return bool(apis) and not grounding.unmentioned(apis, [f"{h.heading_path} {h.text}" for h in hits])
 
 
 def _passages(hits: list[Hit], pages: list[Hit], k: int) -> list[Hit]:

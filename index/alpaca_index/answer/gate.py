@@ -33,6 +33,8 @@ DECIDE_AFTER = 2  # sentences with claims read before the answer is shown or wit
 # a sentence ends at . ! or ? (and the citations right after it) when the next one has begun
 _SENTENCE_END = re.compile(r"(?<=[.!?])" + grounding.NOT_ABBREVIATION
                            + r"((?:\s*\[[^\]\n]{1,20}\])*)\s+(?=[A-Z0-9`*\"(])")
+# a citation with the spaces before it: "containers [2] supported" loses "[2]" and keeps one space
+_CITATION_AND_SPACE = re.compile(r"[ \t]*(?:" + citations.PATTERN.pattern + ")", citations.PATTERN.flags)
 _LIST_MARKER = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s+")
 _FENCE = "```"
 SHOWN, WITHHELD, UNDECIDED = "shown", "withheld", "undecided"
@@ -238,7 +240,7 @@ def _cite_found(unit: Unit, text: str) -> str:
             or text.lstrip().startswith("|"):
         return text
     marks = "".join(f"[{n}]" for n in sorted({c.attributed for c in unit.claims if c.attributed is not None}))
-    bare = re.sub(r"[ \t]*(?:" + citations.PATTERN.pattern + ")", "", text, flags=re.IGNORECASE)  # one space left
+    bare = _CITATION_AND_SPACE.sub("", text)
     body = bare.rstrip()
     closing = re.search(r"[.!?:;]*$", body)
     start = closing.start() if closing else len(body)

@@ -192,8 +192,13 @@ def question_names(question: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def uncovered_names(question: str, passages: list[str], names: list[str] | None = None) -> list[str]:
-    """The question's names (or `names`) that none of the passages mentions."""
+def uncovered_names(question: str, passages: list[str]) -> list[str]:
+    """The question's names that none of the passages mentions."""
+    return unmentioned(question_names(question), passages)
+
+
+def unmentioned(names: list[str], passages: list[str]) -> list[str]:
+    """The names (a question's, or the APIs it names) that none of the passages mentions."""
     # "_" parts words here ("YOLOv3_416" mentions YOLOv3); the claim check's _normal drops it instead
     text = _normal(_ESCAPE.sub(r"\1", " ".join(passages)).replace("_", " "))
 
@@ -201,7 +206,7 @@ def uncovered_names(question: str, passages: list[str], names: list[str] | None 
         plain = _normal(name.replace("_", " "))
         stem = re.escape(plain.rstrip("s") if len(name) > 3 else plain).replace(r"\-", "[- ]?")
         return re.search(rf"(?<![a-z0-9]){stem}s?(?![a-z0-9])", text) is not None
-    return [n for n in (question_names(question) if names is None else names) if not mentioned(n)]
+    return [n for n in names if not mentioned(n)]
 
 
 def _normal(text: str) -> str:

@@ -40,6 +40,8 @@ def is_refusal(text: str) -> bool:
     """The model's whole reply (or a sentence of it) says only that the docs don't cover it (the answer prompt's
     words, the second look's NONE, or nothing): one rule for holding back, the second look, refusing and judging."""
     return refusal_rest(text).rstrip(".") in ("", "none")
+
+
 # our fence markers, and chat-template control text an endpoint (or llama.cpp) reads as a turn boundary
 _MARKER = re.compile(r"<<<\s*/?\s*source|>>>|<\|[\w.-]{1,40}\|>|<</?SYS>>|\[\s*/?\s*INST\s*\]"
                      r"|</?(?:s|bos|eos|pad|unk|mask|start_of_turn|end_of_turn)>", re.IGNORECASE)
