@@ -52,6 +52,9 @@ class Recorder:
         self.calls += 1
         yield from self.backend.stream(prompt, max_tokens, stop)
 
+    def __getattr__(self, name):  # what else the backend can do (llama.cpp's second_choice)
+        return getattr(self.backend, name)
+
 
 def load(path: Path, group: str) -> list[dict]:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -106,7 +109,8 @@ def run_one(index, q: dict, settings, recorder) -> dict:
            "sources_ms": seen.get("sources_ms"), "ttft_ms": t.get("first_token_ms"),
            "first_shown_ms": t.get("first_shown_ms"),
            "llama_prompt_eval_ms": prompt_eval_ms, "total_ms": t.get("total_ms"),
-           "second_look_ms": t.get("second_look_ms"), "model_calls": recorder.calls}
+           "second_look_ms": t.get("second_look_ms"), "refusal_likelihood": t.get("refusal_likelihood"),
+           "second_choice_ms": t.get("second_choice_ms"), "model_calls": recorder.calls}
     return grade(row)
 
 
@@ -195,6 +199,10 @@ def summarize(rows: list[dict]) -> dict:
         "second_looks": sum(r.get("second_look_ms") is not None for r in rows),
         "second_looks_answered": sum(r.get("second_look_ms") is not None and not r["refused"] for r in rows),
         "median_second_look_ms": _median(r.get("second_look_ms") for r in rows),
+        "second_choices": sum(r.get("second_choice_ms") is not None for r in rows),
+        "second_choices_shown": sum(r.get("second_choice_ms") is not None and r.get("second_look_ms") is None
+                                    and not r["refused"] and not r["withheld"] for r in rows),
+        "median_second_choice_ms": _median(r.get("second_choice_ms") for r in rows),
     }
 
 

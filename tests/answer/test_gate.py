@@ -42,6 +42,12 @@ def test_an_initial_or_e_g_does_not_end_a_sentence():
     assert gate.cut(text, final=False) == (["It is 1000 in US East (N. Virginia), e.g. Amazon S3 vs. EFS [3]. "], "Next")
 
 
+def test_a_question_mark_inside_inline_code_does_not_end_a_sentence():
+    text = "Use `cron(0 0/6 ? * * *)` every 6 hours [1]. Next"
+    assert gate.cut(text, final=False) == (["Use `cron(0 0/6 ? * * *)` every 6 hours [1]. "], "Next")
+    assert gate.cut("Use `cron(0 0/6 ? * *", final=False) == ([], "Use `cron(0 0/6 ? * *")  # the span is still open
+
+
 def test_bullets_split_into_sentences_rows_headings_and_code_blocks_stay_whole():
     text = ("The limits:\n1. Memory: 6 GB. Timeout: 60 s [1]\n| a. B | c |\n## Sizes. More\n"
             "```\nx = 1\n\ny = 2\n```\nAfter")

@@ -71,6 +71,12 @@ def test_an_initial_does_not_split_a_claim():
     assert [c[0] for c in claims] == ["The limit is 500 in US West (N. California) [3].", "It is 1000 elsewhere [3]."]
 
 
+def test_a_question_mark_inside_inline_code_does_not_split_a_claim():
+    # the stand-in's "`cron(0 0/6 ? * * *)`" was cut at "?", and the check's citation landed inside the code
+    claims = grounding.split_claims("Use `cron(0 0/6 ? * * *)` to run every 6 hours [1]. It starts on time [1].")
+    assert [c[0] for c in claims] == ["Use `cron(0 0/6 ? * * *)` to run every 6 hours [1].", "It starts on time [1]."]
+
+
 def test_key_terms_are_numbers_identifiers_and_quoted_names():
     terms = grounding.key_terms('Set `InitialInstanceCount` to 2 on ml.m5.large in us-east-1 for "Direct" mode, '
                                 'using KMS and the real-time API, e.g. boto3 [1].')

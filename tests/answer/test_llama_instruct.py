@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from alpaca_index.answer import AnswerSettings, answer
+from alpaca_index.answer import AnswerSettings, answer, backends
 from alpaca_index.answer.backends import LlamaCpp
 from tests.answer.instruct_model import Unavailable
 from tests.answer.instruct_model import instruct_gguf as fetch_instruct_gguf
@@ -76,3 +76,24 @@ def test_an_in_scope_answer_carries_a_claim_check_or_an_honest_refusal(sample_in
         assert {c["status"] for c in g["claims"]} <= {"supported", "unsupported", "uncited"}
         supported = [c for c in g["claims"] if c["status"] == "supported"]
         assert all(not c["missing"] for c in supported)  # a supported claim invents no number or name
+
+
+def test_an_unlikely_reply_gets_the_models_next_choice_and_steering_leaves_no_trace(backend):
+    prompt, stop = "Name one primary colour.", lambda: False
+    own = "".join(backend.stream(prompt, 12, stop))
+    odd, other = backend.second_choice(prompt, "Quantum zebra umbrellas.", 12, stop)
+    assert odd < 1e-4 and other is not None
+    text = "".join(other)
+    assert text.strip() and not text.startswith("Quantum zebra")
+    likely, _ = backend.second_choice(prompt, own, 12, stop)
+    assert likely > odd * 1000  # the model's own greedy reply, scored token by token
+    assert "".join(backend.stream(prompt, 12, stop)) == own  # forced and banned tokens don't leak into the next
+
+
+def test_a_reply_as_likely_as_sure_stands(backend, monkeypatch):
+    prompt, stop = "Name one primary colour.", lambda: False
+    own = "".join(backend.stream(prompt, 12, stop))
+    likelihood, other = backend.second_choice(prompt, own, 12, stop)
+    assert 0 < likelihood < 1 and other is not None  # a 135M model is never sure of 12 tokens
+    monkeypatch.setattr(backends, "SURE", likelihood)
+    assert backend.second_choice(prompt, own, 12, stop) == (likelihood, None)

@@ -222,6 +222,13 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
     raw, fed = _stream(backend, prompt, answer_tokens, gate.feed, lambda: cancelled() or gate.stopped, timings,
                        started)
     second_look = None
+    if not fed and is_refusal(raw) and not cancelled():
+        choice = gated(sources)
+        likelihood = _second_choice(backend, prompt, answer_tokens, choice, cancelled, timings)
+        if likelihood is not None:  # checked like any answer, and some of it was backed and shown
+            gate, raw, fed = choice, choice.raw, True
+            second_look = (f"the model's first reply was \"{NOT_COVERED}\", but it gave that only a "
+                           f"{likelihood:.0%} chance; this is its next most likely answer")
     if not fed and is_refusal(raw) and len(sources) > 1 and not cancelled():
         # a small model given several passages often misses the one that answers: before saying
         # "not covered", it copies what answers from the best passage alone (bench/RESULTS.md "Second look")
@@ -250,6 +257,25 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
     if state != SHOWN:
         return _withheld(question, raw, gate, sources, hits, backend.name, timings, second_look)
     return _shown(question, gate, sources, hits, backend.name, timings, second_look)
+
+
+def _second_choice(backend: Backend, prompt: str, max_tokens: int, gate: ClaimGate, cancelled: Callable[[], bool],
+                   timings: Timings) -> float | None:
+    """A refusal the model was unsure of (a backend that can tell): its next most likely reply goes
+    through `gate`. The refusal's likelihood when the gate showed that reply, else None (the refusal
+    stands; nothing was shown). A small model refuses answerable questions at even odds or less."""
+    choose = getattr(backend, "second_choice", None)
+    if choose is None:  # an endpoint gives no token probabilities to the chat API we use
+        return None
+    started = time.perf_counter()
+    likelihood, pieces = choose(prompt, NOT_COVERED, max_tokens, lambda: cancelled() or gate.stopped)
+    timings["refusal_likelihood"] = round(likelihood, 3)
+    if pieces is None:
+        return None
+    for piece in pieces:
+        gate.feed(piece)
+    timings["second_choice_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return likelihood if not cancelled() and gate.close() == SHOWN else None
 
 
 MAX_LISTED_CITATIONS = 5  # a weak model can invent dozens; the notice names a few and counts the rest

@@ -13,8 +13,9 @@ from urllib.parse import urlparse
 from alpaca_index.team.residency import is_loopback
 
 if TYPE_CHECKING:
+    import numpy as np
     import openai
-    from llama_cpp import Llama
+    from llama_cpp import Llama, LogitsProcessorList
     from llama_cpp.llama_types import CreateChatCompletionStreamResponse
     from openai.types.chat import ChatCompletionChunk
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 # Greedy decoding: the same question over the same passages gets the same answer, and an answer
 # bench compares like with like (at temperature 0.1, 20 of 48 drafts repeated between two runs)
 TEMPERATURE = 0.0
+# A reply the model gave at least these odds stands; an unsure refusal gets its second choice checked
+# instead. The stand-in's refusals of answerable questions scored 0.08-0.42 (bench/RESULTS.md "Second choice")
+SURE = 0.5
 
 
 class BackendError(RuntimeError):
@@ -91,7 +95,40 @@ class LlamaCpp:
     def count(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def stream(self, prompt: str, max_tokens: int, stop: Callable[[], bool]) -> Iterator[str]:
+    def second_choice(self, prompt: str, reply: str, max_tokens: int,
+                      stop: Callable[[], bool]) -> tuple[float, Iterator[str] | None]:
+        """How likely the model was to give `reply` (teacher-forced, the prompt's KV reused) and, when under
+        `SURE`, a stream of its most likely other reply: `reply`'s tokens up to its least likely one, then
+        anything but that token, greedy after (bench/RESULTS.md "Second choice")."""
+        import numpy as np
+
+        tokens = self.llm.tokenize(reply.encode("utf-8"), add_bos=False, special=False)
+        odds: list[float] = []
+
+        def score(step: int, logits: np.ndarray) -> None:
+            if step < len(tokens):
+                shifted = np.exp(logits.astype(np.float64) - float(logits.max()))
+                odds.append(float(shifted[tokens[step]] / shifted.sum()))
+                _force(logits, tokens[step])
+
+        for _ in self.stream(prompt, len(tokens), stop, steer=score):
+            pass
+        likelihood = float(np.prod(odds)) if len(odds) == len(tokens) else 1.0  # cut short: no second try
+        if likelihood >= SURE:
+            return likelihood, None
+        weakest = int(np.argmin(odds))
+
+        def branch(step: int, logits: np.ndarray) -> None:
+            if step < weakest:
+                _force(logits, tokens[step])
+            elif step == weakest:
+                logits[tokens[step]] = -np.inf
+
+        return likelihood, self.stream(prompt, max_tokens, stop, steer=branch)
+
+    def stream(self, prompt: str, max_tokens: int, stop: Callable[[], bool],
+               steer: Callable[[int, np.ndarray], None] | None = None) -> Iterator[str]:
+        """`steer(step, logits)` may change the logits of each generated token in place before it is picked."""
         llm = self.llm
         prompt = _no_control_tokens(llm, prompt)
         with self.generate_lock:
@@ -102,7 +139,8 @@ class LlamaCpp:
                 # of its two results comes for which `stream`
                 chunks = cast("Generator[CreateChatCompletionStreamResponse]", llm.create_chat_completion(
                     messages=[{"role": "user", "content": prompt}], stream=True,
-                    max_tokens=max_tokens, temperature=TEMPERATURE))
+                    max_tokens=max_tokens, temperature=TEMPERATURE,
+                    logits_processor=_processors(steer) if steer else None))
                 for chunk in chunks:
                     abort.disarm()  # then per token, without a Python call per graph node
                     if stop():
@@ -117,6 +155,23 @@ class LlamaCpp:
                 abort.disarm()
                 if chunks is not None:
                     chunks.close()
+
+
+def _processors(steer: Callable[[int, np.ndarray], None]) -> LogitsProcessorList:
+    from llama_cpp import LogitsProcessorList
+
+    steps = iter(range(1 << 30))  # llama.cpp calls the processor once per token it picks
+
+    def process(_input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        steer(next(steps), logits)
+        return logits
+    return LogitsProcessorList([process])
+
+
+def _force(logits: np.ndarray, token: int) -> None:
+    keep = logits[token]
+    logits[:] = -float("inf")
+    logits[token] = keep
 
 
 def _no_control_tokens(llm: Llama, text: str) -> str:

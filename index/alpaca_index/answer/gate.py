@@ -72,7 +72,8 @@ def cut(text: str, final: bool) -> tuple[list[str], str]:
             continue
         marker = _LIST_MARKER.match(line)  # a bullet's sentences are units too, its marker with the first
         whole = not line.strip() or re.match(r"\s*[|#>]", line)  # table rows, headings, quotes: whole lines
-        boundary = None if whole else _SENTENCE_END.search(line, marker.end() if marker else 0)
+        ends = _SENTENCE_END.finditer(line, marker.end() if marker else 0)
+        boundary = None if whole else next(grounding.outside_code(ends, line), None)
         if boundary:  # the sentence ends inside the line: the next one has begun
             units.append(rest[:boundary.end()])
             rest = rest[boundary.end():]

@@ -26,7 +26,7 @@ from alpaca_index.answer.citations import PATTERN as _CITATION
 from alpaca_index.answer.citations import _numbers
 
 if TYPE_CHECKING:  # numpy only for the types: `alpaca --help` imports this module
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     import numpy as np
 
@@ -105,6 +105,19 @@ class Grounding:
                 "claims": [asdict(c) for c in self.claims]}
 
 
+def outside_code(ends: Iterable[re.Match[str]], text: str) -> Iterator[re.Match[str]]:
+    """The sentence ends that are not inside inline code: "`cron(0 0/6 ? * * *)`" is one expression."""
+    return (m for m in ends if text.count("`", 0, m.start()) % 2 == 0)
+
+
+def _sentences(text: str) -> list[str]:
+    out, start = [], 0
+    for end in outside_code(_SENTENCE_END.finditer(text), text):
+        out.append(text[start:end.start()])
+        start = end.end()
+    return [*out, text[start:]]
+
+
 def split_claims(answer: str) -> list[tuple[str, list[int], int]]:
     """(claim text with its markers, its own cited numbers, paragraph number) for each claim-like sentence."""
     out: list[tuple[str, list[int], int]] = []
@@ -129,7 +142,7 @@ def split_claims(answer: str) -> list[tuple[str, list[int], int]]:
         pieces = [c.strip() for c in text.split("|")] if text.startswith("|") else [text]
         text = " | ".join(p for p in pieces if p) if len(pieces) > 1 else text
         text = _CITE_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
-        for sentence in _SENTENCE_END.split(text):
+        for sentence in _sentences(text):
             sentence = sentence.strip()
             cites = [n for m in _CITATION.finditer(sentence) for n in _numbers(m.group(1))]
             bare = _plain(sentence)
