@@ -13,6 +13,7 @@ import pytest
 
 from alpaca_index.answer import AnswerSettings, answer, backends
 from alpaca_index.answer.backends import LlamaCpp
+from alpaca_index.answer.prompt import NOT_COVERED
 from tests.answer.instruct_model import Unavailable
 from tests.answer.instruct_model import instruct_gguf as fetch_instruct_gguf
 
@@ -97,3 +98,30 @@ def test_a_reply_as_likely_as_sure_stands(backend, monkeypatch):
     assert 0 < likelihood < 1 and other is not None  # a 135M model is never sure of 12 tokens
     monkeypatch.setattr(backends, "SURE", likelihood)
     assert backend.second_choice(prompt, own, 12, stop) == (likelihood, None)
+
+
+class RefusesFirst(LlamaCpp):
+    """The real model, except that its first reply is "not covered" (a 135M model seldom refuses by itself):
+    how sure it was of that, its second choice and the claim check of it are all real."""
+
+    first = True
+
+    def stream(self, prompt, max_tokens, stop, steer=None):
+        if self.first and steer is None:
+            self.first = False
+            yield NOT_COVERED
+            return
+        yield from super().stream(prompt, max_tokens, stop, steer)
+
+
+def test_an_unsure_refusal_is_answered_by_the_second_choice_as_far_as_the_check_backs_it(sample_index, instruct_gguf):
+    shown: list[str] = []
+    settings = AnswerSettings(model_path=instruct_gguf, n_ctx=CTX, max_answer_tokens=64, k=2)
+    result = answer(sample_index, "What is the maximum payload size for asynchronous inference?", settings,
+                    backend=RefusesFirst(instruct_gguf, n_ctx=CTX), on_text=shown.append)
+    assert 0 < result.timings["refusal_likelihood"] < backends.SURE and result.timings["second_choice_ms"] > 0
+    assert "this is its next most likely answer" in result.notice and "second look" not in result.notice
+    assert not result.refused and not result.withheld and "1 GB" in result.answer
+    g = result.grounding
+    assert g["supported"] >= 1 and all(c["status"] == "supported" for c in g["claims"] if c["shown"])
+    assert "".join(shown) == result.answer and NOT_COVERED not in result.answer  # checked as it streamed

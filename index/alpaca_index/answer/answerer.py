@@ -227,8 +227,9 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
         likelihood = _second_choice(backend, prompt, answer_tokens, choice, cancelled, timings)
         if likelihood is not None:  # checked like any answer, and some of it was backed and shown
             gate, raw, fed = choice, choice.raw, True
-            second_look = (f"the model's first reply was \"{NOT_COVERED}\", but it gave that only a "
-                           f"{likelihood:.0%} chance; this is its next most likely answer")
+            chance = f"a {likelihood:.0%}" if likelihood >= 0.01 else "under a 1%"
+            second_look = (f"the model's first reply was \"{NOT_COVERED}\", but it gave that only {chance} "
+                           "chance; this is its next most likely answer")
     if not fed and is_refusal(raw) and len(sources) > 1 and not cancelled():
         # a small model given several passages often misses the one that answers: before saying
         # "not covered", it copies what answers from the best passage alone (bench/RESULTS.md "Second look")
@@ -269,7 +270,7 @@ def _second_choice(backend: Backend, prompt: str, max_tokens: int, gate: ClaimGa
         return None
     started = time.perf_counter()
     likelihood, pieces = choose(prompt, NOT_COVERED, max_tokens, lambda: cancelled() or gate.stopped)
-    timings["refusal_likelihood"] = round(likelihood, 3)
+    timings["refusal_likelihood"] = float(f"{likelihood:.3g}")
     if pieces is None:
         return None
     for piece in pieces:
