@@ -162,3 +162,10 @@ def test_a_citation_moved_by_the_check_leaves_no_double_space(sample_index, pass
     g.feed(draft)
     g.close()
     assert g.shown_text == "Serverless endpoints can have between 1024 MB and 6144 MB of memory [1]."
+
+
+def test_a_code_block_the_model_never_closed_is_checked_not_shown_unread(sample_index, passages):
+    draft = BACKED + "\n\n```python\nclient.create_quantum_endpoint(QuantumMemoryInMB=9999,"
+    g, released = run(draft, passages, sample_index.embedder.encode)
+    assert g.state == gate.SHOWN and "1024 MB" in "".join(released)
+    assert "create_quantum_endpoint" not in "".join(released) and g.held_back == 1

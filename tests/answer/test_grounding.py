@@ -77,6 +77,12 @@ def test_a_question_mark_inside_inline_code_does_not_split_a_claim():
     assert [c[0] for c in claims] == ["Use `cron(0 0/6 ? * * *)` to run every 6 hours [1].", "It starts on time [1]."]
 
 
+def test_a_code_block_cut_off_by_the_token_limit_is_still_a_claim():
+    # a shown answer ended inside its code block and the invented `start_batch_transform` call went out unchecked
+    claims = grounding.split_claims("Run it like this [1]:\n\n```python\nclient.start_batch_transform(\n    Name='x',")
+    assert claims[-1][0] == "client.start_batch_transform(\n    Name='x',"
+
+
 def test_key_terms_are_numbers_identifiers_and_quoted_names():
     terms = grounding.key_terms('Set `InitialInstanceCount` to 2 on ml.m5.large in us-east-1 for "Direct" mode, '
                                 'using KMS and the real-time API, e.g. boto3 [1].')

@@ -151,6 +151,8 @@ def split_claims(answer: str) -> list[tuple[str, list[int], int]]:
                     out[-1] = (out[-1][0], cites, paragraph)
                 continue
             out.append((sentence, cites, paragraph))
+    if in_code and code:  # the answer stopped inside a code block (token limit): what it holds is still checked
+        out.append(("\n".join(code), [], paragraph))
     return out
 
 
