@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 # bench compares like with like (at temperature 0.1, 20 of 48 drafts repeated between two runs)
 TEMPERATURE = 0.0
 # A reply the model gave at least these odds stands; an unsure refusal gets its second choice checked
-# instead. The stand-in's refusals of answerable questions scored 0.08-0.42 (bench/RESULTS.md "Second choice")
+# instead. The stand-in's refusals of answerable questions scored 0.08-0.42 (bench/RESULTS.md "Stop 31")
 SURE = 0.5
 
 
@@ -99,7 +100,7 @@ class LlamaCpp:
                       stop: Callable[[], bool]) -> tuple[float, Iterator[str] | None]:
         """How likely the model was to give `reply` (teacher-forced, the prompt's KV reused) and, when under
         `SURE`, a stream of its most likely other reply: `reply`'s tokens up to its least likely one, then
-        anything but that token, greedy after (bench/RESULTS.md "Second choice")."""
+        anything but that token, greedy after (bench/RESULTS.md "Stop 31")."""
         import numpy as np
 
         tokens = self.llm.tokenize(reply.encode("utf-8"), add_bos=False, special=False)
@@ -160,7 +161,7 @@ class LlamaCpp:
 def _processors(steer: Callable[[int, np.ndarray], None]) -> LogitsProcessorList:
     from llama_cpp import LogitsProcessorList
 
-    steps = iter(range(1 << 30))  # llama.cpp calls the processor once per token it picks
+    steps = itertools.count()  # llama.cpp calls the processor once per token it picks
 
     def process(_input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
         steer(next(steps), logits)
