@@ -140,7 +140,10 @@ def regrade(row: dict, encode) -> dict:
     if row.get("draft") and row.get("passages") and row["refusal_reason"] != "retrieval":
         passages = {int(n): t for n, t in row["passages"].items()}
         if is_refusal(row["draft"]):
-            row.update(refused=True, withheld=False, refusal_reason="model", grounding=None)
+            # the model's second choice ran (it was unsure of "not covered") and wasn't shown: passages quoted
+            unsure = row.get("second_choice_ms") is not None
+            row.update(refused=not unsure, withheld=unsure, refusal_reason=None if unsure else "model",
+                       grounding=None)
         else:
             gate = replay(row["draft"], passages, encode, row["question"])
             shown = gate.state == SHOWN
@@ -197,7 +200,8 @@ def summarize(rows: list[dict]) -> dict:
         "model_calls": len(generated),
         # the model said "not covered" with several passages and read the best one alone
         "second_looks": sum(r.get("second_look_ms") is not None for r in rows),
-        "second_looks_answered": sum(r.get("second_look_ms") is not None and not r["refused"] for r in rows),
+        "second_looks_answered": sum(r.get("second_look_ms") is not None and not r["refused"] and not r["withheld"]
+                                     for r in rows),
         "median_second_look_ms": _median(r.get("second_look_ms") for r in rows),
         "second_choices": sum(r.get("second_choice_ms") is not None for r in rows),
         "second_choices_shown": sum(r.get("second_choice_ms") is not None and r.get("second_look_ms") is None

@@ -117,6 +117,14 @@ def test_many_invented_citations_are_named_once_and_counted(sample_index, chat_s
     assert "[20], [21], [22], [23], [24] and 15 more" in result.notice and "[25]" not in result.notice
 
 
+def test_code_in_a_page_reaches_the_model_as_written(sample_index):
+    hit = sample_index.search("serverless endpoint memory", k=1)[0]
+    hit.text = "Every 6 hours: `cron(0 [00-23]/[01-24] ? * * *)`. As [3] says:\n```\nx = [1, 2]\n```"
+    prompt = user_message("q", [Source(1, hit)])
+    # a cron expression or a list in code keeps its brackets; the page's own "[3]" can't pass for a citation
+    assert "`cron(0 [00-23]/[01-24] ? * * *)`" in prompt and "x = [1, 2]" in prompt and "As (3) says" in prompt
+
+
 def test_injected_document_cannot_add_sources_or_citations(tmp_path, embedder, chat_server):
     from alpaca_index.api import DocsIndex
 
@@ -239,6 +247,9 @@ def test_an_answer_that_also_says_not_covered_is_judged_by_its_claims(sample_ind
     ("Steps [2–5].", "Steps [2][3].", [2, 3], [4, 5]),
     ("Range [1-400] is not one.", "Range [1] is not one.", [1], [400]),
     ("Code a[0] and items[2] stay [1].", "Code a[0] and items[2] stay [1].", [1], []),
+    # code is quoted as written: brackets in it are no citation, and are not removed
+    ("Use `cron(0 [00-23]/[01-24] ? * * *)` [1].", "Use `cron(0 [00-23]/[01-24] ? * * *)` [1].", [1], []),
+    ("```\nsizes = [4, 8]\n```\nSizes [2].", "```\nsizes = [4, 8]\n```\nSizes [2].", [2], []),
 ])
 def test_citation_forms_models_use(text, expected, cited, invalid):
     checked = check(text, {1, 2, 3})

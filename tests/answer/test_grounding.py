@@ -77,6 +77,17 @@ def test_a_question_mark_inside_inline_code_does_not_split_a_claim():
     assert [c[0] for c in claims] == ["Use `cron(0 0/6 ? * * *)` to run every 6 hours [1].", "It starts on time [1]."]
 
 
+def test_code_copied_with_its_brackets_is_backed_by_the_passage_that_has_it(sample_index):
+    passage = ("To support running every 6, 12 hours, Model Monitor supports the following expression:\n\n"
+               "`cron(0 [00-23]/[01-24] ? * * *)`")
+    copied = "To run every few hours, Model Monitor supports the expression `cron(0 [00-23]/[01-24] ? * * *)` [1]."
+    [claim] = grounding.check(copied, {1: passage}, sample_index.embedder.encode).claims
+    assert claim.cites == [1] and claim.status == grounding.SUPPORTED
+    changed = "To run every few hours, Model Monitor supports the expression `cron(0 [00-23]/[01-12] ? * * *)` [1]."
+    [claim] = grounding.check(changed, {1: passage}, sample_index.embedder.encode).claims
+    assert claim.status == grounding.UNSUPPORTED and claim.missing == ["cron(0 [00-23]/[01-12] ? )"]
+
+
 def test_a_code_block_cut_off_by_the_token_limit_is_still_a_claim():
     # a shown answer ended inside its code block and the invented `start_batch_transform` call went out unchecked
     claims = grounding.split_claims("Run it like this [1]:\n\n```python\nclient.start_batch_transform(\n    Name='x',")

@@ -125,3 +125,25 @@ def test_an_unsure_refusal_is_answered_by_the_second_choice_as_far_as_the_check_
     g = result.grounding
     assert g["supported"] >= 1 and all(c["status"] == "supported" for c in g["claims"] if c["shown"])
     assert "".join(shown) == result.answer and NOT_COVERED not in result.answer  # checked as it streamed
+
+
+@pytest.mark.parametrize("sure", [False, True])
+def test_alpaca_says_not_covered_only_when_the_model_was_sure_of_it(sample_index, instruct_gguf, monkeypatch, sure):
+    # one passage (no second look) the question has nothing to do with; the model's first reply is the refusal
+    if sure:
+        monkeypatch.setattr(backends, "SURE", 0.0)
+    settings = AnswerSettings(model_path=instruct_gguf, n_ctx=CTX, max_answer_tokens=64, k=1, min_similarity=0.0)
+    result = answer(sample_index, "How do I remove a red wine stain from a carpet?", settings,
+                    backend=RefusesFirst(instruct_gguf, n_ctx=CTX))
+    likelihood = result.timings["refusal_likelihood"]
+    assert 0 < likelihood < 0.5
+    if sure:  # as likely as SURE: the refusal stands, citing nothing
+        assert result.refused and result.answer == NOT_COVERED and result.refusal_reason == "model"
+        assert result.sources == [] and "second_choice_ms" not in result.timings
+        return
+    assert not result.refused and result.refusal_reason is None
+    chance = f"a {likelihood:.0%}" if likelihood >= 0.01 else "under a 1%"  # the odds are said, as in the notice
+    assert result.answer.startswith(f"The model's answer was withheld (the model said \"{NOT_COVERED}\" but gave "
+                                    f"that only {chance} chance")
+    assert result.verdict.startswith("answer withheld") and len(result.sources) == 1  # the passage, quoted
+    assert result.withheld and result.withheld == result.draft and result.timings["second_choice_ms"] > 0

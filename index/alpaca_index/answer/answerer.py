@@ -15,6 +15,7 @@ from alpaca_index.answer.gate import SHOWN, ClaimGate
 from alpaca_index.answer.prompt import (
     NOT_COVERED,
     Source,
+    defuse,
     extract_message,
     is_refusal,
     pack,
@@ -216,20 +217,23 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
         def release(text: str) -> None:
             timings.setdefault("first_shown_ms", round((time.perf_counter() - started) * 1000, 1))
             emit(text)
-        return ClaimGate({s.n: s.hit.text for s in given}, index.embedder.encode, question, release)
+        # checked against what the model read (fenced and defused), as the bench's saved passages are
+        return ClaimGate({s.n: defuse(s.hit.text) for s in given}, index.embedder.encode, question, release)
 
     gate = gated(sources)
     raw, fed = _stream(backend, prompt, answer_tokens, gate.feed, lambda: cancelled() or gate.stopped, timings,
                        started)
     second_look = None
+    unsure = None  # the gate of the model's second choice after a refusal it gave under even odds
     if not fed and is_refusal(raw) and not cancelled():
         choice = gated(sources)
         likelihood = _second_choice(backend, prompt, answer_tokens, choice, cancelled, timings)
-        if likelihood is not None:  # checked like any answer, and some of it was backed and shown
+        if likelihood is not None and choice.state == SHOWN:  # checked like any answer; some of it backed
             gate, raw, fed = choice, choice.raw, True
-            chance = f"a {likelihood:.0%}" if likelihood >= 0.01 else "under a 1%"
-            second_look = (f"the model's first reply was \"{NOT_COVERED}\", but it gave that only {chance} "
+            second_look = (f"the model's first reply was \"{NOT_COVERED}\", but it gave that only {_chance(timings)} "
                            "chance; this is its next most likely answer")
+        elif likelihood is not None:
+            unsure = choice
     if not fed and is_refusal(raw) and len(sources) > 1 and not cancelled():
         # a small model given several passages often misses the one that answers: before saying
         # "not covered", it copies what answers from the best passage alone (bench/RESULTS.md "Second look")
@@ -250,6 +254,11 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
         result.cancelled, result.refused, result.refusal_reason = True, False, None
         return result
     if not fed and is_refusal(raw):
+        if unsure is not None:  # the model gave "not covered" under even odds: Alpaca doesn't say it for the
+            # model (bench/RESULTS.md "Stop 32"); the closest passages are quoted, and what it would say next
+            reason = (f"the model said \"{NOT_COVERED}\" but gave that only {_chance(timings)} chance, and its "
+                      "next most likely answer is not backed by the passages")
+            return _withheld(question, unsure.raw.strip() or raw, unsure, sources, hits, backend.name, timings, None, reason)
         emit(NOT_COVERED)  # held back while the second look ran; said once, citing nothing
         return _finish(question, NOT_COVERED, sources, hits, backend.name, timings, None)
     started_check = time.perf_counter()
@@ -260,11 +269,17 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
     return _shown(question, gate, sources, hits, backend.name, timings, second_look)
 
 
+def _chance(timings: Timings) -> str:
+    likelihood = timings["refusal_likelihood"]
+    return f"a {likelihood:.0%}" if likelihood >= 0.01 else "under a 1%"
+
+
 def _second_choice(backend: Backend, prompt: str, max_tokens: int, gate: ClaimGate, cancelled: Callable[[], bool],
                    timings: Timings) -> float | None:
     """A refusal the model was unsure of (a backend that can tell): its next most likely reply goes
-    through `gate`. The refusal's likelihood when the gate showed that reply, else None (the refusal
-    stands; nothing was shown). A small model refuses answerable questions at even odds or less."""
+    through `gate` (closed here: SHOWN when some of it was backed and shown). The refusal's likelihood
+    when the model was unsure of it, else None (a sure refusal, or no odds). A small model refuses
+    answerable questions at even odds or less."""
     choose = getattr(backend, "second_choice", None)
     if choose is None:  # an endpoint gives no token probabilities to the chat API we use
         return None
@@ -276,7 +291,8 @@ def _second_choice(backend: Backend, prompt: str, max_tokens: int, gate: ClaimGa
     for piece in pieces:
         gate.feed(piece)
     timings["second_choice_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    return likelihood if not cancelled() and gate.close() == SHOWN else None
+    gate.close()
+    return None if cancelled() else likelihood
 
 
 MAX_LISTED_CITATIONS = 5  # a weak model can invent dozens; the notice names a few and counts the rest
@@ -365,22 +381,12 @@ def _shown(question: str, gate: ClaimGate, sources: list[Source], hits: list[Hit
 
 
 def _withheld(question: str, draft: str, gate: ClaimGate, sources: list[Source], hits: list[Hit], backend: str,
-              timings: Timings, notice: str | None) -> AnswerResult:
+              timings: Timings, notice: str | None, reason: str | None = None) -> AnswerResult:
     """The draft's first claims are not backed by what they cite: nothing of it was shown, and the model
     was stopped. Retrieval did pass its checks, so the closest passages are quoted instead (verbatim,
     with their sources) and the reason is said; the draft stays in `withheld`."""
     checked = gate.result()
-    n = len(checked.claims)
-    if not n:
-        reason = ("the model's answer says nothing beyond the question" if checked.restated or not gate.raw.strip()
-                  or not citations.check(gate.raw, set(gate.passages)).cited else
-                  "the model says the documentation doesn't cover this")
-    elif checked.uncited == n:
-        reason = "the model's answer cites no source"
-    elif n == 1:
-        reason = "the model's claim is not supported by the passage it cites"
-    else:
-        reason = f"the model's first {n} claims are not supported by the passages they cite"
+    reason = reason or _why_withheld(checked, gate)
     quoted = sources[:WITHHELD_QUOTES]
     text = extractive.compose(question, quoted, f"The model's answer was withheld ({reason}). "
                                                 "The closest passages of the documentation, quoted:")
@@ -388,6 +394,19 @@ def _withheld(question: str, draft: str, gate: ClaimGate, sources: list[Source],
     return AnswerResult(question, text, cited, _related(hits, {c["path"] for c in cited}, 5), backend,
                         notice=f"{notice} — {reason}" if notice else reason, timings=timings,
                         grounding=checked.to_dict(), withheld=draft, draft=draft)
+
+
+def _why_withheld(checked: grounding.Grounding, gate: ClaimGate) -> str:
+    n = len(checked.claims)
+    if not n:
+        return ("the model's answer says nothing beyond the question" if checked.restated or not gate.raw.strip()
+                or not citations.check(gate.raw, set(gate.passages)).cited else
+                "the model says the documentation doesn't cover this")
+    if checked.uncited == n:
+        return "the model's answer cites no source"
+    if n == 1:
+        return "the model's claim is not supported by the passage it cites"
+    return f"the model's first {n} claims are not supported by the passages they cite"
 
 
 def preview(question: str, top: list[Hit]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # [1], [1, 2], [1;3], [1-3], and the "[Source 2]" / "[source 1, 3]" forms models copy from the fences;
@@ -11,7 +12,29 @@ _NUMBER = r"(?:sources?\s*)?\d+"
 _GROUP = re.compile(rf"(?<!\w)\[\s*({_NUMBER}(?:\s*(?:[,;–-]|and)\s*{_NUMBER})*)\s*\]", re.IGNORECASE)
 PATTERN = _GROUP  # what counts as a citation (the prompt defuses the same shapes in document text)
 _RANGE = re.compile(r"(\d+)\s*[–-]\s*(\d+)")
+# code is quoted as written: "`cron(0 [00-23]/[01-24] ? * * *)`" holds no citation, in a page or in an answer
+_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)
 MAX_RANGE = 20  # a "range" wider than this is not a citation of sources
+
+
+def sub(repl: str | Callable[[re.Match[str]], str], text: str, pattern: re.Pattern[str] = PATTERN) -> str:
+    """`pattern.sub(repl, text)` outside inline code and code blocks (citation-shaped text there is code)."""
+    out, start = [], 0
+    for code in _CODE.finditer(text):
+        out += [pattern.sub(repl, text[start:code.start()]), code.group(0)]
+        start = code.end()
+    return "".join([*out, pattern.sub(repl, text[start:])])
+
+
+def markers(text: str) -> list[str]:
+    """The inside of each citation outside code: "1", "1, 2", "Source 3"."""
+    found: list[str] = []
+
+    def note(match: re.Match[str]) -> str:
+        found.append(match.group(1))
+        return match.group(0)
+    sub(note, text)
+    return found
 
 
 @dataclass
@@ -42,5 +65,5 @@ def check(text: str, valid: set[int]) -> Checked:
                 result.invalid.append(n)
         return "".join(f"[{n}]" for n in kept)
 
-    result.text = re.sub(r"[ \t]+([.,;:])", r"\1", _GROUP.sub(replace, text)).strip()
+    result.text = re.sub(r"[ \t]+([.,;:])", r"\1", sub(replace, text)).strip()
     return result

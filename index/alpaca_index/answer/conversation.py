@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from alpaca_index.answer import citations
 from alpaca_index.answer.backends import Backend, BackendError
-from alpaca_index.answer.citations import PATTERN as _CITATION
 from alpaca_index.answer.prompt import defuse
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def key_terms(text: str) -> list[str]:
     names: list[str] = []
     words: list[str] = []
     seen: set[str] = set()
-    for i, match in enumerate(_TOKEN.finditer(_CITATION.sub(" ", text))):
+    for i, match in enumerate(_TOKEN.finditer(citations.sub(" ", text))):
         word = match.group(0).strip(".:/-")
         low = word.lower()
         if not word or low in _STOP or _stem(word) in seen or (len(word) < 3 and not word.isupper()):
@@ -155,7 +155,7 @@ def rule_rewrite(question: str, history: list[Turn]) -> str:
 
 def strip_citations(text: str) -> str:
     """An earlier answer without its [n] markers: they point at that turn's sources, not this one's."""
-    return re.sub(r"[ \t]+([.,;:])", r"\1", _CITATION.sub("", text)).strip()
+    return re.sub(r"[ \t]+([.,;:])", r"\1", citations.sub("", text)).strip()
 
 
 def _summary(turn: Turn) -> str:

@@ -241,7 +241,7 @@ def _cite_found(unit: Unit, text: str) -> str:
             or text.lstrip().startswith("|"):
         return text
     marks = "".join(f"[{n}]" for n in sorted({c.attributed for c in unit.claims if c.attributed is not None}))
-    bare = _CITATION_AND_SPACE.sub("", text)
+    bare = citations.sub("", text, _CITATION_AND_SPACE)
     body = bare.rstrip()
     closing = re.search(r"[.!?:;]*$", body)
     start = closing.start() if closing else len(body)

@@ -22,7 +22,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from alpaca_index.answer.citations import PATTERN as _CITATION
+from alpaca_index.answer import citations
 from alpaca_index.answer.citations import _numbers
 
 if TYPE_CHECKING:  # numpy only for the types: `alpaca --help` imports this module
@@ -144,7 +144,7 @@ def split_claims(answer: str) -> list[tuple[str, list[int], int]]:
         text = _CITE_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
         for sentence in _sentences(text):
             sentence = sentence.strip()
-            cites = [n for m in _CITATION.finditer(sentence) for n in _numbers(m.group(1))]
+            cites = [n for marker in citations.markers(sentence) for n in _numbers(marker)]
             bare = _plain(sentence)
             if len(_WORD.findall(bare.lower())) < 4 or bare.endswith(":") and not cites or _NOT_A_CLAIM.match(bare):
                 if cites and out and out[-1][2] == paragraph and not out[-1][1]:  # "…: [2]" credits the line above
@@ -157,7 +157,7 @@ def split_claims(answer: str) -> list[tuple[str, list[int], int]]:
 
 
 def _plain(text: str) -> str:
-    return " ".join(_MARKUP.sub(" ", _CITATION.sub(" ", text)).split())
+    return " ".join(_MARKUP.sub(" ", citations.sub(" ", text)).split())
 
 
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "cf"}  # dotted like an identifier, but no name
@@ -165,7 +165,7 @@ _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "cf"}  # dotted like an identifier,
 
 def key_terms(text: str) -> list[str]:
     """Numbers, identifiers and quoted names in a claim: the terms a passage must contain to back it."""
-    text = _CITATION.sub(" ", text)
+    text = citations.sub(" ", text)
     terms = [m.group(0) for m in _NUMBER.finditer(text)]
     terms += _BACKTICK.findall(text) + _QUOTED.findall(text)
     terms += [t for t in _IDENT.findall(_BACKTICK.sub(" ", text))

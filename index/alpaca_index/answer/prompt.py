@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from alpaca_index.answer.citations import PATTERN as _CITATION
+from alpaca_index.answer import citations
 
 if TYPE_CHECKING:
     from alpaca_index.retrieval.search import Hit
@@ -32,7 +32,7 @@ _REFUSAL = re.compile(r"the documentation doesn't cover this\b\.?")
 
 def refusal_rest(text: str) -> str:
     """What the text says besides "not covered" (however often said, whatever it cites)."""
-    flat = " ".join(_CITATION.sub(" ", text.lower()).replace("*", " ").split())
+    flat = " ".join(citations.sub(" ", text.lower()).replace("*", " ").split())
     return " ".join(_REFUSAL.sub(" ", flat.replace("does not cover", "doesn't cover")).split()).strip("\"' ")
 
 
@@ -53,7 +53,7 @@ def defuse(text: str) -> str:
     citation-shaped `[7]` / `[Source 9]` becomes `(7)` so neither the model nor the citation check
     can take it for a citation of ours."""
     text = _MARKER.sub(lambda m: m.group(0).translate(_LOOKALIKE), text)
-    return _CITATION.sub(lambda m: f"({m.group(1)})", text)
+    return citations.sub(lambda m: f"({m.group(1)})", text)  # code keeps its brackets: the model copies it
 
 
 @dataclass
