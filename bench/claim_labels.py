@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alpaca_index.answer import grounding  # noqa: E402
+from alpaca_index.answer.grounding import _MARKUP  # noqa: E402
 from alpaca_index.embedding.embedder import Embedder  # noqa: E402
 from answers import regrade  # noqa: E402
 
@@ -40,12 +41,18 @@ def replay(rows: list[dict], labels: dict[tuple[str, str], str], encode) -> list
         if not row.get("draft") or not row.get("passages") or row["refusal_reason"] == "retrieval":
             continue
         checked = regrade(dict(row), encode)
-        claims = [{"status": c["status"], "label": labels.get((row["id"], c["text"])),
+        claims = [{"status": c["status"], "label": label(labels, row["id"], c["text"]),
                    "shown": c.get("shown", True) is not False}
                   for c in (checked["grounding"] or {}).get("claims", [])]
         out.append({"id": row["id"], "group": row["group"], "shown": not (checked["refused"] or checked["withheld"]),
                     "claims": claims})
     return out
+
+
+def label(labels: dict[tuple[str, str], str], question: str, claim: str) -> str | None:
+    """The hand label of a claim; labels written before stop 32 name claims whose inline code had lost its
+    `_` and `*` to the markup strip ("`early stopping type`"), so that spelling is tried too."""
+    return labels.get((question, claim)) or labels.get((question, " ".join(_MARKUP.sub(" ", claim).split())))
 
 
 def agreement(replayed: list[dict]) -> dict:

@@ -85,7 +85,17 @@ def test_code_copied_with_its_brackets_is_backed_by_the_passage_that_has_it(samp
     assert claim.cites == [1] and claim.status == grounding.SUPPORTED
     changed = "To run every few hours, Model Monitor supports the expression `cron(0 [00-23]/[01-12] ? * * *)` [1]."
     [claim] = grounding.check(changed, {1: passage}, sample_index.embedder.encode).claims
-    assert claim.status == grounding.UNSUPPORTED and claim.missing == ["cron(0 [00-23]/[01-12] ? )"]
+    assert claim.status == grounding.UNSUPPORTED and claim.missing == ["cron(0 [00-23]/[01-12] ? * * *)"]
+
+
+def test_inline_code_keeps_its_underscores_so_a_snake_case_name_is_checked_as_written(sample_index):
+    passage = "Set `early_stopping_type` to `Auto` on the HyperParameterTuner to stop jobs that won't improve."
+    [claim] = grounding.check("Set the `early_stopping_type` parameter to `Auto` [1].", {1: passage},
+                              sample_index.embedder.encode).claims
+    assert "`early_stopping_type`" in claim.text and claim.status == grounding.SUPPORTED
+    [claim] = grounding.check("Set the `early_stop_type` parameter to `Auto` [1].", {1: passage},
+                              sample_index.embedder.encode).claims
+    assert claim.missing == ["early_stop_type"]
 
 
 def test_a_code_block_cut_off_by_the_token_limit_is_still_a_claim():

@@ -157,7 +157,8 @@ def split_claims(answer: str) -> list[tuple[str, list[int], int]]:
 
 
 def _plain(text: str) -> str:
-    return " ".join(_MARKUP.sub(" ", citations.sub(" ", text)).split())
+    """Without citations and markup; code keeps its `_` and `*` (`early_stopping_type`, `cron(0 * ? * * *)`)."""
+    return " ".join(citations.sub(" ", citations.sub(" ", text), _MARKUP).split())
 
 
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "cf"}  # dotted like an identifier, but no name
