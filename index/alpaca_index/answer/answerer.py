@@ -258,7 +258,8 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
             # model (bench/RESULTS.md "Stop 32"); the closest passages are quoted, and what it would say next
             reason = (f"the model said \"{NOT_COVERED}\" but gave that only {_chance(timings)} chance, and its "
                       "next most likely answer is not backed by the passages")
-            return _withheld(question, unsure.raw.strip() or raw, unsure, sources, hits, backend.name, timings, None, reason)
+            draft = unsure.raw.strip() or raw  # its second choice; the refusal itself if that wrote nothing
+            return _withheld(question, draft, unsure, sources, hits, backend.name, timings, None, reason)
         emit(NOT_COVERED)  # held back while the second look ran; said once, citing nothing
         return _finish(question, NOT_COVERED, sources, hits, backend.name, timings, None)
     started_check = time.perf_counter()
