@@ -259,3 +259,13 @@ def test_a_plural_or_a_glued_unit_is_the_same_word_but_a_changed_number_is_not(s
     wrong = grounding.check("The maximum payload size for an asynchronous inference request is up to 4 GB [1].",
                             {1: hit.text}, encode).claims[0]
     assert wrong.status == grounding.UNSUPPORTED and wrong.missing == ["4 GB"]
+
+
+def test_an_example_or_a_to_do_sentence_is_a_claim_and_a_pointer_or_lead_in_is_not():
+    claims = [text for text, _, _ in grounding.split_claims(
+        "To do this, follow these steps:\n\n"
+        "To do this, set the `disable_profiler` parameter to `True` [1]. "
+        "For example, set `MaxWaitTimeInSeconds` to 3600 [2]. "
+        "For more information, see Stop Training Jobs Early. In summary, it works.")]
+    assert claims == ["To do this, set the `disable_profiler` parameter to `True` [1].",
+                      "For example, set `MaxWaitTimeInSeconds` to 3600 [2]."]

@@ -67,7 +67,9 @@ _IDENT = re.compile(r"\b(?:[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9
                     r"[a-z][a-z0-9]*(?:[.:/][a-z0-9-]*[a-z0-9])+|[a-z]+(?:-[a-z0-9]+)*-\d[a-z0-9]*|[A-Z]{2,}[0-9]*)\b")
 _COMMON_CAPS = {"AWS", "API", "SDK", "CLI", "URL", "ID", "IDS", "JSON", "YAML", "HTTP", "HTTPS", "ML", "AI", "OK",
                 "IAM", "S3", "VPC", "CPU", "GPU", "UI", "FAQ", "NOTE", "ARN"}
-_NOT_A_CLAIM = re.compile(r"^(?:here (?:is|are)|to (?:do|summari[sz]e)|in summary|for (?:more|example)|"
+# pointers and summaries, not claims; "For example, …" and "To do this, use X" are (stop 32: they reached readers
+# unchecked, e.g. "To do this, you need to use the `disable_profiler` parameter …")
+_NOT_A_CLAIM = re.compile(r"^(?:here (?:is|are)|to summari[sz]e|in summary|for more|"
                           r"the (?:documentation|sources?) (?:doesn't|does not|do not)|note:?$)", re.IGNORECASE)
 
 
