@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alpaca_index.answer import AnswerSettings, answer, answerer  # noqa: E402
-from alpaca_index.answer.backends import LlamaCpp, _force  # noqa: E402
+from alpaca_index.answer.backends import LlamaCpp, branch_at  # noqa: E402
 from alpaca_index.answer.gate import ClaimGate  # noqa: E402
 from answers import OUT_OF_SCOPE, SEED, load  # noqa: E402
 from common import DEV_QUESTIONS  # noqa: E402
@@ -77,16 +77,9 @@ def branch(backend: LlamaCpp, index, question: str, gate: ClaimGate, call: dict)
     if not inside:
         return {}
     weakest = min(inside, key=lambda i: odds[i])
-
-    def steer(step, logits):
-        if step < weakest:
-            _force(logits, tokens[step])
-        elif step == weakest:
-            logits[tokens[step]] = -np.inf
-
     again = ClaimGate(gate.passages, index.embedder.encode, question)
     started = time.perf_counter()
-    for piece in backend.stream(call["prompt"], 512, lambda: again.stopped, steer=steer):
+    for piece in backend.stream(call["prompt"], 512, lambda: again.stopped, steer=branch_at(tokens, weakest)):
         again.feed(piece)
     state = again.close()
     word = llm.detokenize([tokens[weakest]]).decode("utf-8", "replace")

@@ -117,15 +117,7 @@ class LlamaCpp:
         likelihood = float(np.prod(odds)) if len(odds) == len(tokens) else 1.0  # cut short: no second try
         if likelihood >= SURE:
             return likelihood, None
-        weakest = int(np.argmin(odds))
-
-        def branch(step: int, logits: np.ndarray) -> None:
-            if step < weakest:
-                _force(logits, tokens[step])
-            elif step == weakest:
-                logits[tokens[step]] = -np.inf
-
-        return likelihood, self.stream(prompt, max_tokens, stop, steer=branch)
+        return likelihood, self.stream(prompt, max_tokens, stop, steer=branch_at(tokens, int(np.argmin(odds))))
 
     def stream(self, prompt: str, max_tokens: int, stop: Callable[[], bool],
                steer: Callable[[int, np.ndarray], None] | None = None) -> Iterator[str]:
@@ -167,6 +159,16 @@ def _processors(steer: Callable[[int, np.ndarray], None]) -> LogitsProcessorList
         steer(next(steps), logits)
         return logits
     return LogitsProcessorList([process])
+
+
+def branch_at(tokens: list[int], at: int) -> Callable[[int, np.ndarray], None]:
+    """A `steer` that writes `tokens` up to step `at`, bars `tokens[at]` there, and leaves the rest greedy."""
+    def branch(step: int, logits: np.ndarray) -> None:
+        if step < at:
+            _force(logits, tokens[step])
+        elif step == at:
+            logits[tokens[step]] = -float("inf")
+    return branch
 
 
 def _force(logits: np.ndarray, token: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 # [1], [1, 2], [1;3], [1-3], and the "[Source 2]" / "[source 1, 3]" forms models copy from the fences;
@@ -17,24 +17,24 @@ _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)
 MAX_RANGE = 20  # a "range" wider than this is not a citation of sources
 
 
+def _pieces(text: str) -> Iterator[tuple[str, bool]]:
+    """`text` in order, as (piece, is code): inline code and code blocks apart from the prose around them."""
+    start = 0
+    for code in _CODE.finditer(text):
+        yield text[start:code.start()], False
+        yield code.group(0), True
+        start = code.end()
+    yield text[start:], False
+
+
 def sub(repl: str | Callable[[re.Match[str]], str], text: str, pattern: re.Pattern[str] = PATTERN) -> str:
     """`pattern.sub(repl, text)` outside inline code and code blocks (citation-shaped text there is code)."""
-    out, start = [], 0
-    for code in _CODE.finditer(text):
-        out += [pattern.sub(repl, text[start:code.start()]), code.group(0)]
-        start = code.end()
-    return "".join([*out, pattern.sub(repl, text[start:])])
+    return "".join(piece if code else pattern.sub(repl, piece) for piece, code in _pieces(text))
 
 
 def markers(text: str) -> list[str]:
     """The inside of each citation outside code: "1", "1, 2", "Source 3"."""
-    found: list[str] = []
-
-    def note(match: re.Match[str]) -> str:
-        found.append(match.group(1))
-        return match.group(0)
-    sub(note, text)
-    return found
+    return [m.group(1) for piece, code in _pieces(text) if not code for m in PATTERN.finditer(piece)]
 
 
 @dataclass
