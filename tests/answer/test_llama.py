@@ -135,3 +135,22 @@ def test_gguf_without_a_chat_template_gets_the_mistral_instruct_format(backend):
     assert "tokenizer.chat_template" not in backend.llm.metadata  # the tiny base model has none
     assert backend.llm.chat_format == "mistral-instruct"
     assert get_chat_completion_handler(backend.llm.chat_format)  # a format llama-cpp-python knows
+
+
+def test_amx_cpus_load_without_the_extra_weight_buffers(tmp_path):
+    """llama-cpp-python built on an AMX CPU crashed on its first prompt (ggml_backend_amx_mul_mat): there
+    the model loads with extra buffers off, elsewhere as llama.cpp chooses; the defaults come back after."""
+    import llama_cpp.llama_cpp as low
+
+    from alpaca_index.answer.backends import _has_amx, _without_extra_buffers
+
+    amx, plain = tmp_path / "amx", tmp_path / "plain"
+    amx.write_text("processor\t: 0\nflags\t\t: fpu avx512f amx_bf16 amx_tile amx_int8 avx512_fp16\n")
+    plain.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f\n")
+    assert _has_amx(str(amx)) and not _has_amx(str(plain)) and not _has_amx(str(tmp_path / "missing"))
+    defaults = low.llama_model_default_params
+    with _without_extra_buffers(True):
+        assert low.llama_model_default_params().use_extra_bufts is False
+    with _without_extra_buffers(False):
+        assert low.llama_model_default_params is defaults
+    assert low.llama_model_default_params is defaults and defaults().use_extra_bufts is True

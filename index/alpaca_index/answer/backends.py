@@ -7,8 +7,9 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlparse
 
 from alpaca_index.team.residency import is_loopback
@@ -84,8 +85,9 @@ class LlamaCpp:
         except ImportError:
             raise BackendError("llama-cpp-python is not installed: pip install 'alpaca-docs[llm]'") from None
         try:
-            llm = Llama(model_path=self.path, n_ctx=self.n_ctx, n_threads=self.threads,
-                        n_threads_batch=self.threads_batch, verbose=False)
+            with _without_extra_buffers(_has_amx()):
+                llm = Llama(model_path=self.path, n_ctx=self.n_ctx, n_threads=self.threads,
+                            n_threads_batch=self.threads_batch, verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
             raise BackendError(f"cannot load {Path(self.path).name} with n_ctx={self.n_ctx} "
                                f"(truncated file or not enough memory?): {exc}") from None
@@ -223,6 +225,39 @@ class _PromptAbort:
         if self.armed:
             self._api.llama_set_abort_callback(self._llm.ctx, self._api.ggml_abort_callback(), None)
             self.armed = False
+
+
+def _has_amx(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether the CPU has Intel AMX (Sapphire Rapids and later; Linux tells, elsewhere assume not)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as fh:
+            return any(line.startswith("flags") and " amx_int8" in line for line in fh)
+    except OSError:
+        return False
+
+
+@contextmanager
+def _without_extra_buffers(disable: bool) -> Iterator[None]:
+    """Load a model with llama.cpp's extra weight buffers (AMX and repacked layouts) off. A llama-cpp-python
+    built on a CPU with AMX (0.3.36 from source: -march=native) segfaults in ggml_backend_amx_mul_mat on the
+    first prompt of more than one token, Q4_K_M included. Llama() takes no option for it, so the default
+    params it starts from are swapped while it loads (under LlamaCpp._lock, so no other load sees it)."""
+    if not disable:
+        yield
+        return
+    import llama_cpp.llama_cpp as low
+
+    defaults = low.llama_model_default_params
+
+    def without() -> Any:
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+    low.llama_model_default_params = without
+    try:
+        yield
+    finally:
+        low.llama_model_default_params = defaults
 
 
 def _cores() -> int:
