@@ -257,6 +257,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=AnswerSettings.k)
     parser.add_argument("--n-ctx", type=int, default=4096)
     parser.add_argument("--max-tokens", type=int, default=AnswerSettings.max_answer_tokens)
+    parser.add_argument("--threads", type=int, help="llama.cpp threads for prompt and generation (default: the "
+                        "product's, all cores for the prompt and one fewer to generate)")
     parser.add_argument("--only", help="comma-separated ids to run (e.g. d01,o11,s3)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/answers.json"))
     parser.add_argument("--regrade", type=Path, help="re-check the drafts saved in this result file (no model)")
@@ -283,11 +285,11 @@ def main() -> None:
         wanted = set(args.only.split(","))
         questions = [q for q in questions if q["id"] in wanted]
     backend = (Endpoint(args.endpoint, args.endpoint_model) if args.endpoint
-               else LlamaCpp(args.model, n_ctx=args.n_ctx))
+               else LlamaCpp(args.model, n_ctx=args.n_ctx, threads=args.threads))
     settings = AnswerSettings(model_path=args.model, endpoint=args.endpoint, k=args.k, n_ctx=args.n_ctx,
                               max_answer_tokens=args.max_tokens)
     config = {"model": Path(args.model).name if args.model else args.endpoint, "k": args.k, "n_ctx": args.n_ctx,
-              "max_tokens": args.max_tokens, "db": str(args.db), "temperature": TEMPERATURE}
+              "max_tokens": args.max_tokens, "db": str(args.db), "temperature": TEMPERATURE, "threads": args.threads}
     started = time.perf_counter()
     load_started = time.perf_counter()
     if args.model:
