@@ -128,7 +128,8 @@ def grade(row: dict) -> dict:
     row["held_back"] = row["claims"] - row["shown_claims"] if not row.get("withheld") and not row["refused"] else 0
     row["cites_labelled"] = (any(_labelled(p, row["relevant"]) for p in row["cited_paths"])
                              if row["relevant"] else None)
-    row["flagged"] = bool(g) and row["shown_supported"] < row["shown_claims"]
+    # the reader is warned: a shown sentence not backed, or a caution (the model looped or invented sources)
+    row["flagged"] = bool(g) and (row["shown_supported"] < row["shown_claims"] or bool(g.get("cautions")))
     in_scope = row["group"] == "dev"
     row["correct"] = (not row["refused"]) if in_scope else (row["refused"] if row["group"] == "oos" else None)
     return row

@@ -55,6 +55,18 @@ describe('renderGrounding', () => {
         assert.doesNotMatch(html, /Memory goes up/);
     });
 
+    it('every sentence backed but the model looped or cited missing sources: a warning, not a clean verdict', () => {
+        const backed = { ...grounding, supported: 1, unsupported: 0, claims: [grounding.claims[0]] };
+        const ok = renderGrounding(final({ grounding: backed, verdict: 'the claim supported by the cited passages' }));
+        assert.match(ok, /class="verdict ok"/);
+        const caution = "the model cited sources that don't exist ([5]): read with care";
+        const html = renderGrounding(final({
+            grounding: { ...backed, cautions: [caution] }, verdict: `the claim supported by the cited passages; ${caution}`,
+        }));
+        assert.match(html, /class="verdict warn"/);
+        assert.match(html, /cited sources that don&#39;t exist \(\[5\]\): read with care|cited sources that don't exist \(\[5\]\): read with care/);
+    });
+
     it('a refusal by the check shows the reason and the draft collapsed', () => {
         const html = renderGrounding(final({
             refused: true, refusalReason: 'grounding', withheld: 'Open the console [1].',

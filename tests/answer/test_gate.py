@@ -9,8 +9,11 @@ from alpaca_index.answer import gate
 
 MEMORY = "How much memory can a serverless endpoint have?"
 BACKED = "Serverless endpoints can have between 1024 MB and 6144 MB of memory [1]."
+BACKED_TOO = "The maximum RAM size you can choose for a serverless endpoint is 6144 MB [1]."  # the gate shows a
+# sentence once: a second backed one, not BACKED again
 INVENTED = "Each serverless endpoint also gets 64 GPUs [1]."
 INVENTED_TOO = "Quantum Billing charges 3 dollars per hour for it [1]."
+INVENTED_THREE = "Serverless endpoints run on 12 dedicated hosts in every region [1]."
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +62,8 @@ def test_bullets_split_into_sentences_rows_headings_and_code_blocks_stay_whole()
 
 
 def test_backed_sentences_are_released_and_an_invented_one_is_held_back(sample_index, passages):
-    g, released = run(f"{BACKED} {INVENTED} {BACKED}", passages, sample_index.embedder.encode)
-    assert g.state == gate.SHOWN and "".join(released) == g.shown_text == f"{BACKED} {BACKED}"
+    g, released = run(f"{BACKED} {INVENTED} {BACKED_TOO}", passages, sample_index.embedder.encode)
+    assert g.state == gate.SHOWN and "".join(released) == g.shown_text == f"{BACKED} {BACKED_TOO}"
     result = g.result()
     assert [c.shown for c in result.claims] == [True, False, True] and g.held_back == 1
     assert result.verdict.endswith("— 1 held back from the answer")
@@ -86,8 +89,8 @@ def test_a_backed_claim_inside_a_sentence_that_also_invents_does_not_show_the_an
 
 
 def test_a_held_sentence_that_ended_a_bullet_keeps_the_line_break(sample_index, passages):
-    g, _ = run(f"1. {BACKED} {INVENTED}\n2. {BACKED}\n", passages, sample_index.embedder.encode)
-    assert g.shown_text == f"1. {BACKED} \n2. {BACKED}\n"
+    g, _ = run(f"1. {BACKED} {INVENTED}\n2. {BACKED_TOO}\n", passages, sample_index.embedder.encode)
+    assert g.shown_text == f"1. {BACKED} \n2. {BACKED_TOO}\n"
 
 
 def test_nothing_is_released_before_the_decision(sample_index, passages):
@@ -124,7 +127,7 @@ def test_a_short_single_claim_answer_is_decided_at_the_end(sample_index, passage
 
 def test_streamed_token_by_token_it_decides_as_on_the_whole_draft(sample_index, passages):
     """What the bench's replay of a saved draft relies on."""
-    draft = f"The sizes:\n\n- {BACKED}\n- {INVENTED}\n\n{BACKED} Invalid [7]. {INVENTED_TOO}"
+    draft = f"The sizes:\n\n- {BACKED}\n- {INVENTED}\n\n{BACKED_TOO} Invalid [7]. {INVENTED_TOO}"
     whole, released_whole = run(draft, passages, sample_index.embedder.encode)
     tokens = [draft[i:i + 3] for i in range(0, len(draft), 3)]
     streamed, released = run(draft, passages, sample_index.embedder.encode, tokens)
@@ -135,16 +138,16 @@ def test_streamed_token_by_token_it_decides_as_on_the_whole_draft(sample_index, 
 
 def test_a_backed_sentence_the_model_left_uncited_is_shown_citing_the_passage_found(sample_index, passages):
     uncited = BACKED.replace(" [1]", "")
-    g, released = run(f"{uncited} {BACKED}", passages, sample_index.embedder.encode)
-    assert g.shown_text == f"{BACKED} {BACKED}"  # the reader sees a source for every sentence
+    g, released = run(f"{uncited} {BACKED_TOO}", passages, sample_index.embedder.encode)
+    assert g.shown_text == f"{BACKED} {BACKED_TOO}"  # the reader sees a source for every sentence
     first = g.result().claims[0]
     assert first.attributed == 1 and first.cites == []  # and is told the check, not the model, cited it
 
 
 def test_held_paragraphs_leave_at_most_one_blank_line_between_shown_ones(sample_index, passages):
-    draft = f"{BACKED}\n\n{INVENTED}\n\n{INVENTED_TOO}\n\n{INVENTED}\n\n  {BACKED}\n"
+    draft = f"{BACKED}\n\n{INVENTED}\n\n{INVENTED_TOO}\n\n{INVENTED_THREE}\n\n  {BACKED_TOO}\n"
     g, released = run(draft, passages, sample_index.embedder.encode)
-    assert g.shown_text == "".join(released) == f"{BACKED}\n\n  {BACKED}\n" and g.held_back == 3
+    assert g.shown_text == "".join(released) == f"{BACKED}\n\n  {BACKED_TOO}\n" and g.held_back == 3
 
 
 def test_a_bare_not_covered_before_backed_sentences_is_not_shown(sample_index, passages):
@@ -169,3 +172,33 @@ def test_a_code_block_the_model_never_closed_is_checked_not_shown_unread(sample_
     g, released = run(draft, passages, sample_index.embedder.encode)
     assert g.state == gate.SHOWN and "1024 MB" in "".join(released)
     assert "create_quantum_endpoint" not in "".join(released) and g.held_back == 1
+
+
+
+def test_a_model_repeating_itself_is_shown_each_sentence_once_and_stopped(sample_index, passages):
+    """s3 on a new CPU: the stand-in wrote one sentence five times, citing [5]…[10] of four sources. The reader
+    sees it once; the model is stopped at the third repeat, and the verdict says so and is no clean one."""
+    g = gate.ClaimGate(passages, sample_index.embedder.encode, MEMORY)
+    for n in range(1, 6):
+        g.feed(f"{n}. {BACKED}\n")
+        if g.stopped:
+            break
+    g.close()
+    assert g.looped and n == 4  # the fourth copy is the third repeat: no fifth is read
+    assert g.state == gate.SHOWN and g.shown_text.count("6144 MB") == 1
+    checked = g.result()
+    assert checked.cautions == ["the model began repeating itself and was stopped"]
+    assert checked.verdict.endswith("; the model began repeating itself and was stopped")
+
+
+def test_a_sentence_said_twice_is_shown_once_and_the_verdict_counts_it(sample_index, passages):
+    g, released = run(f"{BACKED}\n- {BACKED} [1]\nDone.", passages, sample_index.embedder.encode)
+    assert g.state == gate.SHOWN and "".join(released).count("6144 MB") == 1 and not g.looped
+    checked = g.result()
+    assert checked.cautions == [] and checked.verdict.endswith("— 1 repeated sentence left out")
+
+
+def test_citations_of_sources_that_dont_exist_make_a_caution(sample_index, passages):
+    g, released = run(BACKED.replace("[1]", "[1][5]"), passages, sample_index.embedder.encode)
+    assert g.state == gate.SHOWN and "[5]" not in "".join(released)
+    assert g.result().cautions == ["the model cited sources that don't exist ([5]): read with care"]

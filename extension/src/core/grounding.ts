@@ -46,7 +46,7 @@ export function renderGrounding(final: AnswerFinal | undefined): string {
     const g = final.grounding;
     const claims = g?.claims ?? [];
     const held = claims.filter(heldBack);
-    const clean = claims.length > 0 && held.length === 0 && !final.refused && !final.withheld;
+    const clean = claims.length > 0 && held.length === 0 && !(g?.cautions?.length) && !final.refused && !final.withheld;
     const kind = final.refused ? 'refused' : clean ? 'ok' : claims.length ? 'warn' : 'info';
     const icon = { refused: '✗', ok: '✓', warn: '!', info: 'i' }[kind];
     const verdict = final.verdict || g?.verdict || '';

@@ -148,6 +148,8 @@ export interface Grounding {
     unsupported: number;
     uncited: number;
     attributed?: number;
+    /** Why a shown answer whose sentences all check out is still suspect (the model looped or cited missing sources). */
+    cautions?: string[];
     claims: GroundingClaim[];
 }
 

@@ -108,7 +108,7 @@ def _print_grounding(result) -> None:
     if not g or not g["claims"]:
         return
     held = [c for c in g["claims"] if c.get("shown") is False]
-    ok = not held and g["supported"] == len(g["claims"])
+    ok = not held and g["supported"] == len(g["claims"]) and not g.get("cautions")
     stdout.print(f"[{'green' if ok else 'yellow'}]{'✓' if ok else '!'} check: {g['verdict']}[/]", highlight=False)
     if result.withheld:
         return

@@ -11,6 +11,8 @@ whole code block. Each finished unit is checked alone (`grounding.check`), then:
 Whether there is an answer at all is decided by its first `DECIDE_AFTER` sentences that make claims:
 shown as soon as one of them is backed (so a backed opening sentence appears at once), withheld (and
 the model stopped) when none is. Until then nothing is released.
+A sentence the draft already made is not shown again, and a model that keeps repeating itself (a small
+model's loop: "The documentation provides …" five times, citing [5]…[10] of four sources) is stopped.
 `bench/answers.py --regrade` runs saved drafts through the same gate, so the bench scores what the
 reader would have seen (bench/RESULTS.md "Checked streaming").
 """
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from alpaca_index.answer.grounding import Claim, Encode
 
 DECIDE_AFTER = 2  # sentences with claims read before the answer is shown or withheld: the reader waits for two
+LOOP_REPEATS = 3  # sentences repeated word for word before the model is stopped as looping
 
 # a sentence ends at . ! or ? (and the citations right after it) when the next one has begun
 _SENTENCE_END = re.compile(r"(?<=[.!?])" + grounding.NOT_ABBREVIATION
@@ -36,6 +39,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])" + grounding.NOT_ABBREVIATION
 # a citation with the spaces before it: "containers [2] supported" loses "[2]" and keeps one space
 _CITATION_AND_SPACE = re.compile(r"[ \t]*(?:" + citations.PATTERN.pattern + ")", citations.PATTERN.flags)
 _LIST_MARKER = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s+")
+_WORDS = re.compile(r"[a-z0-9]+")
 _FENCE = "```"
 SHOWN, WITHHELD, UNDECIDED = "shown", "withheld", "undecided"
 
@@ -99,11 +103,17 @@ class ClaimGate:
         self.state = UNDECIDED
         self.shown_text = ""
         self.declined = False  # the model wrote a bare "not covered" and then went on: that line is not shown
+        self.repeated = 0  # sentences the draft had already made (never shown twice)
+        self._said_before: set[str] = set()
 
     @property
     def stopped(self) -> bool:
-        """The answer is withheld: the model need not write on."""
-        return self.state == WITHHELD
+        """The answer is withheld, or the model loops: it need not write on."""
+        return self.state == WITHHELD or self.looped
+
+    @property
+    def looped(self) -> bool:
+        return self.repeated >= LOOP_REPEATS
 
     def feed(self, text: str) -> None:
         self.raw += text
@@ -140,7 +150,24 @@ class ClaimGate:
         g.verdict = grounding.verdict(g)
         if self.state == SHOWN and self.held_back:
             g.verdict += f" — {self.held_back} held back from the answer"
+        if self.repeated and not self.looped:
+            g.verdict += f" — {self.repeated} repeated sentence{'s' if self.repeated > 1 else ''} left out"
+        if self.state == SHOWN:
+            g.cautions = self._cautions()
+            g.verdict += "".join(f"; {caution}" for caution in g.cautions)
         return g
+
+    def _cautions(self) -> list[str]:
+        """Signs of a model that lost track (s3, the KMS seed, on a new CPU: the same sentence five times,
+        citing [5]…[10] of four sources), though each sentence shown was found in a passage."""
+        out = []
+        invented = citations.check(self.raw, set(self.passages)).invalid
+        if invented:
+            listed = ", ".join(f"[{n}]" for n in invented[:5]) + (" …" if len(invented) > 5 else "")
+            out.append(f"the model cited sources that don't exist ({listed}): read with care")
+        if self.looped:
+            out.append("the model began repeating itself and was stopped")
+        return out
 
     @property
     def held_back(self) -> int:
@@ -156,8 +183,10 @@ class ClaimGate:
     def _take(self, final: bool) -> None:
         finished, self._rest = cut(self._rest, final)
         for text in finished:
-            if self.state == WITHHELD:
+            if self.stopped:
                 return
+            if self._repeats(text):  # left out; its line breaks stay
+                text = text[len(text.rstrip()):]
             unit = Unit(text)
             if text.strip():
                 checked = grounding.check(text, self.passages, self._encode, self.question)
@@ -169,6 +198,17 @@ class ClaimGate:
                     self._decide(any(u.backed for u in said))
             else:
                 self._gate(unit)
+
+    def _repeats(self, text: str) -> bool:
+        """Whether the draft made this sentence before (its words, whatever its citations and list number)."""
+        words = " ".join(_WORDS.findall(citations.sub(" ", _LIST_MARKER.sub("", text, count=1)).lower()))
+        if len(words) < 20:  # headings, "Yes.", blank lines: repeating those is no loop
+            return False
+        if words in self._said_before:
+            self.repeated += 1
+            return True
+        self._said_before.add(words)
+        return False
 
     def _decide(self, show: bool) -> None:
         self.state = SHOWN if show else WITHHELD

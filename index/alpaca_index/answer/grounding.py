@@ -96,6 +96,9 @@ class Grounding:
     verdict: str = ""  # one line for the user
     restated: int = 0  # sentences that only restate the question (not claims)
     attributed: int = 0  # supported claims whose source the check found (the model cited none, or a wrong one)
+    # what makes a shown answer suspect though each sentence checks out: the model looped, or cited sources that
+    # don't exist (answer/gate.py); the reader's verdict says so and is not marked clean
+    cautions: list[str] = field(default_factory=list)
 
     @property
     def share(self) -> float | None:
@@ -104,6 +107,7 @@ class Grounding:
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "supported": self.supported, "unsupported": self.unsupported,
                 "uncited": self.uncited, "restated": self.restated, "attributed": self.attributed, "share": None if self.share is None else round(self.share, 3),
+                "cautions": self.cautions,
                 "claims": [asdict(c) for c in self.claims]}
 
 
