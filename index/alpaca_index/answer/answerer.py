@@ -296,9 +296,6 @@ def _second_choice(backend: Backend, prompt: str, max_tokens: int, gate: ClaimGa
     return None if cancelled() else likelihood
 
 
-MAX_LISTED_CITATIONS = 5  # a weak model can invent dozens; the notice names a few and counts the rest
-
-
 def _stream(backend: Backend, prompt: str, max_tokens: int, emit: Callable[[str], None],
             cancelled: Callable[[], bool], timings: Timings, started: float) -> tuple[str, bool]:
     """The model's text for `prompt`, streamed through `emit`, and whether any went out. Text that may
@@ -351,9 +348,7 @@ def _finish(question: str, text: str, sources: list[Source], hits: list[Hit], ba
 def _with_removed(notice: str | None, invalid: list[int]) -> str | None:
     if not invalid:
         return notice
-    listed = ", ".join(f"[{n}]" for n in invalid[:MAX_LISTED_CITATIONS])
-    more = len(invalid) - MAX_LISTED_CITATIONS
-    removed = f"removed citations to missing sources: {listed}" + (f" and {more} more" if more > 0 else "")
+    removed = f"removed citations to missing sources: {citations.listed(invalid)}"
     return f"{notice} {removed}" if notice else removed
 
 

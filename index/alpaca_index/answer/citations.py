@@ -15,6 +15,7 @@ _RANGE = re.compile(r"(\d+)\s*[–-]\s*(\d+)")
 # code is quoted as written: "`cron(0 [00-23]/[01-24] ? * * *)`" holds no citation, in a page or in an answer
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)
 MAX_RANGE = 20  # a "range" wider than this is not a citation of sources
+MAX_LISTED = 5  # a weak model can invent dozens: messages name a few and count the rest
 
 
 def _pieces(text: str) -> Iterator[tuple[str, bool]]:
@@ -48,6 +49,12 @@ def _numbers(group: str) -> list[int]:
     group = _RANGE.sub(lambda m: ",".join(map(str, range(int(m[1]), int(m[2]) + 1)))
                        if 0 <= int(m[2]) - int(m[1]) <= MAX_RANGE else f"{m[1]},{m[2]}", group)
     return [int(x) for x in re.findall(r"\d+", group)]
+
+
+def listed(numbers: list[int]) -> str:
+    """Citation numbers for a message to the reader: "[5], [6], [7], [8], [9] and 2 more"."""
+    more = len(numbers) - MAX_LISTED
+    return ", ".join(f"[{n}]" for n in numbers[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
 
 
 def check(text: str, valid: set[int]) -> Checked:

@@ -163,8 +163,7 @@ class ClaimGate:
         out = []
         invented = citations.check(self.raw, set(self.passages)).invalid
         if invented:
-            listed = ", ".join(f"[{n}]" for n in invented[:5]) + (" …" if len(invented) > 5 else "")
-            out.append(f"the model cited sources that don't exist ({listed}): read with care")
+            out.append(f"the model cited sources that don't exist ({citations.listed(invented)}): read with care")
         if self.looped:
             out.append("the model began repeating itself and was stopped")
         return out
