@@ -1,14 +1,15 @@
 """Answer-quality bench: in-scope (dev) and out-of-scope questions through the real answer path.
 
     nice -n 5 python bench/answers.py --db INDEX --model MODEL.gguf --out bench/results/answers.json
-    python bench/answers.py --db INDEX --regrade bench/results/answers.json   # re-check saved drafts, no model
+    python bench/answers.py --db INDEX --regrade bench/results/answers.json [--model MODEL.gguf]   # re-check drafts
 
 Per answer: refused (and why), cites a labelled page, share of claims supported by their cited
 passage, prompt tokens, time to sources, TTFT, llama.cpp's own prompt evaluation, total. Every row
 is appended to `<out>.jsonl` as it finishes (progress you can tail); the summary table and the
 worst answers verbatim go to stdout (markdown) and `<out>` (JSON). Questions refused by retrieval
 never reach the model, so they cost ~50 ms. `--regrade` re-applies the current grounding check to
-the saved drafts and passages, so a threshold change needs no second model run.
+the saved drafts and passages, so a threshold change needs no second model run (a retried answer's sentences are
+judged by the model again when `--model` is given; without it their saved check stands).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alpaca_index.answer import AnswerSettings, answer  # noqa: E402
+from alpaca_index.answer.answerer import RETRIED  # noqa: E402
 from alpaca_index.answer.backends import TEMPERATURE, Endpoint, LlamaCpp  # noqa: E402
 from alpaca_index.answer.gate import SHOWN, replay  # noqa: E402
 from alpaca_index.answer.prompt import is_refusal  # noqa: E402
@@ -38,17 +40,17 @@ _FENCE = re.compile(r"<<<source (\d+): [^\n]*\n(.*?)\n>>>", re.DOTALL)
 
 class Recorder:
     """The backend as is, keeping the first prompt of a question (all its sources: what the grounding
-    check used; a second look's prompt holds one of them) and counting the prompts."""
+    check used; a second look's prompt holds one of them), the last one (a retry's) and counting the prompts."""
 
     def __init__(self, backend):
-        self.backend, self.prompt, self.calls = backend, "", 0
+        self.backend, self.prompt, self.last, self.calls = backend, "", "", 0
         self.name, self.n_ctx = backend.name, getattr(backend, "n_ctx", 4096)
 
     def count(self, text: str) -> int:
         return self.backend.count(text)
 
     def stream(self, prompt, max_tokens, stop):
-        self.prompt = self.prompt or prompt
+        self.prompt, self.last = self.prompt or prompt, prompt
         self.calls += 1
         yield from self.backend.stream(prompt, max_tokens, stop)
 
@@ -99,18 +101,20 @@ def run_one(index, q: dict, settings, recorder) -> dict:
     result = answer(index, q["question"], settings, backend=recorder, on_sources=on_sources)
     prompt_eval_ms, evaluated = _perf(recorder.backend) if recorder.prompt else (None, None)
     t = result.timings
+    retried = result.notice is not None and RETRIED in result.notice  # shown from the retry's own passages
     row = {**q, "refused": result.refused, "refusal_reason": result.refusal_reason, "answer": result.answer,
            "withheld": result.withheld is not None,
            "draft": result.draft if result.draft is not None else (result.answer if recorder.prompt else None),
            "cited_paths": [s["path"] for s in result.sources if s.get("cited")],
-           "passages": {int(n): text for n, text in _FENCE.findall(recorder.prompt)},
+           "passages": {int(n): text for n, text in _FENCE.findall(recorder.last if retried else recorder.prompt)},
            "grounding": result.grounding, "best_similarity": t.get("best_similarity"),
            "prompt_tokens": t.get("prompt_tokens"), "tokens_evaluated": evaluated,
            "sources_ms": seen.get("sources_ms"), "ttft_ms": t.get("first_token_ms"),
            "first_shown_ms": t.get("first_shown_ms"),
            "llama_prompt_eval_ms": prompt_eval_ms, "total_ms": t.get("total_ms"),
            "second_look_ms": t.get("second_look_ms"), "refusal_likelihood": t.get("refusal_likelihood"),
-           "second_choice_ms": t.get("second_choice_ms"), "model_calls": recorder.calls}
+           "second_choice_ms": t.get("second_choice_ms"), "model_calls": recorder.calls,
+           "retry_ms": t.get("retry_ms"), "retried": retried}
     return grade(row)
 
 
@@ -135,9 +139,12 @@ def grade(row: dict) -> dict:
     return row
 
 
-def regrade(row: dict, encode) -> dict:
+def regrade(row: dict, encode, judge=None) -> dict:
     """The saved draft through today's refusal rule and claim gate (as the answerer applies them while
-    the model streams): the answer the reader would see, and what was held back."""
+    the model streams): the answer the reader would see, and what was held back. A retry's answer was judged by
+    the model as it streamed: without `judge` its saved check stands."""
+    if row.get("retried") and judge is None:
+        return grade(row)
     if row.get("draft") and row.get("passages") and row["refusal_reason"] != "retrieval":
         passages = {int(n): t for n, t in row["passages"].items()}
         if is_refusal(row["draft"]):
@@ -146,7 +153,8 @@ def regrade(row: dict, encode) -> dict:
             row.update(refused=not unsure, withheld=unsure, refusal_reason=None if unsure else "model",
                        grounding=None)
         else:
-            gate = replay(row["draft"], passages, encode, row["question"])
+            # a retry's answer was judged as it streamed; a first draft never is
+            gate = replay(row["draft"], passages, encode, row["question"], judge if row.get("retried") else None)
             shown = gate.state == SHOWN
             # withheld: the closest passages are quoted instead (not a refusal)
             row.update(refused=False, withheld=not shown, refusal_reason=None, grounding=gate.result().to_dict(),
@@ -205,6 +213,10 @@ def summarize(rows: list[dict]) -> dict:
                                      for r in rows),
         "median_second_look_ms": _median(r.get("second_look_ms") for r in rows),
         "second_choices": sum(r.get("second_choice_ms") is not None for r in rows),
+        # a withheld first draft: the model answered again from the sections closest to the question, judged
+        "retries": sum(r.get("retry_ms") is not None for r in rows),
+        "retries_shown": sum(bool(r.get("retried")) for r in rows),
+        "median_retry_ms": _median(r.get("retry_ms") for r in rows),
         "second_choices_shown": sum(r.get("second_choice_ms") is not None and r.get("second_look_ms") is None
                                     and not r["refused"] and not r["withheld"] for r in rows),
         "median_second_choice_ms": _median(r.get("second_choice_ms") for r in rows),
@@ -272,7 +284,9 @@ def main() -> None:
         text = args.regrade.read_text()
         saved = ({"rows": [json.loads(line) for line in text.splitlines() if line.strip()]}
                  if args.regrade.suffix == ".jsonl" else json.loads(text))  # a run's progress file works too
-        rows = [regrade(r, index.embedder.encode) for r in saved["rows"]]
+        # a retried answer is judged again by the model (`--model`); without one its saved check stands
+        judge = LlamaCpp(args.model, threads=args.threads).judge if args.model else None
+        rows = [regrade(r, index.embedder.encode, judge) for r in saved["rows"]]
         report(rows, {**saved.get("config", {}), "regraded_from": str(args.regrade)},
                args.out)
         return

@@ -33,14 +33,14 @@ GRID = {"MIN_SIMILARITY": [0.65, 0.7, 0.75, 0.8, 0.85],
         "MIN_WORD_SHARE": [0.5, 0.6, 0.7, 0.8]}
 
 
-def replay(rows: list[dict], labels: dict[tuple[str, str], str], encode) -> list[dict]:
+def replay(rows: list[dict], labels: dict[tuple[str, str], str], encode, judge=None) -> list[dict]:
     """Each draft through today's check (`answers.regrade`): per claim, the check's status and the hand
     label (None when today's splitting found a sentence the labels don't have)."""
     out = []
     for row in rows:
         if not row.get("draft") or not row.get("passages") or row["refusal_reason"] == "retrieval":
             continue
-        checked = regrade(dict(row), encode)
+        checked = regrade(dict(row), encode, judge)
         claims = [{"status": c["status"], "label": label(labels, row["id"], c["text"]),
                    "shown": c.get("shown", True) is not False}
                   for c in (checked["grounding"] or {}).get("claims", [])]

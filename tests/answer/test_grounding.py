@@ -269,3 +269,26 @@ def test_an_example_or_a_to_do_sentence_is_a_claim_and_a_pointer_or_lead_in_is_n
         "For more information, see Stop Training Jobs Early. In summary, it works.")]
     assert claims == ["To do this, set the `disable_profiler` parameter to `True` [1].",
                       "For example, set `MaxWaitTimeInSeconds` to 3600 [2]."]
+
+
+def test_a_backed_claim_the_judge_doubts_is_unsupported_and_its_odds_are_kept(sample_index, memory_passage):
+    """The judge (the answering model, asked beside the evidence) decides only claims words and meaning back."""
+    text = ("Serverless endpoints can have between 1024 MB and 6144 MB of memory [1]. "
+            "To check encryption, open the console and look for the Encryption section [1].")
+    asked: list[tuple[str, str]] = []
+
+    def judge(odds: float):
+        def read(claim: str, evidence: str) -> float:
+            asked.append((claim, evidence))
+            return odds
+        return read
+
+    doubted = grounding.check(text, {1: memory_passage}, sample_index.embedder.encode, judge=judge(0.1))
+    assert [c.status for c in doubted.claims] == [grounding.UNSUPPORTED] * 2
+    assert doubted.claims[0].judged == 0.1 and doubted.claims[1].judged is None  # the invented one never reached it
+    assert asked == [(doubted.claims[0].text, doubted.claims[0].evidence)] and "6144" in asked[0][1]
+    trusted = grounding.check(text, {1: memory_passage}, sample_index.embedder.encode, judge=judge(0.9))
+    assert [c.status for c in trusted.claims] == [grounding.SUPPORTED, grounding.UNSUPPORTED]
+    at_the_line = grounding.check(text, {1: memory_passage}, sample_index.embedder.encode,
+                                  judge=judge(grounding.MIN_JUDGED))
+    assert at_the_line.claims[0].status == grounding.SUPPORTED

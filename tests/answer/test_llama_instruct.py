@@ -9,9 +9,11 @@ Answer quality is measured in bench/answers.py, not here.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from alpaca_index.answer import AnswerSettings, answer, backends
+from alpaca_index.answer import AnswerSettings, answer, backends, grounding
 from alpaca_index.answer.backends import LlamaCpp
 from alpaca_index.answer.prompt import NOT_COVERED
 from tests.answer.instruct_model import Unavailable
@@ -91,6 +93,21 @@ def test_an_unlikely_reply_gets_the_models_next_choice_and_steering_leaves_no_tr
     assert "".join(backend.stream(prompt, 12, stop)) == own  # forced and banned tokens don't leak into the next
 
 
+def test_the_judge_reads_in_its_own_context_and_leaves_a_running_answer_unchanged(backend):
+    """The claim check judges sentences while the answer still streams: the answer's KV cache must not notice."""
+    prompt, stop = "Name the three primary colours and say why they are primary.", lambda: False
+    own = "".join(backend.stream(prompt, 24, stop))
+    pieces, odds = [], []
+    for piece in backend.stream(prompt, 24, stop):
+        pieces.append(piece)
+        if len(pieces) == 3:
+            odds.append(backend.judge("Red is a primary colour.", "The primary colours are red, yellow and blue."))
+            odds.append(backend.judge("The primary colours are made of glass.",
+                                      "The primary colours are red, yellow and blue."))
+    assert "".join(pieces) == own
+    assert all(0 < o < 1 for o in odds)  # 135M can't tell them apart; the stand-in can (bench/RESULTS.md "Stop 34")
+
+
 def test_a_reply_as_likely_as_sure_stands(backend, monkeypatch):
     prompt, stop = "Name one primary colour.", lambda: False
     own = "".join(backend.stream(prompt, 12, stop))
@@ -147,3 +164,48 @@ def test_alpaca_says_not_covered_only_when_the_model_was_sure_of_it(sample_index
                                     f"that only {chance} chance")
     assert result.verdict.startswith("answer withheld") and len(result.sources) == 1  # the passage, quoted
     assert result.withheld and result.withheld == result.draft and result.timings["second_choice_ms"] > 0
+
+
+class InventsFirst(LlamaCpp):
+    """The real model and its real judge; only its answers are scripted (a 135M model's own text is what the
+    check should hold back, not a fixture to build on): first an invented sentence, then, on the retry, the
+    opening sentence of the section the retry gave it as source 1, cited."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prompts: list[str] = []
+
+    def stream(self, prompt, max_tokens, stop, steer=None):
+        self.prompts.append(prompt)
+        if len(self.prompts) == 1:
+            yield "The endpoint scales with the QuantumFlux autoscaler, set in its FluxConfig [1]."
+            return
+        source = re.search(r"<<<source 1: [^\n]*\n(.*?)\n>>>", prompt, re.DOTALL).group(1)
+        yield next(s for s in re.split(r"(?<=\.)\s+", " ".join(source.split())) if len(s) > 40) + " [1]"
+
+
+# a question whose best sentence, on the sample docs, sits in a section search ranked below another of its page
+REREAD = "can an asynchronous inference endpoint scale all the way down to zero instances?"
+
+
+@pytest.mark.parametrize("judged_odds_needed", [0.0, 1.01])
+def test_a_withheld_draft_gets_one_retry_from_the_closest_sections_and_the_retry_is_judged(
+        sample_index, instruct_gguf, monkeypatch, judged_odds_needed):
+    monkeypatch.setattr(grounding, "MIN_JUDGED", judged_odds_needed)
+    backend = InventsFirst(instruct_gguf, n_ctx=CTX)
+    settings = AnswerSettings(model_path=instruct_gguf, n_ctx=CTX, max_answer_tokens=64, k=2)
+    shown: list[str] = []
+    result = answer(sample_index, REREAD, settings, backend=backend, on_text=shown.append)
+    first, retry = backend.prompts  # one retry, read from other sections of the same pages
+    assert first != retry and result.timings["retry_ms"] > 0
+    pages = re.findall(r"<<<source \d+: [^\n]*\((\S+)\)\n", first)
+    assert re.findall(r"<<<source \d+: [^\n]*\((\S+)\)\n", retry) == pages
+    if judged_odds_needed == 0.0:  # the judge lets it through: the copied sentence is the answer, checked as it streamed
+        judged = [c["judged"] for c in result.grounding["claims"]]
+        assert judged and all(0 < j < 1 for j in judged)  # the real model's odds, asked in its judging context
+        assert not result.withheld and "second reading" in result.notice and "QuantumFlux" not in result.answer
+        assert result.draft.removesuffix(" [1]") in result.answer and "".join(shown) == result.answer
+    else:  # the same retry, and the judge holds it: the first draft's withheld reply stands, nothing of the retry shown
+        assert result.withheld and "QuantumFlux" in result.withheld and "QuantumFlux" not in "".join(shown)
+        assert "second reading" not in (result.notice or "") and "withheld" in result.answer
+        assert all(c["judged"] is None for c in result.grounding["claims"])  # the first draft's check: never judged

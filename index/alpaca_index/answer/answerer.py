@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from alpaca_index.answer import citations, conversation, extractive, grounding
+from alpaca_index.answer import citations, conversation, extractive, grounding, sections
 from alpaca_index.answer.backends import Backend, BackendError, Endpoint, LlamaCpp
 from alpaca_index.answer.gate import SHOWN, ClaimGate
 from alpaca_index.answer.prompt import (
@@ -33,6 +33,8 @@ Timings = dict[str, float]  # what each stage took (ms), token counts and rates,
 log = logging.getLogger(__name__)
 
 WITHHELD_QUOTES = 3  # passages quoted in place of a withheld answer
+RETRIED = ("the model's first draft was not backed by the passages; this answer comes from a second reading of the "
+           "sections closest to the question, and the model also judged each sentence beside its evidence")
 MAX_QUESTION_CHARS = 2000
 ADD_MODEL_HINT = ("No model configured: showing the best passages. Add a model with --model PATH.gguf "
                   "(e.g. Mistral 7B Instruct) or --endpoint http://127.0.0.1:8080 (alpaca.modelPath / "
@@ -213,12 +215,12 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
     prompt = user_message(question, sources)
     timings["prompt_tokens"] = backend.count(prompt)
 
-    def gated(given: list[Source]) -> ClaimGate:
+    def gated(given: list[Source], judge: grounding.Judge | None = None) -> ClaimGate:
         def release(text: str) -> None:
             timings.setdefault("first_shown_ms", round((time.perf_counter() - started) * 1000, 1))
             emit(text)
         # checked against what the model read (fenced and defused), as the bench's saved passages are
-        return ClaimGate({s.n: defuse(s.hit.text) for s in given}, index.embedder.encode, question, release)
+        return ClaimGate({s.n: defuse(s.hit.text) for s in given}, index.embedder.encode, question, release, judge)
 
     gate = gated(sources)
     raw, fed = _stream(backend, prompt, answer_tokens, gate.feed, lambda: cancelled() or gate.stopped, timings,
@@ -265,9 +267,30 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
     started_check = time.perf_counter()
     state = gate.close()
     timings["grounding_ms"] = round((time.perf_counter() - started_check) * 1000, 1)
+    judge = getattr(backend, "judge", None)  # a model with token odds; an endpoint's chat API gives none
+    if state != SHOWN and second_look is None and judge is not None and not cancelled():
+        again = _reread(question, top, hits, index)
+        if again is not None:  # the first draft showed nothing: a second reading, judged more strictly
+            retry_started = time.perf_counter()
+            resources = pack(question, again, n_ctx - answer_tokens - 32, backend.count)
+            retry = gated(resources, judge)
+            _stream(backend, user_message(question, resources), answer_tokens, retry.feed,
+                    lambda: cancelled() or retry.stopped, {}, started)
+            shown = retry.close() == SHOWN and not cancelled()
+            timings["retry_ms"] = round((time.perf_counter() - retry_started) * 1000, 1)
+            if shown:
+                return _shown(question, retry, resources, hits, backend.name, timings, RETRIED)
     if state != SHOWN:
         return _withheld(question, raw, gate, sources, hits, backend.name, timings, second_look)
     return _shown(question, gate, sources, hits, backend.name, timings, second_look)
+
+
+def _reread(question: str, top: list[Hit], hits: list[Hit], index: ReadableIndex) -> list[Hit] | None:
+    """The same pages, each by its section holding the sentence closest to the question; None when that is
+    what the model read already."""
+    pages = [[h for h in hits if h.path == t.path and h.kind != "title"] or [t] for t in top]
+    again = sections.closest(question, pages, index.embedder.encode_query, index.embedder.encode)
+    return again if [h.text for h in again] != [h.text for h in top] else None
 
 
 def _chance(timings: Timings) -> str:

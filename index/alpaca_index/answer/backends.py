@@ -30,6 +30,11 @@ TEMPERATURE = 0.0
 # A reply the model gave at least these odds stands; an unsure refusal gets its second choice checked
 # instead. The stand-in's refusals of answerable questions scored 0.08-0.42 (bench/RESULTS.md "Stop 31")
 SURE = 0.5
+# A backed claim is read once more by the model, beside only the sentences that back it, in a context of its own
+# (llama.cpp maps the weights once, so a second context costs its KV cache and buffers, not another model)
+JUDGE_PROMPT = ("Does the passage state the statement, with the same meaning? Every name, number and relation in the "
+                "statement must be as the passage has it. Answer Yes or No.\n\nStatement: {claim}\n\nPassage: {evidence}")
+JUDGE_CTX = 1024
 
 
 class BackendError(RuntimeError):
@@ -52,6 +57,8 @@ class LlamaCpp:
 
     name = "llama.cpp"
     _cache: dict[tuple[str, int], Llama] = {}
+    _judges: dict[str, Llama] = {}  # the judging context, beside the answering one
+    _judge_lock = threading.Lock()  # one judgement at a time (answers in two server threads share the context)
     _locks: dict[tuple[str, int], threading.Lock] = {}  # one generation at a time per loaded model
     _lock = threading.Lock()
 
@@ -76,20 +83,20 @@ class LlamaCpp:
         with self._lock:
             if key not in self._cache:
                 self._cache.clear()  # one resident model: a 7B GGUF takes gigabytes (running answers keep theirs)
-                self._cache[key] = self._load()
+                self._cache[key] = self._load(self.n_ctx)
             return self._cache[key]
 
-    def _load(self) -> Llama:
+    def _load(self, n_ctx: int) -> Llama:
         try:
             from llama_cpp import Llama
         except ImportError:
             raise BackendError("llama-cpp-python is not installed: pip install 'alpaca-docs[llm]'") from None
         try:
             with _without_extra_buffers(_has_amx()):
-                llm = Llama(model_path=self.path, n_ctx=self.n_ctx, n_threads=self.threads,
+                llm = Llama(model_path=self.path, n_ctx=n_ctx, n_threads=self.threads,
                             n_threads_batch=self.threads_batch, verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
-            raise BackendError(f"cannot load {Path(self.path).name} with n_ctx={self.n_ctx} "
+            raise BackendError(f"cannot load {Path(self.path).name} with n_ctx={n_ctx} "
                                f"(truncated file or not enough memory?): {exc}") from None
         if "tokenizer.chat_template" not in llm.metadata:
             llm.chat_format = "mistral-instruct"  # the documented default model's own format
@@ -97,6 +104,34 @@ class LlamaCpp:
 
     def count(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def judge(self, claim: str, evidence: str) -> float:
+        """The model's odds that `evidence` states `claim` ("Yes" against "No" as its first word), asked in its
+        own context: the check calls it while the answering context is mid-stream (bench/RESULTS.md "Stop 34")."""
+        import numpy as np
+
+        with self._lock:
+            if self.path not in self._judges:
+                self._judges.clear()
+                self._judges[self.path] = self._load(JUDGE_CTX)
+            llm = self._judges[self.path]
+        yes, no = ([llm.tokenize(w.encode(), add_bos=False, special=False)[0] for w in words]
+                   for words in (("Yes", " Yes", "yes"), ("No", " No", "no")))
+        odds: dict[str, float] = {}
+
+        def read(step: int, logits: np.ndarray) -> None:
+            if step == 0:
+                shifted = np.exp(logits.astype(np.float64) - float(logits.max()))
+                odds.update(yes=float(shifted[yes].sum()), no=float(shifted[no].sum()))
+
+        prompt = _no_control_tokens(llm, JUDGE_PROMPT.format(claim=claim, evidence=evidence))
+        budget = JUDGE_CTX - 16 - len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=False))
+        if budget < 0:  # evidence is at most two sentences; an overlong one isn't judged rather than cut
+            return 1.0
+        with self._judge_lock:
+            llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], max_tokens=1,
+                                       temperature=TEMPERATURE, logits_processor=_processors(read))
+        return odds["yes"] / (odds["yes"] + odds["no"]) if odds.get("yes", 0) + odds.get("no", 0) > 0 else 1.0
 
     def second_choice(self, prompt: str, reply: str, max_tokens: int,
                       stop: Callable[[], bool]) -> tuple[float, Iterator[str] | None]:

@@ -93,8 +93,8 @@ class ClaimGate:
     """Feed it the model's text as it streams; it passes on (`release`) only what the check backs."""
 
     def __init__(self, passages: dict[int, str], encode: Encode, question: str | None,
-                 release: Callable[[str], None] = lambda text: None) -> None:
-        self.passages, self.question, self._release = passages, question, release
+                 release: Callable[[str], None] = lambda text: None, judge: grounding.Judge | None = None) -> None:
+        self.passages, self.question, self._release, self._judge = passages, question, release, judge
         self._encode = grounding.encoding_once(encode)  # units share windows of the same passages
         self.raw = ""  # everything fed
         self._rest = ""  # fed but not yet a finished unit
@@ -188,7 +188,7 @@ class ClaimGate:
                 text = text[len(text.rstrip()):]
             unit = Unit(text)
             if text.strip():
-                checked = grounding.check(text, self.passages, self._encode, self.question)
+                checked = grounding.check(text, self.passages, self._encode, self.question, self._judge)
                 unit.claims, unit.restated = checked.claims, checked.restated
             self.units.append(unit)
             if self.state == UNDECIDED:  # shown as soon as one of the first sentences is backed whole
@@ -240,10 +240,11 @@ class ClaimGate:
                 self._release(text)
 
 
-def replay(draft: str, passages: dict[int, str], encode: Encode, question: str | None) -> ClaimGate:
+def replay(draft: str, passages: dict[int, str], encode: Encode, question: str | None,
+           judge: grounding.Judge | None = None) -> ClaimGate:
     """A saved draft through the gate as if it streamed (decoding is greedy, so a model stopped by the
     gate would have written the same words up to that point): what the reader would have seen."""
-    gate = ClaimGate(passages, encode, question)
+    gate = ClaimGate(passages, encode, question, judge=judge)
     gate.feed(draft)
     gate.close()
     return gate

@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # numpy only for the types: `alpaca --help` imports this modu
 
     # texts → their normalized vectors, one row each (the index's embedder)
     Encode = Callable[[list[str]], np.ndarray]
+    # (claim, the passage sentences backing it) → the answering model's odds that they state it (LlamaCpp.judge)
+    Judge = Callable[[str, str], float]
 
 # First fitted on reference answers (bench/calibrate_grounding.py), then checked against hand-labelled sentences a
 # model wrote (bench/claim_labels.py). Stop 26: on our own 78 questions (429 labelled claims, never used to fit
@@ -42,6 +44,9 @@ if TYPE_CHECKING:  # numpy only for the types: `alpaca --help` imports this modu
 MIN_SIMILARITY = 0.80  # supported on meaning alone
 MIN_SIMILARITY_WITH_WORDS = 0.30  # supported when also most content words occur in the passage
 MIN_WORD_SHARE = 0.8
+# A backed claim is not, when the model reading its evidence gives lower odds that it's stated there. Used on a retry
+# only, a second chance to pass: as a check on every answer it cost more right answers than wrong sentences (stop 34)
+MIN_JUDGED = 0.5
 WINDOWS_PER_CLAIM = 12  # windows embedded per claim, chosen by shared words
 
 SUPPORTED, UNSUPPORTED, UNCITED = "supported", "unsupported", "uncited"
@@ -85,6 +90,7 @@ class Claim:
     evidence: str | None = None  # the closest sentence(s) of the cited passage, for the reader to compare
     attributed: int | None = None  # the source the check found backing it, when the model's citation didn't
     shown: bool | None = None  # in the answer the reader sees, or held back (answer/gate.py); None: not gated
+    judged: float | None = None  # the model's odds that the backing sentences state it (`Judge`); None: not asked
 
 
 @dataclass
@@ -116,7 +122,7 @@ def outside_code(ends: Iterable[re.Match[str]], text: str) -> Iterator[re.Match[
     return (m for m in ends if text.count("`", 0, m.start()) % 2 == 0)
 
 
-def _sentences(text: str) -> list[str]:
+def sentences(text: str) -> list[str]:
     out, start = [], 0
     for end in outside_code(_SENTENCE_END.finditer(text), text):
         out.append(text[start:end.start()])
@@ -148,7 +154,7 @@ def split_claims(answer: str) -> list[tuple[str, list[int], int]]:
         pieces = [c.strip() for c in text.split("|")] if text.startswith("|") else [text]
         text = " | ".join(p for p in pieces if p) if len(pieces) > 1 else text
         text = _CITE_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
-        for sentence in _sentences(text):
+        for sentence in sentences(text):
             sentence = sentence.strip()
             cites = [n for marker in citations.markers(sentence) for n in _numbers(marker)]
             bare = _plain(sentence)
@@ -266,7 +272,7 @@ def _windows(passage: str) -> list[str]:
 _UNIT_GLUED = re.compile(r"(\d)(gb|mb|kb|tb|gib|mib|ms)\b")
 
 
-def _words(text: str) -> set[str]:
+def words(text: str) -> set[str]:
     """Content words, a plural as its singular and "1GB" as "1 GB": "payload sizes (up to 1GB)" backs "the payload
     size is up to 1 GB" (stop 30: 7 more claims shown on the labelled runs, 6 `yes`, 1 `partial`)."""
     words = _WORD.findall(_UNIT_GLUED.sub(r"\1 \2", text.lower()))
@@ -283,16 +289,20 @@ def asks_yes_no(question: str) -> bool:
     return _YES_NO.search(question.strip()) is not None
 
 
-def check(answer: str, passages: dict[int, str], encode: Encode, question: str | None = None) -> Grounding:
+def check(answer: str, passages: dict[int, str], encode: Encode, question: str | None = None,
+          judge: Judge | None = None) -> Grounding:
     """Each claim of `answer` against `passages` ({source number: text}); `encode(list[str])` gives
     normalized vectors (the index's MiniLM). With the question, a sentence adding fewer than two
     words and no number or name to it ("All regions where SageMaker is available except [1]") is no claim,
-    unless the question asks yes or no: then restating it is answering it."""
+    unless the question asks yes or no: then restating it is answering it. With `judge`, a claim the words
+    and meaning back is also read by a model against its evidence, and held to `MIN_JUDGED`: words in a
+    wrong relation pass the first two ("the final model goes in /opt/ml/output/data", from a table row about
+    other output)."""
     raw = split_claims(answer)
     if question and not asks_yes_no(question):  # to "can I …?" the sentence "You can …" is the answer
-        asked = _words(question)
+        asked = words(question)
         asked_terms = {t.lower() for t in key_terms(question)}
-        kept = [r for r in raw if "\n" in r[0] or len(_words(_plain(r[0])) - asked) >= 2
+        kept = [r for r in raw if "\n" in r[0] or len(words(_plain(r[0])) - asked) >= 2
                 or {t.lower() for t in key_terms(r[0])} - asked_terms  # a number or name is content
                 or re.match(r"\W*(?:yes|no)\b", r[0], re.IGNORECASE)]  # "Yes, it can …" answers a yes/no question
         restated, raw = len(raw) - len(kept), kept
@@ -314,6 +324,11 @@ def check(answer: str, passages: dict[int, str], encode: Encode, question: str |
     if todo:
         _score(todo, passages, encode, names)
     _attribute([c for c in claims if c.status != SUPPORTED], passages, encode, names)
+    if judge:
+        for claim in claims:
+            if claim.status == SUPPORTED and claim.evidence:
+                claim.judged = round(judge(claim.text, claim.evidence), 3)
+                claim.status = SUPPORTED if claim.judged >= MIN_JUDGED else UNSUPPORTED
     result = Grounding(claims, restated=restated, attributed=sum(c.attributed is not None for c in claims))
     result.supported = sum(c.status == SUPPORTED for c in claims)
     result.unsupported = sum(c.status == UNSUPPORTED for c in claims)
@@ -350,12 +365,12 @@ def _terms(text: str, names: Sequence[str]) -> list[str]:
 def _score(claims: list[Claim], passages: dict[int, str], encode: Encode, names: Sequence[str] = ()) -> None:
     used = sorted({n for c in claims for n in c.cites})
     windows = {n: _windows(passages[n]) for n in used}
-    window_words = {(n, i): _words(w) for n in used for i, w in enumerate(windows[n])}
+    window_words = {(n, i): words(w) for n in used for i, w in enumerate(windows[n])}
     # embed only each claim's likeliest windows (most shared words): a passage has up to ~100
     # windows and MiniLM on a busy 2-core CPU does ~100 a second
     shortlist: dict[int, list[tuple[int, int]]] = {}
     for i, claim in enumerate(claims):
-        mine = _words(claim.text)
+        mine = words(claim.text)
         ranked = sorted(((n, j) for n in claim.cites for j in range(len(windows[n]))),
                         key=lambda key: -len(mine & window_words[key]))
         shortlist[i] = ranked[:WINDOWS_PER_CLAIM]
@@ -364,15 +379,15 @@ def _score(claims: list[Claim], passages: dict[int, str], encode: Encode, names:
     vectors = encode([c.text for c in claims] + [windows[n][j] for n, j in keys])
     sims = vectors[:len(claims)] @ vectors[len(claims):].T
     norms = {n: _normal(passages[n]) for n in used}
-    words = {n: _words(_ESCAPE.sub(r"\1", passages[n])) for n in used}
+    passage_words = {n: words(_ESCAPE.sub(r"\1", passages[n])) for n in used}
     for i, claim in enumerate(claims):
         best = max(shortlist[i], key=lambda key: sims[i, column[key]]) if shortlist[i] else None
         claim.similarity = round(float(sims[i, column[best]]), 3) if best else 0.0
         claim.best_source = best[0] if best else None
         claim.evidence = windows[best[0]][best[1]][:300] if best else None
         claim.missing = [t for t in _terms(claim.text, names) if not any(_contains(norms[n], t) for n in claim.cites)]
-        mine = _words(claim.text)
-        found = set().union(*(words[n] for n in claim.cites)) & mine
+        mine = words(claim.text)
+        found = set().union(*(passage_words[n] for n in claim.cites)) & mine
         claim.word_share = round(len(found) / len(mine), 3) if mine else 1.0
         claim.status = SUPPORTED if supported(claim.similarity, claim.word_share, claim.missing) else UNSUPPORTED
 

@@ -1,0 +1,89 @@
+"""Which section of each page the model reads: search's first (shipped) vs the one holding the sentence closest
+to the question (`closest`, measured at stop 34 and not shipped), scored without a model by how many of the
+reference answer's words (those the question doesn't already use) the k passages hold. Dev and own set 2 have
+reference answers; own set 1 doesn't. The live answer runs with `closest` are `answers_stop34.json`.
+
+    python bench/section_choice.py --db COPY_OF_FULL_INDEX [--out bench/results/section_choice.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+
+from alpaca_index.answer import grounding  # noqa: E402
+from alpaca_index.api import DocsIndex  # noqa: E402
+from common import DEV_QUESTIONS  # noqa: E402
+from retrieval_cv import OWN_QUESTIONS_2  # noqa: E402
+
+K = 4
+SENTENCES_PER_PAGE = (4, 8, 16, 1000)  # 1000: every sentence of the page's retrieved sections
+
+
+def closest(index: DocsIndex, question: str, pages: list[list], per_page: int) -> list:
+    """For each page's retrieved sections (search order), the one holding the sentence closest in meaning to the
+    question; sentences pre-selected by shared words, `per_page` of each page compared with MiniLM."""
+    asked = grounding.words(question)
+    candidates = []  # (page, section, sentence)
+    for page, sections in enumerate(pages):
+        sentences = [(len(asked & grounding.words(s)), order, hit, s)
+                     for order, (hit, s) in enumerate((h, " ".join(s.split())) for h in sections
+                                                      for s in grounding.sentences(h.text)) if len(s) >= 16]
+        sentences.sort(key=lambda c: (-c[0], c[1]))
+        candidates += [(page, hit, s) for _, _, hit, s in sentences[:per_page]] if len(sections) > 1 else []
+    best: dict[int, tuple[float, object]] = {}
+    if candidates:
+        similarities = index.embedder.encode([s for _, _, s in candidates]) @ index.embedder.encode_query(question)
+        for (page, hit, _), similarity in zip(candidates, np.asarray(similarities)):
+            if page not in best or similarity > best[page][0]:
+                best[page] = (float(similarity), hit)
+    return [best[p][1] if p in best else sections[0] for p, sections in enumerate(pages)]
+
+
+def answer_words_held(question: dict, passages: list) -> float:
+    wanted = grounding.words(question["answer"]) - grounding.words(question["question"])
+    held = grounding.words(" ".join(h.text for h in passages))
+    return len(wanted & held) / max(1, len(wanted))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/section_choice.json"))
+    args = parser.parse_args()
+    index = DocsIndex(args.db, read_only=True)
+    rows = []
+    for name, path in (("dev", DEV_QUESTIONS), ("own 2", OWN_QUESTIONS_2)):
+        questions = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        found = [index.search_pages(q["question"], K, chunks=max(K * 3, 20)) for q in questions]
+        candidates = [[[h for h in f.chunks if h.path == p.path and h.kind != "title"] or [p] for p in f.pages[:K]]
+                      for f in found]
+        first = [[sections[0] for sections in pages] for pages in candidates]
+        rows.append({"set": name, "choice": "search's first section",
+                     "answer_words_held": round(statistics.mean(map(answer_words_held, questions, first)), 3)})
+        for per_page in SENTENCES_PER_PAGE:
+            held, ms = [], []
+            for q, pages in zip(questions, candidates):
+                started = time.perf_counter()
+                passages = closest(index, q["question"], pages, per_page)
+                ms.append((time.perf_counter() - started) * 1000)
+                held.append(answer_words_held(q, passages))
+            rows.append({"set": name, "choice": f"closest sentence, {per_page} per page by shared words",
+                         "answer_words_held": round(statistics.mean(held), 3),
+                         "median_ms": round(statistics.median(ms), 1), "max_ms": round(max(ms), 1)})
+            print(rows[-1], flush=True)
+    args.out.write_text(json.dumps(rows, indent=1) + "\n")
+    for row in rows:
+        print(f"{row['set']:6} {row['choice']:52} {row['answer_words_held']:.3f} {row.get('median_ms', '')}")
+
+
+if __name__ == "__main__":
+    main()
