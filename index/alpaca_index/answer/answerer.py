@@ -391,7 +391,8 @@ def _shown(question: str, gate: ClaimGate, sources: list[Source], hits: list[Hit
         source["supported"] = source["n"] in backing
     notice = _with_removed(notice, invalid)
     if gate.declined:
-        said = "the model also said the documentation doesn't cover this; only sentences a passage backs are shown"
+        said = (f"the model also said \"{gate.declined}\", which the check can't confirm; only sentences a passage "
+                "backs are shown")
         notice = f"{notice} {said}" if notice else said
     if checked.claims and gate.held_back:
         notice = f"{notice} {checked.verdict}" if notice else checked.verdict

@@ -39,6 +39,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])" + grounding.NOT_ABBREVIATION
 # a citation with the spaces before it: "containers [2] supported" loses "[2]" and keeps one space
 _CITATION_AND_SPACE = re.compile(r"[ \t]*(?:" + citations.PATTERN.pattern + ")", citations.PATTERN.flags)
 _LIST_MARKER = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s+")
+_NOT_COVERED_PART = re.compile(r"\s*(?:the )?(?:documentation|sources?|passages?) (?:doesn't|does not|do not|don't) "
+                               r"(?:cover|mention|say|specify|state|provide)", re.IGNORECASE)
 _WORDS = re.compile(r"[a-z0-9]+")
 _FENCE = "```"
 SHOWN, WITHHELD, UNDECIDED = "shown", "withheld", "undecided"
@@ -102,7 +104,9 @@ class ClaimGate:
         self._pending: list[Unit] = []  # claim-less units waiting for the next released one
         self.state = UNDECIDED
         self.shown_text = ""
-        self.declined = False  # the model wrote a bare "not covered" and then went on: that line is not shown
+        # the model said the docs don't cover this (or some part: "…doesn't cover how quickly data shows up") beside
+        # backed sentences: those words are not shown, and are quoted in the answer's notice instead
+        self.declined = ""
         self.repeated = 0  # sentences the draft had already made (never shown twice)
         self._said_before: set[str] = set()
 
@@ -216,10 +220,11 @@ class ClaimGate:
                 self._gate(unit)
 
     def _gate(self, unit: Unit) -> None:
-        if not unit.claims and unit.text.strip() and is_refusal(unit.text):
+        if not unit.claims and unit.text.strip() and (is_refusal(unit.text) or _NOT_COVERED_PART.match(unit.text)):
             # "The documentation doesn't cover this. [1] The offline store is written in Parquet [1]": shown
-            # above backed sentences it contradicts them; the answer's notice says the model said it
-            self.declined = True
+            # beside backed sentences it contradicts them, and the check can't tell whether it is true (stop 34:
+            # d22 ended "…doesn't cover how quickly data shows up" under "written into Amazon S3 within 15 minutes")
+            self.declined = self.declined or " ".join(citations.sub("", unit.text).split())
         elif not unit.claims:
             self._pending.append(unit)
         elif unit.backed:
