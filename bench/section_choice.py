@@ -1,7 +1,8 @@
-"""Which section of each page the model reads: search's first (shipped) vs the one holding the sentence closest
-to the question (`closest`, measured at stop 34 and not shipped), scored without a model by how many of the
-reference answer's words (those the question doesn't already use) the k passages hold. Dev and own set 2 have
-reference answers; own set 1 doesn't. The live answer runs with `closest` are `answers_stop34.json`.
+"""Which section of each page the model reads: search's first (what it reads first) vs the one holding the sentence
+closest to the question (`sections.closest`, what a retry after a withheld draft reads; stop 34), scored without a
+model by how many of the reference answer's words (those the question doesn't already use) the k passages hold.
+Dev and own set 2 have reference answers; own set 1 doesn't. The live run with the closest sections as the first
+reading is `answers_stop34.json`.
 
     python bench/section_choice.py --db COPY_OF_FULL_INDEX [--out bench/results/section_choice.json]
 """
@@ -17,35 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-
-from alpaca_index.answer import grounding  # noqa: E402
+from alpaca_index.answer import grounding, sections  # noqa: E402
 from alpaca_index.api import DocsIndex  # noqa: E402
 from common import DEV_QUESTIONS  # noqa: E402
 from retrieval_cv import OWN_QUESTIONS_2  # noqa: E402
 
 K = 4
 SENTENCES_PER_PAGE = (4, 8, 16, 1000)  # 1000: every sentence of the page's retrieved sections
-
-
-def closest(index: DocsIndex, question: str, pages: list[list], per_page: int) -> list:
-    """For each page's retrieved sections (search order), the one holding the sentence closest in meaning to the
-    question; sentences pre-selected by shared words, `per_page` of each page compared with MiniLM."""
-    asked = grounding.words(question)
-    candidates = []  # (page, section, sentence)
-    for page, sections in enumerate(pages):
-        sentences = [(len(asked & grounding.words(s)), order, hit, s)
-                     for order, (hit, s) in enumerate((h, " ".join(s.split())) for h in sections
-                                                      for s in grounding.sentences(h.text)) if len(s) >= 16]
-        sentences.sort(key=lambda c: (-c[0], c[1]))
-        candidates += [(page, hit, s) for _, _, hit, s in sentences[:per_page]] if len(sections) > 1 else []
-    best: dict[int, tuple[float, object]] = {}
-    if candidates:
-        similarities = index.embedder.encode([s for _, _, s in candidates]) @ index.embedder.encode_query(question)
-        for (page, hit, _), similarity in zip(candidates, np.asarray(similarities)):
-            if page not in best or similarity > best[page][0]:
-                best[page] = (float(similarity), hit)
-    return [best[p][1] if p in best else sections[0] for p, sections in enumerate(pages)]
 
 
 def answer_words_held(question: dict, passages: list) -> float:
@@ -73,7 +52,8 @@ def main() -> None:
             held, ms = [], []
             for q, pages in zip(questions, candidates):
                 started = time.perf_counter()
-                passages = closest(index, q["question"], pages, per_page)
+                sections.PER_PAGE = per_page
+                passages = sections.closest(q["question"], pages, index.embedder.encode_query, index.embedder.encode)
                 ms.append((time.perf_counter() - started) * 1000)
                 held.append(answer_words_held(q, passages))
             rows.append({"set": name, "choice": f"closest sentence, {per_page} per page by shared words",
