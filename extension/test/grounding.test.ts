@@ -44,6 +44,17 @@ describe('renderGrounding', () => {
         assert.match(html, /class="verdict warn"/);
     });
 
+    it('a retry\'s sentence the model judged its passage does not state says so, with the odds', () => {
+        const judged = {
+            ...grounding,
+            claims: [grounding.claims[0], { text: 'The model goes in /opt/ml/output/data.', status: 'unsupported' as const,
+                cites: [1], missing: [], shown: false, judged: 0.21 }],
+        };
+        const html = renderGrounding(final({ grounding: judged, verdict: judged.verdict }));
+        assert.match(html, /opt\/ml\/output\/data\..*found, but the model judged \[1\] doesn't state it \(odds 0\.21\)/s);
+        assert.doesNotMatch(html, /output\/data\..*not found in/s);
+    });
+
     it('a sentence the model left uncited is listed with the source the check found for it', () => {
         const found = {
             ...grounding, supported: 2, unsupported: 0, attributed: 1,

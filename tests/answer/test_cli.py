@@ -89,3 +89,18 @@ def test_ask_prints_the_claim_check_and_holds_back_unsupported_sentences(ask, ch
     assert "6144 MB [1]." in answer and "GPUs" not in answer  # streamed: only the backed sentence
     assert notes.startswith(" 1 of 2 claims supported") and "held back from the answer (1):" in notes
     assert re.search(r"✗ Each serverless endpoint also gets 64 GPUs.* — not in \[1\] \(missing: 64 GPUs\)", notes)
+
+
+def test_a_sentence_the_model_judged_unstated_is_listed_with_its_odds(capsys):
+    """A retry's claims are judged by the model: a held-back one says so, not "not in [1]"."""
+    from alpaca_index.answer import AnswerResult
+    from alpaca_index.answer.cli import _print_grounding
+
+    claims = [{"text": "Backed.", "status": "supported", "cites": [1], "missing": [], "shown": True, "judged": 0.93},
+              {"text": "The model goes in /opt/ml/output/data.", "status": "unsupported", "cites": [1], "missing": [],
+               "shown": False, "judged": 0.21}]
+    result = AnswerResult("q", "Backed. [1]", [], [], "llama.cpp",
+                          grounding={"claims": claims, "supported": 1, "verdict": "1 of 2 claims supported"})
+    _print_grounding(result)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "output/data. — the model judged its passage doesn't state it (odds 0.21)" in out

@@ -287,6 +287,8 @@ def test_a_backed_claim_the_judge_doubts_is_unsupported_and_its_odds_are_kept(sa
     assert [c.status for c in doubted.claims] == [grounding.UNSUPPORTED] * 2
     assert doubted.claims[0].judged == 0.1 and doubted.claims[1].judged is None  # the invented one never reached it
     assert asked == [(doubted.claims[0].text, doubted.claims[0].evidence)] and "6144" in asked[0][1]
+    assert doubted.verdict == ("0 of 2 claims supported by the cited passages; 1 not found in the passage they cite; "
+                               "1 found, but the model judged the passage doesn't state it")
     trusted = grounding.check(text, {1: memory_passage}, sample_index.embedder.encode, judge=judge(0.9))
     assert [c.status for c in trusted.claims] == [grounding.SUPPORTED, grounding.UNSUPPORTED]
     at_the_line = grounding.check(text, {1: memory_passage}, sample_index.embedder.encode,

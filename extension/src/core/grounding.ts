@@ -26,6 +26,8 @@ function claimLine(claim: GroundingClaim): string {
         ? 'cites no source'
         : claim.status === 'supported'
         ? 'held back with the sentence around it'
+        : claim.judged !== null && claim.judged !== undefined
+        ? `found, but the model judged ${claim.cites.map((n) => `[${n}]`).join('')} doesn't state it (odds ${claim.judged.toFixed(2)})`
         : `not found in ${claim.cites.map((n) => `[${n}]`).join('')}`
           + (claim.missing.length ? ` (missing: ${claim.missing.slice(0, 4).map(escapeHtml).join(', ')})` : '');
     const kind = attributed && claim.shown !== false ? 'attributed' : claim.status;

@@ -140,6 +140,8 @@ export interface GroundingClaim {
     attributed?: number | null;
     /** In the answer the reader sees (false: held back by the claim gate); absent before the gate existed. */
     shown?: boolean | null;
+    /** The model's odds that the claim's evidence states it (a retry's check); null when not asked. */
+    judged?: number | null;
 }
 
 export interface Grounding {

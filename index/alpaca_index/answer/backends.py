@@ -83,6 +83,8 @@ class LlamaCpp:
         with self._lock:
             if key not in self._cache:
                 self._cache.clear()  # one resident model: a 7B GGUF takes gigabytes (running answers keep theirs)
+                for other in [p for p in self._judges if p != self.path]:  # nor a judging context on other weights
+                    del self._judges[other]
                 self._cache[key] = self._load(self.n_ctx)
             return self._cache[key]
 

@@ -120,7 +120,9 @@ def _print_grounding(result) -> None:
     if held:
         stdout.print(f"[dim]held back from the answer ({len(held)}):[/]", highlight=False)
     for claim in held:
-        why = (f"not in {', '.join(f'[{n}]' for n in claim['cites'])}" if claim["status"] == "unsupported" else
+        why = (f"the model judged its passage doesn't state it (odds {claim['judged']:.2f})"
+               if claim.get("judged") is not None and claim["status"] == "unsupported" else
+               f"not in {', '.join(f'[{n}]' for n in claim['cites'])}" if claim["status"] == "unsupported" else
                "no citation" if claim["status"] == "uncited" else "with the sentence around it")
         if claim["missing"]:
             why += f" (missing: {', '.join(claim['missing'][:4])})"

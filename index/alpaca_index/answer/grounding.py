@@ -431,8 +431,11 @@ def verdict(g: Grounding) -> str:
         every = "the claim" if n == 1 else f"all {n} claims"
         return f"{every} supported by the cited passages{found}"
     parts = [f"{g.supported} of {n} claims supported by the cited passages{found}"]
-    if g.unsupported:
-        parts.append(f"{g.unsupported} not found in the passage they cite")
+    doubted = sum(c.status == UNSUPPORTED and c.judged is not None for c in g.claims)  # found, then judged
+    if g.unsupported - doubted:
+        parts.append(f"{g.unsupported - doubted} not found in the passage they cite")
+    if doubted:
+        parts.append(f"{doubted} found, but the model judged the passage doesn't state {'it' if doubted == 1 else 'them'}")
     if g.uncited:
         parts.append(f"{g.uncited} cite no source")
     return "; ".join(parts)
