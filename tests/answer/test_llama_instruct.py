@@ -207,5 +207,6 @@ def test_a_withheld_draft_gets_one_retry_from_the_closest_sections_and_the_retry
         assert result.draft.removesuffix(" [1]") in result.answer and "".join(shown) == result.answer
     else:  # the same retry, and the judge holds it: the first draft's withheld reply stands, nothing of the retry shown
         assert result.withheld and "QuantumFlux" in result.withheld and "QuantumFlux" not in "".join(shown)
-        assert "second reading" not in (result.notice or "") and "withheld" in result.answer
+        assert "second reading of the sections closest to the question was not backed either" in result.notice
+        assert "withheld" in result.answer
         assert all(c["judged"] is None for c in result.grounding["claims"])  # the first draft's check: never judged

@@ -33,6 +33,7 @@ Timings = dict[str, float]  # what each stage took (ms), token counts and rates,
 log = logging.getLogger(__name__)
 
 WITHHELD_QUOTES = 3  # passages quoted in place of a withheld answer
+RETRY_WITHHELD = "a second reading of the sections closest to the question was not backed either"
 RETRIED = ("the model's first draft was not backed by the passages; this answer comes from a second reading of the "
            "sections closest to the question, and the model also judged each sentence beside its evidence")
 MAX_QUESTION_CHARS = 2000
@@ -280,6 +281,7 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
             timings["retry_ms"] = round((time.perf_counter() - retry_started) * 1000, 1)
             if shown:
                 return _shown(question, retry, resources, hits, backend.name, timings, RETRIED)
+            second_look = RETRY_WITHHELD
     if state != SHOWN:
         return _withheld(question, raw, gate, sources, hits, backend.name, timings, second_look)
     return _shown(question, gate, sources, hits, backend.name, timings, second_look)
