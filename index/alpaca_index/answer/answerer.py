@@ -252,10 +252,8 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
             gate, raw = look_gate, look_gate.raw
             second_look = (f"the model found no answer in the {len(sources)} passages at first; this is what it "
                            f"copied from [{focus.n}] on a second look")
-    if cancelled():  # stopped by the reader: what was shown stays, unfinished (and is no refusal)
-        result = _finish(question, gate.shown_text, sources, hits, backend.name, timings, None)
-        result.cancelled, result.refused, result.refusal_reason = True, False, None
-        return result
+    if cancelled():
+        return _stopped(question, gate, sources, hits, backend.name, timings)
     if not fed and is_refusal(raw):
         if unsure is not None:  # the model gave "not covered" under even odds: Alpaca doesn't say it for the
             # model (bench/RESULTS.md "Stop 32"); the closest passages are quoted, and what it would say next
@@ -277,14 +275,24 @@ def _generate(index: ReadableIndex, question: str, settings: AnswerSettings, bac
             retry = gated(resources, judge)
             _stream(backend, user_message(question, resources), answer_tokens, retry.feed,
                     lambda: cancelled() or retry.stopped, {}, started)
-            shown = retry.close() == SHOWN and not cancelled()
+            shown = retry.close() == SHOWN
             timings["retry_ms"] = round((time.perf_counter() - retry_started) * 1000, 1)
+            if cancelled():
+                return _stopped(question, retry, resources, hits, backend.name, timings)
             if shown:
                 return _shown(question, retry, resources, hits, backend.name, timings, RETRIED)
             second_look = RETRY_WITHHELD
     if state != SHOWN:
         return _withheld(question, raw, gate, sources, hits, backend.name, timings, second_look)
     return _shown(question, gate, sources, hits, backend.name, timings, second_look)
+
+
+def _stopped(question: str, gate: ClaimGate, sources: list[Source], hits: list[Hit], backend: str,
+             timings: Timings) -> AnswerResult:
+    """Stopped by the reader: what was shown stays, unfinished (and is no refusal)."""
+    result = _finish(question, gate.shown_text, sources, hits, backend, timings, None)
+    result.cancelled, result.refused, result.refusal_reason = True, False, None
+    return result
 
 
 def _reread(question: str, top: list[Hit], hits: list[Hit], index: ReadableIndex) -> list[Hit] | None:
