@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from alpaca_index.answer import grounding, sections  # noqa: E402
+from alpaca_index.answer import answerer, grounding, sections  # noqa: E402
 from alpaca_index.api import DocsIndex  # noqa: E402
 from common import DEV_QUESTIONS  # noqa: E402
 from retrieval_cv import OWN_QUESTIONS_2  # noqa: E402
@@ -43,16 +43,15 @@ def main() -> None:
     for name, path in (("dev", DEV_QUESTIONS), ("own 2", OWN_QUESTIONS_2)):
         questions = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         found = [index.search_pages(q["question"], K, chunks=max(K * 3, 20)) for q in questions]
-        candidates = [[[h for h in f.chunks if h.path == p.path and h.kind != "title"] or [p] for p in f.pages[:K]]
-                      for f in found]
+        candidates = [answerer._page_sections(f.pages[:K], f.chunks) for f in found]
         first = [[sections[0] for sections in pages] for pages in candidates]
         rows.append({"set": name, "choice": "search's first section",
                      "answer_words_held": round(statistics.mean(map(answer_words_held, questions, first)), 3)})
         for per_page in SENTENCES_PER_PAGE:
             held, ms = [], []
+            sections.PER_PAGE = per_page
             for q, pages in zip(questions, candidates):
                 started = time.perf_counter()
-                sections.PER_PAGE = per_page
                 passages = sections.closest(q["question"], pages, index.embedder.encode_query, index.embedder.encode)
                 ms.append((time.perf_counter() - started) * 1000)
                 held.append(answer_words_held(q, passages))

@@ -298,8 +298,7 @@ def _stopped(question: str, gate: ClaimGate, sources: list[Source], hits: list[H
 def _reread(question: str, top: list[Hit], hits: list[Hit], index: ReadableIndex) -> list[Hit] | None:
     """The same pages, each by its section holding the sentence closest to the question; None when that is
     what the model read already."""
-    pages = [[h for h in hits if h.path == t.path and h.kind != "title"] or [t] for t in top]
-    again = sections.closest(question, pages, index.embedder.encode_query, index.embedder.encode)
+    again = sections.closest(question, _page_sections(top, hits), index.embedder.encode_query, index.embedder.encode)
     return again if [h.text for h in again] != [h.text for h in top] else None
 
 
@@ -463,10 +462,7 @@ def _passages(hits: list[Hit], pages: list[Hit], k: int) -> list[Hit]:
     pages, so the answer draws on the pages the result list shows (more often the labelled page than
     the k best chunks: bench/RESULTS.md "Passages by page"). A page's title chunk (its opening and
     outline) only when no section of it is among `hits`; chunks fill in if there are fewer pages."""
-    out: list[Hit] = []
-    for page in pages[:k]:
-        sections = [h for h in hits if h.path == page.path and h.kind != "title"]
-        out.append(sections[0] if sections else page)
+    out = [found[0] for found in _page_sections(pages[:k], hits)]
     taken = {(h.path, h.text) for h in out}
     for hit in [h for h in hits if h.kind != "title"] or hits:
         if len(out) >= k:
@@ -475,6 +471,12 @@ def _passages(hits: list[Hit], pages: list[Hit], k: int) -> list[Hit]:
             taken.add((hit.path, hit.text))
             out.append(hit)
     return out
+
+
+def _page_sections(pages: list[Hit], hits: list[Hit]) -> list[list[Hit]]:
+    """Each page's retrieved sections in search order; the page's own hit (its title chunk) when none is among
+    `hits`."""
+    return [[h for h in hits if h.path == page.path and h.kind != "title"] or [page] for page in pages]
 
 
 def _names_window(top: list[Hit], hits: list[Hit], k: int) -> list[Hit]:
